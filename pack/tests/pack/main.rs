@@ -1,0 +1,1 @@
+//! Integration tests of the pack crate, with git as the oracle.
