@@ -1,0 +1,182 @@
+//! The block matcher: an index of the base's 16-byte blocks, and a scan of
+//! the target with a rolling hash (the method of git's `diff-delta.c`).
+//!
+//! Why 16 bytes: a copy instruction costs 2 to 8 bytes, so a match must be
+//! longer than that to pay; 16 is short enough to find the unchanged text
+//! between small edits, and an index of every 16th position costs only
+//! 8 bytes per 16 bytes of base.
+
+use trees_pack::delta::{Encoder, MAX_COPY_OFFSET, encode};
+
+/// Bytes per indexed block.
+pub const BLOCK: usize = 16;
+/// How many candidates of one bucket are tried: repetitive data (all zeros)
+/// would otherwise make every lookup walk the whole chain.
+const MAX_PROBES: usize = 32;
+/// Multiplier of the polynomial rolling hash (an odd 64-bit constant).
+const M: u64 = 0x0100_0000_01b3;
+const NONE: u32 = u32::MAX;
+
+/// Why a delta could not be made (a bug if it ever happens: the matcher
+/// only emits copies inside the base).
+pub type Error = encode::Error;
+
+/// The hash table of one base's blocks.
+pub struct Index<'a> {
+    base: &'a [u8],
+    shift: u32,
+    heads: Vec<u32>,
+    next: Vec<u32>,
+    /// M^(BLOCK-1), to take the oldest byte out of the rolling hash.
+    top: u64,
+}
+
+fn hash_block(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |h, &x| h.wrapping_mul(M).wrapping_add(u64::from(x) + 1))
+}
+
+/// Length of the common prefix of `a` and `b`, eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+impl<'a> Index<'a> {
+    /// Indexes `base` (only its first 4 GiB: git's copy offsets have 32 bits).
+    pub fn new(base: &'a [u8]) -> Self {
+        let usable = base.len().min(MAX_COPY_OFFSET as usize + 1);
+        let blocks = usable / BLOCK;
+        let bits = (blocks.max(16).next_power_of_two().trailing_zeros()).min(31);
+        let mut heads = vec![NONE; 1 << bits];
+        let mut next = vec![NONE; blocks];
+        let shift = 64 - bits;
+        // Insert from the end so that each chain lists earlier blocks first;
+        // skip a block equal to the one before it (runs would fill a chain).
+        for k in (0..blocks).rev() {
+            let b = &base[k * BLOCK..(k + 1) * BLOCK];
+            if k > 0 && b == &base[(k - 1) * BLOCK..k * BLOCK] {
+                continue;
+            }
+            let slot = (hash_block(b).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
+            next[k] = heads[slot];
+            heads[slot] = k as u32;
+        }
+        let top = (0..BLOCK - 1).fold(1u64, |p, _| p.wrapping_mul(M));
+        Index {
+            base,
+            shift,
+            heads,
+            next,
+            top,
+        }
+    }
+
+    fn slot(&self, h: u64) -> usize {
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The longest verified match of `target[i..]` in the base: (offset, length).
+    fn best_match(&self, target: &[u8], i: usize, h: u64) -> (usize, usize) {
+        let mut best = (0, 0);
+        let mut c = self.heads[self.slot(h)];
+        let want = &target[i..];
+        for _ in 0..MAX_PROBES {
+            if c == NONE {
+                break;
+            }
+            let off = c as usize * BLOCK;
+            let len = common_prefix(&self.base[off..], want);
+            if len >= BLOCK && len > best.1 {
+                best = (off, len);
+                if len == want.len() {
+                    break;
+                }
+            }
+            c = self.next[c as usize];
+        }
+        best
+    }
+
+    /// A delta from the base to `target`, or `None` once it would exceed
+    /// `max_size` bytes (the caller has something smaller already).
+    pub fn diff(&self, target: &[u8], max_size: usize) -> Result<Option<Vec<u8>>, Error> {
+        let mut enc = Encoder::new(self.base.len() as u64, target.len() as u64);
+        let (mut i, mut lit) = (0usize, 0usize);
+        let mut h = target.get(..BLOCK).map_or(0, hash_block);
+        while i + BLOCK <= target.len() {
+            let (off, len) = self.best_match(target, i, h);
+            if len == 0 {
+                if i + BLOCK < target.len() {
+                    let out = u64::from(target[i]) + 1;
+                    let inc = u64::from(target[i + BLOCK]) + 1;
+                    h = h.wrapping_sub(out.wrapping_mul(self.top)).wrapping_mul(M).wrapping_add(inc);
+                }
+                i += 1;
+                // Pending literals cost at least their length: give up early.
+                if (i - lit) % 1024 == 0 && enc.len() + (i - lit) > max_size {
+                    return Ok(None);
+                }
+                continue;
+            }
+            // Grow the match backwards over bytes we were about to insert.
+            let back = common_suffix(&self.base[..off], &target[lit..i]);
+            enc.insert(&target[lit..i - back]);
+            enc.copy((off - back) as u64, (len + back) as u64)?;
+            i += len;
+            lit = i;
+            if enc.len() > max_size {
+                return Ok(None);
+            }
+            if let Some(next) = target.get(i..i + BLOCK) {
+                h = hash_block(next);
+            }
+        }
+        enc.insert(&target[lit..]);
+        let d = enc.finish()?;
+        Ok((d.len() <= max_size).then_some(d))
+    }
+}
+
+/// Length of the common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_prefix_finds_the_first_difference() {
+        let a = b"0123456789abcdefXYZ";
+        let b = b"0123456789abcdefXYz";
+        assert_eq!(common_prefix(a, b), 18);
+        assert_eq!(common_prefix(a, a), a.len());
+        assert_eq!(common_prefix(b"", a), 0);
+    }
+
+    #[test]
+    fn rolling_hash_equals_block_hash() {
+        let data: Vec<u8> = (0..100u8).map(|x| x.wrapping_mul(37)).collect();
+        let idx = Index::new(&data);
+        let mut h = hash_block(&data[..BLOCK]);
+        for i in 0..data.len() - BLOCK {
+            let out = u64::from(data[i]) + 1;
+            let inc = u64::from(data[i + BLOCK]) + 1;
+            h = h.wrapping_sub(out.wrapping_mul(idx.top)).wrapping_mul(M).wrapping_add(inc);
+            assert_eq!(h, hash_block(&data[i + 1..i + 1 + BLOCK]));
+        }
+    }
+}
