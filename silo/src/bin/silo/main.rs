@@ -1,0 +1,248 @@
+//! `silo`: the command line of the silo store. A thin layer: it parses what
+//! the user typed, calls `trees_silo`, and prints the result.
+
+mod progress;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use trees_silo::{Silo, du, repack, verify};
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 success; 1 a check failed (verify found a problem); 2 usage error, I/O error, or an object that cannot be read.
+
+Environment: SILO_LOG=debug (or info, trace) for logs on stderr.";
+
+/// A silo is a plain directory of blobs named by their git blob id, served by
+/// any static web server and copied with rsync. `silo` adds blobs, reads
+/// them, checks them, and repacks them into git-compatible packs.
+#[derive(Parser)]
+#[command(name = "silo", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a silo: objects/, pack/, derived/ and tmp/ (existing ones are kept).
+    Init {
+        /// The silo directory.
+        dir: PathBuf,
+    },
+    /// Store files as loose blobs named by their git blob id; prints `<id>  <file>`.
+    ///
+    /// A blob the silo already has (loose or packed) is not written again.
+    /// Files are streamed: their size does not matter.
+    Add {
+        /// The silo directory.
+        dir: PathBuf,
+        /// Files to add.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write a blob's content to stdout, from its loose copy or a pack.
+    ///
+    /// A loose object is streamed and checked at the end: if it is corrupt,
+    /// the exit code is 2 and the output must be discarded.
+    Cat {
+        /// The silo directory.
+        dir: PathBuf,
+        /// The blob id, or a unique prefix of at least 4 hex digits.
+        id: String,
+    },
+    /// Re-hash every loose object and every pack entry; check pack trailers
+    /// and idx checksums. Names every bad file and object; exits 1 if any.
+    Verify {
+        /// The silo directory.
+        dir: PathBuf,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disk usage of objects/, pack/, derived/ and the whole silo, as `du --si -s` counts it.
+    Du {
+        /// The silo directory.
+        dir: PathBuf,
+        /// Print the figures as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pack every loose object and every pack into one new pack with its idx.
+    ///
+    /// Every object of the new pack is read back and checked against its id
+    /// before anything old is removed. Holds silo.lock while it runs.
+    Repack {
+        /// The silo directory.
+        dir: PathBuf,
+        /// Longest delta chain.
+        #[arg(long, default_value_t = 50)]
+        max_depth: usize,
+        /// Objects each object tries as its delta base (by size order).
+        #[arg(long, default_value_t = 10)]
+        window: usize,
+        /// zlib level of pack entries, 1 (fastest) to 12 (smallest).
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=12))]
+        level: u8,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Wait for silo.lock instead of failing when another repack holds it.
+        #[arg(long)]
+        wait: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What `main` turns into an exit code.
+enum Status {
+    Ok,
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SILO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(io::stderr)
+        .init();
+    match run(cli) {
+        Ok(Status::Ok) => ExitCode::SUCCESS,
+        Ok(Status::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            let broken_pipe = e.chain().any(|c| {
+                c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("silo: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open(dir: &std::path::Path) -> Result<Silo> {
+    Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))
+}
+
+fn run(cli: Cli) -> Result<Status> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Init { dir } => {
+            Silo::init(&dir)?;
+            writeln!(out, "initialized silo {}", dir.display())?;
+        }
+        Command::Add { dir, files } => {
+            let silo = open(&dir)?;
+            let packs = silo.open_packs()?;
+            for f in &files {
+                let (id, _) = silo
+                    .add_file_with(f, &packs)
+                    .with_context(|| format!("cannot add {}", f.display()))?;
+                writeln!(out, "{id}  {}", f.display())?;
+            }
+        }
+        Command::Cat { dir, id } => {
+            let silo = open(&dir)?;
+            let packs = silo.open_packs()?;
+            let id = silo.resolve(&id, &packs)?;
+            silo.read_with(&id, &packs, &mut out)
+                .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
+        }
+        Command::Verify { dir, json } => {
+            let silo = open(&dir)?;
+            let bar = progress::Bar::new();
+            let report = verify::verify(&silo, &bar)?;
+            bar.finish();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                for p in &report.problems {
+                    eprintln!("silo: bad: {p}");
+                }
+                for p in &report.orphan_packs {
+                    eprintln!("silo: note: {p} has no idx (left by an interrupted repack; the next repack removes it)");
+                }
+                writeln!(
+                    out,
+                    "{} loose objects, {} packs ({} objects): {}",
+                    report.loose_objects,
+                    report.packs,
+                    report.packed_objects,
+                    if report.ok() { "ok".to_string() } else { format!("{} problems", report.problems.len()) }
+                )?;
+            }
+            out.flush()?;
+            if !report.ok() {
+                return Ok(Status::CheckFailed);
+            }
+        }
+        Command::Du { dir, json } => {
+            let silo = open(&dir)?;
+            let u = du::usage(&silo)?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &u)?;
+                writeln!(out)?;
+            } else {
+                for (name, p) in [("objects", u.objects), ("pack", u.pack), ("derived", u.derived), ("all", u.all)] {
+                    writeln!(
+                        out,
+                        "{:>7}\t{name}\t({} bytes on disk, {} bytes in {} files)",
+                        du::si(p.disk_bytes),
+                        p.disk_bytes,
+                        p.apparent_bytes,
+                        p.files
+                    )?;
+                }
+            }
+        }
+        Command::Repack { dir, max_depth, window, level, threads, wait, json } => {
+            let silo = open(&dir)?;
+            if let Some(n) = threads {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+            }
+            let opts = repack::Options { max_depth, window, level, wait };
+            let bar = progress::Bar::new();
+            let o = repack::repack(&silo, &opts, &bar)?;
+            bar.finish();
+            let peak = progress::peak_rss_bytes();
+            if json {
+                let mut v = serde_json::to_value(&o)?;
+                v["peak_rss_bytes"] = serde_json::json!(peak);
+                serde_json::to_writer_pretty(&mut out, &v)?;
+                writeln!(out)?;
+            } else if o.pack.is_none() {
+                writeln!(out, "nothing to repack: the silo is one pack and no loose objects")?;
+            } else {
+                let ratio = o.after_bytes as f64 / o.before_bytes.max(1) as f64;
+                writeln!(out, "objects     {}", o.objects)?;
+                writeln!(out, "raw         {} ({} bytes)", du::si(o.raw_bytes), o.raw_bytes)?;
+                writeln!(out, "before      {} ({} bytes)", du::si(o.before_bytes), o.before_bytes)?;
+                writeln!(out, "after       {} ({} bytes)", du::si(o.after_bytes), o.after_bytes)?;
+                writeln!(out, "ratio       {ratio:.4} (after / before)")?;
+                writeln!(out, "deltas      {} (max depth {}, mean {:.2})", o.deltas, o.max_depth, o.mean_depth)?;
+                writeln!(out, "removed     {} loose objects, {} packs", o.loose_removed, o.packs_removed)?;
+                if let Some(p) = &o.pack {
+                    writeln!(out, "pack        {}", p.display())?;
+                }
+                writeln!(out, "wall time   {:.2} s", o.seconds)?;
+                if let Some(peak) = peak {
+                    writeln!(out, "peak memory {} ({peak} bytes)", du::si(peak))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Status::Ok)
+}

@@ -1,0 +1,45 @@
+//! The silo: a plain directory of blobs named by their git blob id.
+//!
+//! ```text
+//! SILO/objects/ab/<38 hex>.gz   loose blobs, gzip of the raw content
+//! SILO/pack/pack-<sha>.{pack,idx}  git pack v2 + idx v2
+//! SILO/derived/                  recomputable data (hint deltas, later)
+//! SILO/tmp/                      writes in progress, never read
+//! SILO/silo.lock                 held by repack and gc
+//! ```
+//!
+//! This crate stores and reads blobs ([`Silo::add_file`], [`Silo::read`]),
+//! checks them ([`verify`]), measures them ([`du`]) and repacks them into one
+//! pack ([`repack`]). Every write goes to `tmp/`, is fsynced, and is renamed
+//! into place, so that a reader never sees half a file and a crash never
+//! loses a blob that was added. The `silo` binary is a thin CLI over it.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let silo = trees_silo::Silo::init(dir.path())?;
+//! let file = dir.path().join("hello.txt");
+//! std::fs::write(&file, "hello\n")?;
+//! let (id, added) = silo.add_file(&file)?;
+//! assert!(added);
+//! assert_eq!(id.to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+//! let mut out = Vec::new();
+//! silo.read(&id, &mut out)?;
+//! assert_eq!(out, b"hello\n");
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod du;
+mod fsutil;
+pub mod lock;
+pub mod loose;
+pub mod progress;
+pub mod repack;
+pub mod store;
+pub mod verify;
+
+pub use progress::{NoProgress, Progress};
+pub use store::Silo;
+pub use trees_pack::ObjectId;

@@ -1,0 +1,194 @@
+//! Loose blobs: `objects/ab/<38 hex>.gz`, the gzip of the raw content.
+//!
+//! The blob's size goes into the gzip header as an extra field (`tS`, eight
+//! bytes little-endian) so that a reader can hash while it inflates (a git
+//! id starts with the size). Any gzip tool reads these files; a loose file
+//! written by another tool, without the field, costs a second pass.
+
+use std::fs;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use flate2::{Compression, GzBuilder};
+use trees_pack::id::{HashError, Hasher, Kind};
+use trees_pack::ObjectId;
+
+/// Bytes moved per read while streaming.
+const BUF: usize = 1 << 20;
+/// gzip level of loose objects: they are short-lived (repack packs them),
+/// so speed beats the last percent of size.
+const LEVEL: u32 = 6;
+
+/// Why a loose object cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The content does not hash to the object's name.
+    #[error("loose object {path} is corrupt: its content hashes to {actual}, not {expected}")]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Its name.
+        expected: ObjectId,
+        /// The content's id.
+        actual: ObjectId,
+    },
+    /// The gzip stream is corrupt or inflates to another size than recorded.
+    #[error("loose object {path} ({id}) is corrupt: {what}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Its name.
+        id: ObjectId,
+        /// What is wrong.
+        what: String,
+    },
+    /// The input changed while it was being added.
+    #[error("{path} changed while it was being added (first {first}, then {second})")]
+    Changed {
+        /// The input file.
+        path: PathBuf,
+        /// Id of the first read.
+        first: ObjectId,
+        /// Id of the second read.
+        second: ObjectId,
+    },
+    /// Hashing refused the content.
+    #[error("{path}: {source}")]
+    Hash {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: HashError,
+    },
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The blob id of the file at `path`, streaming; with its size.
+pub fn hash_file(path: &Path) -> Result<(ObjectId, u64), Error> {
+    let mut f = fs::File::open(path).map_err(io_err(path))?;
+    let size = f.metadata().map_err(io_err(path))?.len();
+    let mut h = Hasher::new(Kind::Blob, size);
+    let mut buf = vec![0u8; BUF];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let id = h.finish().map_err(|source| Error::Hash {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok((id, size))
+}
+
+/// Compresses `src` (of `size` bytes) into `dst`, re-hashing as it goes;
+/// returns the id of what was read.
+pub(crate) fn write_gzip(src: &Path, size: u64, dst: &mut fs::File, dst_path: &Path) -> Result<ObjectId, Error> {
+    let mut f = fs::File::open(src).map_err(io_err(src))?;
+    let mut extra = b"tS\x08\x00".to_vec();
+    extra.extend_from_slice(&size.to_le_bytes());
+    let mut gz = GzBuilder::new().extra(extra).write(io::BufWriter::with_capacity(BUF, dst), Compression::new(LEVEL));
+    let mut h = Hasher::new(Kind::Blob, size);
+    let mut buf = vec![0u8; BUF];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(src))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        gz.write_all(&buf[..n]).map_err(io_err(dst_path))?;
+    }
+    let w = gz.finish().map_err(io_err(dst_path))?;
+    w.into_inner().map_err(|e| io_err(dst_path)(e.into_error()))?;
+    h.finish().map_err(|source| Error::Hash {
+        path: src.to_owned(),
+        source,
+    })
+}
+
+/// The size recorded in our gzip extra field, if the file has one.
+fn recorded_size(path: &Path) -> Result<Option<u64>, Error> {
+    let mut head = [0u8; 24];
+    let mut f = fs::File::open(path).map_err(io_err(path))?;
+    let mut got = 0;
+    while got < head.len() {
+        let n = f.read(&mut head[got..]).map_err(io_err(path))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        got += n;
+    }
+    // 1f 8b 08 FLG(FEXTRA=4) MTIME(4) XFL OS | XLEN(2) | "tS" LEN(2)=8 | size(8)
+    let ours = head[..3] == [0x1f, 0x8b, 0x08]
+        && head[3] & 0x04 != 0
+        && head[10..12] == [12, 0]
+        && &head[12..14] == b"tS"
+        && head[14..16] == [8, 0];
+    Ok(ours.then(|| u64::from_le_bytes(head[16..24].try_into().expect("8 bytes"))))
+}
+
+/// Streams the loose object `id` at `path` into `out`, checking its id.
+/// On a corrupt object the error comes after some bytes were written:
+/// callers that must not see bad bytes read into a buffer first.
+pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Error> {
+    let corrupt = |what: String| Error::Corrupt {
+        path: path.to_owned(),
+        id: *id,
+        what,
+    };
+    let size = match recorded_size(path)? {
+        Some(s) => s,
+        None => copy_inflated(path, &mut io::sink(), None).map_err(|e| corrupt(e.to_string()))?.0,
+    };
+    let (n, h) = copy_inflated(path, out, Some(Hasher::new(Kind::Blob, size)))
+        .map_err(|e| corrupt(e.to_string()))?;
+    if n != size {
+        return Err(corrupt(format!("inflates to {n} bytes, its header records {size}")));
+    }
+    let actual = h
+        .expect("a hasher was given")
+        .finish()
+        .map_err(|e| corrupt(e.to_string()))?;
+    if actual != *id {
+        return Err(Error::Mismatch {
+            path: path.to_owned(),
+            expected: *id,
+            actual,
+        });
+    }
+    Ok(n)
+}
+
+fn copy_inflated(path: &Path, out: &mut dyn Write, mut h: Option<Hasher>) -> io::Result<(u64, Option<Hasher>)> {
+    let mut z = GzDecoder::new(BufReader::with_capacity(BUF, fs::File::open(path)?));
+    let mut buf = vec![0u8; BUF];
+    let mut n = 0u64;
+    loop {
+        let got = z.read(&mut buf)?;
+        if got == 0 {
+            return Ok((n, h));
+        }
+        n += got as u64;
+        if let Some(h) = h.as_mut() {
+            h.update(&buf[..got]);
+        }
+        out.write_all(&buf[..got])?;
+    }
+}

@@ -1,0 +1,75 @@
+//! Reading every object of the silo into memory, each checked against its id.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use trees_pack::id::{Kind, hash_object};
+use trees_pack::{Bundle, ObjectId};
+
+use super::Error;
+use crate::progress::{Progress, Unit};
+use crate::store::ReadError;
+use crate::{Silo, loose};
+
+/// One object to repack.
+pub(crate) struct Object {
+    pub(crate) id: ObjectId,
+    pub(crate) data: Arc<Vec<u8>>,
+}
+
+pub(crate) fn load(
+    silo: &Silo,
+    loose_ids: &[ObjectId],
+    packs: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<Vec<Object>, Error> {
+    progress.stage("reading loose objects", loose_ids.len() as u64, Unit::Objects);
+    let mut objects: Vec<Object> = loose_ids
+        .par_iter()
+        .map(|id| {
+            let mut data = Vec::new();
+            loose::read(&silo.loose_path(id), id, &mut data).map_err(ReadError::from)?;
+            progress.advance(1);
+            Ok(Object {
+                id: *id,
+                data: Arc::new(data),
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut seen: HashSet<ObjectId> = loose_ids.iter().copied().collect();
+    for idx in packs {
+        let bundle = Bundle::open(idx).map_err(ReadError::OpenPack)?;
+        let mut entries = (0..bundle.index.count())
+            .map(|i| bundle.index.entry(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ReadError::OpenPack(e.into()))?;
+        // Offset order: bases come before their deltas, and stay cached.
+        entries.sort_unstable_by_key(|e| e.offset);
+        progress.stage(&format!("reading {}", idx.display()), entries.len() as u64, Unit::Objects);
+        for e in entries {
+            progress.advance(1);
+            if !seen.insert(e.id) {
+                continue;
+            }
+            let obj = bundle
+                .read_at(e.offset)
+                .map_err(|source| ReadError::Pack { id: e.id, source })?;
+            let actual = hash_object(obj.kind, &obj.data);
+            if obj.kind != Kind::Blob || actual.as_ref().ok() != Some(&e.id) {
+                return Err(ReadError::PackedMismatch {
+                    id: e.id,
+                    pack: idx.with_extension("pack"),
+                    actual: actual.map_or_else(|e| e.to_string(), |a| format!("{} {a}", obj.kind)),
+                }
+                .into());
+            }
+            objects.push(Object {
+                id: e.id,
+                data: obj.data,
+            });
+        }
+    }
+    Ok(objects)
+}

@@ -1,0 +1,152 @@
+//! `silo repack`: every loose object and every pack into one new pack.
+//!
+//! Stages: read every object (checking its id), choose a delta base for
+//! each ([`select`]), compress entries in parallel and write the pack and
+//! its idx to `tmp/` ([`write`]), read every object back from the new pack
+//! and check it against its id, and only then rename the pack into `pack/`
+//! and remove the loose copies and old packs it replaces. A crash at any
+//! point leaves every object readable: until the rename nothing changed,
+//! and after it every object exists twice until its old copy is removed.
+
+mod load;
+pub mod select;
+mod write;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::lock::{self, Lock};
+use crate::progress::Progress;
+use crate::{Silo, du, store};
+
+/// How to repack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Longest delta chain allowed (git's default is 50).
+    pub max_depth: usize,
+    /// How many of the next-larger objects each object tries as its base.
+    pub window: usize,
+    /// zlib level of pack entries, 1 to 12 (libdeflate levels).
+    pub level: u8,
+    /// Wait for the silo lock instead of failing when it is held.
+    pub wait: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_depth: 50,
+            window: 10,
+            level: trees_pack::data::write::DEFAULT_LEVEL,
+            wait: false,
+        }
+    }
+}
+
+/// What a repack did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    /// Objects in the new pack.
+    pub objects: u64,
+    /// Their total size, uncompressed.
+    pub raw_bytes: u64,
+    /// Disk bytes of `objects/` and `pack/` before.
+    pub before_bytes: u64,
+    /// Disk bytes of `objects/` and `pack/` after.
+    pub after_bytes: u64,
+    /// Objects stored as deltas.
+    pub deltas: u64,
+    /// Longest chain.
+    pub max_depth: u64,
+    /// Mean chain length over all objects.
+    pub mean_depth: f64,
+    /// The new pack, if one was written.
+    pub pack: Option<PathBuf>,
+    /// Loose objects removed.
+    pub loose_removed: u64,
+    /// Old packs removed.
+    pub packs_removed: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// Why a repack failed. Nothing was removed when it fails.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The lock is held or cannot be taken.
+    #[error(transparent)]
+    Lock(#[from] lock::Error),
+    /// An object or a directory cannot be read.
+    #[error(transparent)]
+    Read(#[from] store::ReadError),
+    /// Measuring the silo failed.
+    #[error(transparent)]
+    Du(#[from] du::Error),
+    /// Writing the new pack failed.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The pack writer refused an entry (a bug).
+    #[error(transparent)]
+    Pack(#[from] trees_pack::data::write::Error),
+    /// The idx writer refused (a bug, or more than 2^32 objects).
+    #[error(transparent)]
+    Index(#[from] trees_pack::index::write::Error),
+    /// The delta encoder refused a copy (a bug).
+    #[error(transparent)]
+    Delta(#[from] trees_delta::matcher::Error),
+    /// A pack can hold 2^32 - 1 objects.
+    #[error("{0} objects are more than one pack can hold")]
+    TooMany(usize),
+    /// The new pack did not read back correctly: nothing was removed.
+    #[error("the new pack {path} failed its read-back check, so nothing was removed: {}", problems.join("; "))]
+    ReadBack {
+        /// The pack (in tmp/).
+        path: PathBuf,
+        /// What was wrong.
+        problems: Vec<String>,
+    },
+}
+
+/// Repacks `silo`.
+pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let _lock = Lock::exclusive(silo.lock_path(), opts.wait)?;
+    let usage = du::usage(silo)?;
+    let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
+    let loose = silo.loose_ids()?;
+    let packs = silo.pack_indexes()?;
+    if loose.is_empty() && packs.len() <= 1 {
+        tracing::info!("nothing to repack: no loose objects and {} pack(s)", packs.len());
+        return Ok(Outcome {
+            before_bytes: before,
+            after_bytes: before,
+            seconds: start.elapsed().as_secs_f64(),
+            ..Outcome::default()
+        });
+    }
+    let objects = load::load(silo, &loose, &packs, progress)?;
+    let plan = select::choose(&objects, opts, progress)?;
+    let written = write::write_pack(silo, &objects, &plan, opts, progress)?;
+    let mut outcome = write::install(silo, written, &loose, &packs)?;
+    let usage = du::usage(silo)?;
+    outcome.before_bytes = before;
+    outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
+    outcome.raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
+    outcome.objects = objects.len() as u64;
+    outcome.deltas = plan.deltas();
+    outcome.max_depth = plan.depths.iter().copied().max().unwrap_or(0) as u64;
+    outcome.mean_depth = if objects.is_empty() {
+        0.0
+    } else {
+        plan.depths.iter().sum::<usize>() as f64 / objects.len() as f64
+    };
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
+}

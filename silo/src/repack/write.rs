@@ -1,0 +1,166 @@
+//! Writing the new pack and idx to `tmp/`, checking them, installing them,
+//! and only then removing what they replace.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use tempfile::NamedTempFile;
+use trees_pack::data::write::{Base, Entry};
+use trees_pack::id::Kind;
+use trees_pack::{Bundle, ObjectId, data, index};
+
+use super::load::Object;
+use super::select::Plan;
+use super::{Error, Options, Outcome};
+use crate::progress::{Progress, Unit};
+use crate::{Silo, fsutil};
+
+/// A checked pack and idx, still in `tmp/`.
+pub(crate) struct Written {
+    pack: NamedTempFile,
+    idx: NamedTempFile,
+    checksum: ObjectId,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+pub(crate) fn write_pack(
+    silo: &Silo,
+    objects: &[Object],
+    plan: &Plan,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Written, Error> {
+    let count = u32::try_from(objects.len()).map_err(|_| Error::TooMany(objects.len()))?;
+    progress.stage("compressing", u64::from(count), Unit::Objects);
+    let packed: Vec<Entry> = plan
+        .order
+        .par_iter()
+        .zip(plan.choice.par_iter())
+        .map(|(&i, choice)| {
+            let o = &objects[i];
+            let e = match choice {
+                None => Entry::whole(o.id, Kind::Blob, &o.data, opts.level),
+                Some((base, delta)) => {
+                    let base_id = objects[plan.order[*base]].id;
+                    Entry::delta(o.id, Base::Ofs(base_id), delta, opts.level)
+                }
+            };
+            progress.advance(1);
+            e
+        })
+        .collect();
+
+    let tmp = silo.tmp_dir();
+    let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
+    let pack_path = pack_file.path().to_owned();
+    progress.stage("writing", u64::from(count), Unit::Objects);
+    let mut w = data::Writer::new(BufWriter::with_capacity(1 << 20, pack_file.as_file_mut()), count)?;
+    for e in &packed {
+        w.write(e)?;
+        progress.advance(1);
+    }
+    drop(packed);
+    let data::write::Outcome {
+        checksum,
+        mut entries,
+        out: sink,
+        ..
+    } = w.finish()?;
+    drop(sink);
+    pack_file.as_file().sync_all().map_err(io(&pack_path))?;
+
+    let mut idx_file = silo.temp_file(".idx").map_err(io(&tmp))?;
+    let idx_path = idx_file.path().to_owned();
+    index::write(&mut entries, &checksum, BufWriter::new(idx_file.as_file_mut()))?;
+    idx_file.as_file().sync_all().map_err(io(&idx_path))?;
+
+    // Read back: every object, through the new idx and pack, against its id.
+    progress.stage("checking the new pack", u64::from(count), Unit::Objects);
+    let bundle = Bundle::open_pair(&idx_path, &pack_path).map_err(|e| Error::ReadBack {
+        path: pack_path.clone(),
+        problems: vec![e.to_string()],
+    })?;
+    let mut last = 0;
+    let mut problems: Vec<String> = bundle
+        .verify(&mut |n| {
+            progress.advance(u64::from(n - last));
+            last = n;
+        })
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for o in objects {
+        if bundle.index.lookup(&o.id).is_none() {
+            problems.push(format!("object {} is missing from the new pack", o.id));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::ReadBack {
+            path: pack_path,
+            problems,
+        });
+    }
+    Ok(Written {
+        pack: pack_file,
+        idx: idx_file,
+        checksum,
+    })
+}
+
+/// Renames the new pack into place (pack first, then idx: readers find
+/// packs by their idx), then removes the loose objects and packs it replaces.
+pub(crate) fn install(
+    silo: &Silo,
+    w: Written,
+    loose: &[ObjectId],
+    old_packs: &[PathBuf],
+) -> Result<Outcome, Error> {
+    let dir = silo.pack_dir();
+    let name = format!("pack-{}", w.checksum);
+    let pack_dest = dir.join(format!("{name}.pack"));
+    let idx_dest = dir.join(format!("{name}.idx"));
+    w.pack.persist(&pack_dest).map_err(|e| Error::Io {
+        path: pack_dest.clone(),
+        source: e.error,
+    })?;
+    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+    w.idx.persist(&idx_dest).map_err(|e| Error::Io {
+        path: idx_dest.clone(),
+        source: e.error,
+    })?;
+    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+
+    let mut outcome = Outcome {
+        pack: Some(pack_dest),
+        ..Outcome::default()
+    };
+    let mut fanout = std::collections::BTreeSet::new();
+    for id in loose {
+        let p = silo.loose_path(id);
+        fsutil::remove_if_present(&p).map_err(io(&p))?;
+        outcome.loose_removed += 1;
+        fanout.insert(p.parent().expect("loose paths have a parent").to_owned());
+    }
+    for d in fanout {
+        // Fails, harmlessly, when an add put a new object there meanwhile.
+        let _ = std::fs::remove_dir(&d);
+    }
+    for idx in old_packs.iter().filter(|p| **p != idx_dest) {
+        // idx first: a reader must never find an idx whose pack is gone.
+        fsutil::remove_if_present(idx).map_err(io(idx))?;
+        let pack = idx.with_extension("pack");
+        fsutil::remove_if_present(&pack).map_err(io(&pack))?;
+        outcome.packs_removed += 1;
+    }
+    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+    let objects = silo.objects_dir();
+    fsutil::sync_dir(&objects).map_err(io(&objects))?;
+    Ok(outcome)
+}

@@ -1,0 +1,382 @@
+//! The silo directory: where things are, and finding an object by id.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use trees_pack::{Bundle, ObjectId, id};
+
+use crate::fsutil;
+use crate::loose;
+
+/// Why a silo cannot be opened or created.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A directory is missing.
+    #[error("{root} is not a silo: it has no {missing}/ (create one with `silo init`)")]
+    NotASilo {
+        /// The directory given.
+        root: PathBuf,
+        /// The missing part.
+        missing: &'static str,
+    },
+    /// Creating a directory failed.
+    #[error("cannot create {path}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Why an object cannot be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// No object has this id or prefix.
+    #[error("no object {0} in the silo")]
+    NotFound(String),
+    /// More than one object has this prefix.
+    #[error("prefix {prefix} is ambiguous: {candidates}")]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// Some of the ids it matches.
+        candidates: String,
+    },
+    /// Not 4 to 40 hex digits.
+    #[error("{0:?} is not an object id or a prefix of 4 to 40 hex digits")]
+    BadId(String),
+    /// Listing a directory failed.
+    #[error("cannot list {path}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A loose object is unreadable or corrupt.
+    #[error(transparent)]
+    Loose(#[from] loose::Error),
+    /// A pack is unreadable or corrupt.
+    #[error("object {id}")]
+    Pack {
+        /// The object.
+        id: ObjectId,
+        /// The cause.
+        source: trees_pack::bundle::Error,
+    },
+    /// A packed object does not hash to its id.
+    #[error("object {id} in pack {pack} is corrupt: its content hashes to {actual}")]
+    PackedMismatch {
+        /// The object.
+        id: ObjectId,
+        /// The pack.
+        pack: PathBuf,
+        /// What it hashes to.
+        actual: String,
+    },
+    /// A pack cannot be opened.
+    #[error(transparent)]
+    OpenPack(trees_pack::bundle::Error),
+    /// Writing the output failed.
+    #[error("cannot write the output")]
+    Output(#[source] io::Error),
+}
+
+/// Why adding a file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// Reading the input or writing the object failed.
+    #[error(transparent)]
+    Loose(#[from] loose::Error),
+    /// Creating the object's directory or temporary file failed.
+    #[error("cannot write into {path}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Looking in packs for the object failed.
+    #[error(transparent)]
+    Find(#[from] ReadError),
+}
+
+/// A silo directory.
+#[derive(Debug, Clone)]
+pub struct Silo {
+    root: PathBuf,
+}
+
+const DIRS: [&str; 4] = ["objects", "pack", "derived", "tmp"];
+
+impl Silo {
+    /// Creates the silo's directories (those missing) and opens it.
+    pub fn init(root: &Path) -> Result<Silo, OpenError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| OpenError::Io { path, source }
+        };
+        fs::create_dir_all(root).map_err(io(root))?;
+        for d in DIRS {
+            let p = root.join(d);
+            fsutil::ensure_dir(&p).map_err(io(&p))?;
+        }
+        Silo::open(root)
+    }
+
+    /// Opens an existing silo.
+    pub fn open(root: &Path) -> Result<Silo, OpenError> {
+        for d in DIRS {
+            if !root.join(d).is_dir() {
+                return Err(OpenError::NotASilo {
+                    root: root.to_owned(),
+                    missing: d,
+                });
+            }
+        }
+        Ok(Silo {
+            root: root.to_owned(),
+        })
+    }
+
+    /// The silo's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `objects/`
+    pub fn objects_dir(&self) -> PathBuf {
+        self.root.join("objects")
+    }
+
+    /// `pack/`
+    pub fn pack_dir(&self) -> PathBuf {
+        self.root.join("pack")
+    }
+
+    /// `derived/`
+    pub fn derived_dir(&self) -> PathBuf {
+        self.root.join("derived")
+    }
+
+    /// `tmp/`
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// `silo.lock`
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("silo.lock")
+    }
+
+    /// Where the loose object `id` lives.
+    pub fn loose_path(&self, id: &ObjectId) -> PathBuf {
+        let hex = id.to_string();
+        self.objects_dir().join(&hex[..2]).join(format!("{}.gz", &hex[2..]))
+    }
+
+    /// A new temporary file in `tmp/`, removed when dropped unless persisted.
+    pub(crate) fn temp_file(&self, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new().prefix("tmp-").suffix(suffix).tempfile_in(self.tmp_dir())
+    }
+
+    /// The ids of all loose objects, sorted; files that are not objects are skipped.
+    pub fn loose_ids(&self) -> Result<Vec<ObjectId>, ReadError> {
+        let mut ids = Vec::new();
+        for (path, name) in self.loose_files()? {
+            if let Some(id) = name {
+                ids.push(id);
+            } else {
+                tracing::debug!("not an object: {}", path.display());
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Every file under `objects/`, with its id if its name is one.
+    pub fn loose_files(&self) -> Result<Vec<(PathBuf, Option<ObjectId>)>, ReadError> {
+        let mut out = Vec::new();
+        let objects = self.objects_dir();
+        for dir in read_dir_sorted(&objects)? {
+            let dir_name = file_name(&dir);
+            if !dir.is_dir() {
+                out.push((dir, None));
+                continue;
+            }
+            for f in read_dir_sorted(&dir)? {
+                let n = file_name(&f);
+                let id = (dir_name.len() == 2)
+                    .then(|| n.strip_suffix(".gz"))
+                    .flatten()
+                    .and_then(|rest| id::parse_hex(&format!("{dir_name}{rest}")));
+                out.push((f, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `.idx` files of `pack/` that have their `.pack`, sorted.
+    pub fn pack_indexes(&self) -> Result<Vec<PathBuf>, ReadError> {
+        Ok(read_dir_sorted(&self.pack_dir())?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
+            .collect())
+    }
+
+    /// Opens every pack.
+    pub fn open_packs(&self) -> Result<Vec<Bundle>, ReadError> {
+        self.pack_indexes()?
+            .iter()
+            .map(|p| Bundle::open(p).map_err(ReadError::OpenPack))
+            .collect()
+    }
+
+    /// True if `id` is loose or in one of `packs`.
+    pub fn contains(&self, id: &ObjectId, packs: &[Bundle]) -> bool {
+        self.loose_path(id).is_file() || packs.iter().any(|b| b.index.lookup(id).is_some())
+    }
+
+    /// The full id for a full id or a unique prefix of at least 4 hex digits.
+    pub fn resolve(&self, hex: &str, packs: &[Bundle]) -> Result<ObjectId, ReadError> {
+        let hex = hex.to_ascii_lowercase();
+        if hex.len() < 4 {
+            return Err(ReadError::BadId(hex));
+        }
+        let prefix = id::decode_hex_prefix(&hex).ok_or_else(|| ReadError::BadId(hex.clone()))?;
+        let mut found: Vec<ObjectId> = Vec::new();
+        let dir = self.objects_dir().join(&hex[..2]);
+        if dir.is_dir() {
+            for f in read_dir_sorted(&dir)? {
+                let name = file_name(&f);
+                if let Some(id) = name
+                    .strip_suffix(".gz")
+                    .and_then(|rest| id::parse_hex(&format!("{}{rest}", &hex[..2])))
+                    && id::matches_prefix(&id, &prefix, hex.len())
+                {
+                    found.push(id);
+                }
+            }
+        }
+        for b in packs {
+            for i in b.index.lookup_prefix(&prefix, hex.len(), 8) {
+                found.push(b.index.id(i));
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        match found.len() {
+            0 => Err(ReadError::NotFound(hex)),
+            1 => Ok(found[0]),
+            _ => Err(ReadError::Ambiguous {
+                prefix: hex,
+                candidates: found.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Writes object `id` to `out`, from its loose copy or a pack, checking
+    /// its id. Returns its size.
+    pub fn read_with(&self, id: &ObjectId, packs: &[Bundle], out: &mut dyn Write) -> Result<u64, ReadError> {
+        let path = self.loose_path(id);
+        if path.is_file() {
+            return Ok(loose::read(&path, id, out)?);
+        }
+        for b in packs {
+            let Some(obj) = b.read(id).map_err(|source| ReadError::Pack { id: *id, source })? else {
+                continue;
+            };
+            let actual = id::hash_object(obj.kind, &obj.data);
+            if actual.as_ref().ok() != Some(id) {
+                return Err(ReadError::PackedMismatch {
+                    id: *id,
+                    pack: b.pack.path().to_owned(),
+                    actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+                });
+            }
+            out.write_all(&obj.data).map_err(ReadError::Output)?;
+            return Ok(obj.data.len() as u64);
+        }
+        Err(ReadError::NotFound(id.to_string()))
+    }
+
+    /// [`Silo::read_with`] after opening the packs.
+    pub fn read(&self, id: &ObjectId, out: &mut dyn Write) -> Result<u64, ReadError> {
+        let packs = self.open_packs()?;
+        self.read_with(id, &packs, out)
+    }
+
+    /// Adds the file at `path` as a loose blob unless the silo has it.
+    /// Returns its id and whether it was written.
+    pub fn add_file_with(&self, path: &Path, packs: &[Bundle]) -> Result<(ObjectId, bool), AddError> {
+        let (id, size) = loose::hash_file(path)?;
+        if self.contains(&id, packs) {
+            return Ok((id, false));
+        }
+        let io = |p: &Path| {
+            let p = p.to_owned();
+            move |source| AddError::Io { path: p, source }
+        };
+        let mut tmp = self.temp_file(".gz").map_err(io(&self.tmp_dir()))?;
+        let tmp_path = tmp.path().to_owned();
+        let second = loose::write_gzip(path, size, tmp.as_file_mut(), &tmp_path)?;
+        if second != id {
+            return Err(loose::Error::Changed {
+                path: path.to_owned(),
+                first: id,
+                second,
+            }
+            .into());
+        }
+        tmp.as_file().sync_all().map_err(io(&tmp_path))?;
+        let dest = self.loose_path(&id);
+        let dir = dest.parent().expect("loose paths have a parent").to_owned();
+        // A repack removes fan-out directories it emptied; if it removes
+        // ours between our mkdir and our rename, make it again.
+        let mut attempts = 0;
+        loop {
+            fsutil::ensure_dir(&dir).map_err(io(&dir))?;
+            match tmp.persist(&dest) {
+                Ok(_) => break,
+                Err(e) if e.error.kind() == io::ErrorKind::NotFound && attempts < 5 => {
+                    attempts += 1;
+                    tmp = e.file;
+                }
+                Err(e) => {
+                    return Err(AddError::Io {
+                        path: dest.clone(),
+                        source: e.error,
+                    });
+                }
+            }
+        }
+        fsutil::sync_dir(&dir).map_err(io(&dir))?;
+        Ok((id, true))
+    }
+
+    /// [`Silo::add_file_with`] after opening the packs.
+    pub fn add_file(&self, path: &Path) -> Result<(ObjectId, bool), AddError> {
+        let packs = self.open_packs()?;
+        self.add_file_with(path, &packs)
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Entries of `dir`, sorted by name.
+pub(crate) fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    let io = |source| ReadError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut v = Vec::new();
+    for e in fs::read_dir(dir).map_err(io)? {
+        v.push(e.map_err(io)?.path());
+    }
+    v.sort();
+    Ok(v)
+}

@@ -1,0 +1,99 @@
+//! `silo verify`: every loose object re-hashed, every pack checked whole.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use trees_pack::Bundle;
+
+use crate::progress::{Progress, Unit};
+use crate::{Silo, loose, store};
+
+/// What verification found.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Loose objects checked.
+    pub loose_objects: u64,
+    /// Packs checked.
+    pub packs: u64,
+    /// Packed objects checked.
+    pub packed_objects: u64,
+    /// `.pack` files without an `.idx` (left by an interrupted repack; harmless).
+    pub orphan_packs: Vec<String>,
+    /// Everything wrong, each naming the file and the object.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// True if nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks the whole silo. Only listing its directories can fail outright;
+/// everything else wrong is a problem in the report.
+pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::ReadError> {
+    let mut report = Report::default();
+    let files = silo.loose_files()?;
+    progress.stage("checking loose objects", files.len() as u64, Unit::Objects);
+    let loose_problems: Vec<String> = files
+        .par_iter()
+        .filter_map(|(path, id)| {
+            let r = match id {
+                None => Some(format!("{}: not a loose object name", path.display())),
+                Some(id) => loose::read(path, id, &mut std::io::sink()).err().map(|e| error_chain(&e)),
+            };
+            progress.advance(1);
+            r
+        })
+        .collect();
+    report.loose_objects = files.iter().filter(|(_, id)| id.is_some()).count() as u64;
+    report.problems.extend(loose_problems);
+
+    for entry in store::read_dir_sorted(&silo.pack_dir())? {
+        let is_pack = entry.extension().is_some_and(|e| e == "pack");
+        if is_pack && !entry.with_extension("idx").exists() {
+            report.orphan_packs.push(entry.display().to_string());
+        }
+    }
+    for idx in silo.pack_indexes()? {
+        report.packs += 1;
+        let bundle = match Bundle::open(&idx) {
+            Ok(b) => b,
+            Err(e) => {
+                report.problems.push(error_chain(&e));
+                continue;
+            }
+        };
+        progress.stage(&format!("checking {}", file_name(&idx)), u64::from(bundle.index.count()), Unit::Objects);
+        let mut last = 0;
+        let problems = bundle.verify(&mut |n| {
+            progress.advance(u64::from(n - last));
+            last = n;
+        });
+        report.packed_objects += u64::from(bundle.index.count());
+        let pack = bundle.pack.path().display().to_string();
+        report
+            .problems
+            .extend(problems.into_iter().map(|p| format!("{pack}: {p}")));
+    }
+    Ok(report)
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// An error and its causes on one line, `a: b: c`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let msg = c.to_string();
+        if !s.contains(&msg) {
+            s.push_str(": ");
+            s.push_str(&msg);
+        }
+        src = c.source();
+    }
+    s
+}
