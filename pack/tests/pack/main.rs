@@ -2,5 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod git;
+mod hostile;
 mod packs;
+mod read_git;
 mod write;

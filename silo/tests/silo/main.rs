@@ -1,1 +1,10 @@
-//! x
+//! Integration tests of the silo store and the `silo` command, with the
+//! real `git` as the oracle. Modules mirror `src/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod du;
+mod repack;
+mod store;
+mod verify;

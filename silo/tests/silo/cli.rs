@@ -1,0 +1,83 @@
+//! Running `silo` and `git` from tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `silo` binary, run through `$TREES_RUNNER` (say `qemu-aarch64`) when set.
+pub fn silo_cmd() -> Command {
+    let bin = env!("CARGO_BIN_EXE_silo");
+    match std::env::var("TREES_RUNNER") {
+        Ok(r) if !r.is_empty() => {
+            let mut parts = r.split_whitespace();
+            let mut c = Command::new(parts.next().expect("non-empty"));
+            c.args(parts).arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
+/// Runs `silo ARGS`; returns its output whatever its status.
+pub fn silo(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    silo_cmd()
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the silo binary")
+}
+
+/// Runs `silo ARGS` and asserts success; returns stdout.
+pub fn silo_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {
+    let out = silo(args);
+    assert!(
+        out.status.success(),
+        "silo {:?} failed ({}): {}",
+        args.iter().map(|a| a.as_ref().to_owned()).collect::<Vec<_>>(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs git in `dir`, asserting success; returns stdout. Fails, naming
+/// git, if git is not installed.
+pub fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("git is required by this test and could not be run: {e}"));
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// A new silo in a temporary directory.
+pub fn new_silo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s.silo");
+    silo_ok(&[&"init", &dir]);
+    (tmp, dir)
+}
+
+/// Every committed file of `testdata/files` and `testdata/example`.
+pub fn testdata_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    let mut v = Vec::new();
+    for d in ["files", "example"] {
+        for e in std::fs::read_dir(root.join(d)).unwrap() {
+            v.push(e.unwrap().path());
+        }
+    }
+    v.sort();
+    v
+}
+
+/// `silo add DIR FILES...`, returning the ids it printed, in order.
+pub fn add(dir: &Path, files: &[PathBuf]) -> Vec<String> {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"add", &dir];
+    for f in files {
+        args.push(f);
+    }
+    let out = String::from_utf8(silo_ok(&args)).unwrap();
+    out.lines().map(|l| l.split("  ").next().unwrap().to_string()).collect()
+}

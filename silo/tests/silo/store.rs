@@ -1,0 +1,112 @@
+//! `silo init`, `add` and `cat`.
+
+use std::path::Path;
+
+use super::cli::{add, git, new_silo, silo, silo_ok, testdata_files};
+
+#[test]
+fn add_ids_equal_git_hash_object_for_every_testdata_file() {
+    let (tmp, dir) = new_silo();
+    let files = testdata_files();
+    assert!(files.len() >= 8, "testdata has {} files", files.len());
+    let ids = add(&dir, &files);
+    for (f, id) in files.iter().zip(&ids) {
+        let want = String::from_utf8(git(tmp.path(), &["hash-object", f.to_str().unwrap()])).unwrap();
+        assert_eq!(id, want.trim(), "id of {}", f.display());
+        let loose = dir.join("objects").join(&id[..2]).join(format!("{}.gz", &id[2..]));
+        assert!(loose.is_file(), "{} missing", loose.display());
+    }
+}
+
+#[test]
+fn loose_objects_are_plain_gzip_of_the_content() {
+    let (_tmp, dir) = new_silo();
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/files/hello.txt");
+    let id = &add(&dir, &[f.clone()])[0];
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(dir.join("objects").join(&id[..2]).join(format!("{}.gz", &id[2..])))
+        .output()
+        .expect("gzip is required by this test");
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read(&f).unwrap());
+}
+
+#[test]
+fn adding_again_writes_nothing() {
+    let (_tmp, dir) = new_silo();
+    let files = testdata_files();
+    add(&dir, &files);
+    let loose = dir.join("objects");
+    let before: Vec<_> = walk(&loose);
+    add(&dir, &files);
+    assert_eq!(walk(&loose), before, "second add changed objects/");
+    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0, "tmp/ is not empty");
+    // Packed objects are not added loose again either.
+    silo_ok(&[&"repack", &dir]);
+    add(&dir, &files);
+    assert!(walk(&loose).iter().all(|(_, is_file)| !is_file), "objects re-added after repack");
+}
+
+fn walk(d: &Path) -> Vec<(std::path::PathBuf, bool)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push((p, true));
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn cat_reads_loose_and_packed_objects_by_id_and_prefix() {
+    let (_tmp, dir) = new_silo();
+    let files = testdata_files();
+    let ids = add(&dir, &files);
+    let check = |stage: &str| {
+        for (f, id) in files.iter().zip(&ids) {
+            let want = std::fs::read(f).unwrap();
+            assert!(silo_ok(&[&"cat", &dir, id]) == want, "{stage}: cat {id} differs from {}", f.display());
+            assert!(silo_ok(&[&"cat", &dir, &&id[..10]]) == want, "{stage}: cat by prefix");
+        }
+    };
+    check("loose");
+    silo_ok(&[&"repack", &dir]);
+    assert!(dir.join("pack").read_dir().unwrap().count() == 2, "one pack and one idx");
+    check("packed");
+}
+
+#[test]
+fn cat_refuses_unknown_short_and_ambiguous_ids() {
+    let (_tmp, dir) = new_silo();
+    add(&dir, &testdata_files());
+    for (id, words) in [
+        ("0000000000000000000000000000000000000000", "no object"),
+        ("abc", "prefix of 4 to 40"),
+        ("zzzz", "prefix of 4 to 40"),
+    ] {
+        let out = silo(&[&"cat", &dir, &id]);
+        assert_eq!(out.status.code(), Some(2), "cat {id}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(words), "cat {id}: {err}");
+    }
+}
+
+#[test]
+fn commands_on_a_directory_that_is_not_a_silo_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = silo(&[&"cat", &tmp.path(), &"ce01"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a silo"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    assert_eq!(silo(&[&"frobnicate"]).status.code(), Some(2));
+    let help = String::from_utf8(silo_ok(&[&"--help"])).unwrap();
+    assert!(help.contains("Exit codes: 0"), "{help}");
+}

@@ -1,0 +1,112 @@
+//! `silo verify` and `silo cat` on damaged silos: they name the file and
+//! the object, exit non-zero, and never panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::cli::{add, new_silo, silo, silo_ok, testdata_files};
+
+fn assert_names(out: &Output, code: i32, words: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    for w in words {
+        assert!(err.contains(w), "stderr does not name {w:?}: {err}");
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn packed_silo() -> (tempfile::TempDir, PathBuf, Vec<String>, PathBuf, PathBuf) {
+    let (tmp, dir) = new_silo();
+    let ids = add(&dir, &testdata_files());
+    silo_ok(&[&"repack", &dir]);
+    let mut pack = None;
+    let mut idx = None;
+    for e in std::fs::read_dir(dir.join("pack")).unwrap() {
+        let p = e.unwrap().path();
+        match p.extension().unwrap().to_str().unwrap() {
+            "pack" => pack = Some(p),
+            "idx" => idx = Some(p),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    (tmp, dir, ids, pack.unwrap(), idx.unwrap())
+}
+
+#[test]
+fn a_healthy_silo_verifies() {
+    let (_tmp, dir) = new_silo();
+    add(&dir, &testdata_files());
+    assert!(String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap().contains("ok"));
+    silo_ok(&[&"repack", &dir]);
+    let v: serde_json::Value = serde_json::from_slice(&silo_ok(&[&"verify", &dir, &"--json"])).unwrap();
+    assert_eq!(v["packed_objects"].as_u64(), Some(testdata_files().len() as u64));
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn corrupt_loose_object_is_named_by_verify_and_cat() {
+    let (_tmp, dir) = new_silo();
+    let files = testdata_files();
+    let ids = add(&dir, &files);
+    // Replace one object's content by the gzip of other content.
+    let victim = &ids[files.iter().position(|f| f.ends_with("hello.txt")).unwrap()];
+    let path = dir.join("objects").join(&victim[..2]).join(format!("{}.gz", &victim[2..]));
+    let other = dir.join("objects").join(&ids[0][..2]).join(format!("{}.gz", &ids[0][2..]));
+    std::fs::copy(&other, &path).unwrap();
+    assert_names(&silo(&[&"verify", &dir]), 1, &[&file_name(&path), victim]);
+    assert_names(&silo(&[&"cat", &dir, victim]), 2, &[&file_name(&path), victim]);
+    // Garbage instead of gzip.
+    std::fs::write(&path, b"not gzip at all").unwrap();
+    assert_names(&silo(&[&"verify", &dir]), 1, &[&file_name(&path), victim]);
+    assert_names(&silo(&[&"cat", &dir, victim]), 2, &[&file_name(&path), victim]);
+}
+
+#[test]
+fn truncated_pack_is_named_by_verify_and_cat() {
+    let (_tmp, dir, ids, pack, _idx) = packed_silo();
+    let bytes = std::fs::read(&pack).unwrap();
+    std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap();
+    let out = silo(&[&"verify", &dir]);
+    assert_names(&out, 1, &[&file_name(&pack)]);
+    // Some object lost its bytes: cat names it and the pack.
+    let mut named = false;
+    for id in &ids {
+        let out = silo(&[&"cat", &dir, id]);
+        if !out.status.success() {
+            assert_names(&out, 2, &[&file_name(&pack)]);
+            named = true;
+        }
+    }
+    assert!(named, "no object was unreadable after truncating the pack");
+}
+
+#[test]
+fn flipped_idx_byte_is_named_by_verify() {
+    let (_tmp, dir, ids, _pack, idx) = packed_silo();
+    let good = std::fs::read(&idx).unwrap();
+    // One byte in each region: fan-out, ids, CRCs, offsets, pack checksum.
+    let n = ids.len();
+    let regions = [8 + 4 * 200, 1032 + 20 * (n / 2) + 3, 1032 + 20 * n + 4 * (n / 2), 1032 + 24 * n + 1, good.len() - 30];
+    for at in regions {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        std::fs::write(&idx, &bad).unwrap();
+        let out = silo(&[&"verify", &dir]);
+        assert_names(&out, 1, &[&file_name(&idx).replace(".idx", "")]);
+        // Reading every object: right content or an error, never wrong bytes.
+        for (id, f) in ids.iter().zip(testdata_files()) {
+            let out = silo(&[&"cat", &dir, id]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("panicked"), "{err}");
+            if out.status.success() {
+                assert!(out.stdout == std::fs::read(&f).unwrap(), "flip at {at}: wrong content for {id}");
+            } else {
+                assert_eq!(out.status.code(), Some(2));
+            }
+        }
+    }
+}
