@@ -133,11 +133,21 @@ impl Bundle {
                 actual: pack.checksum(),
             });
         }
-        Ok(Bundle {
+        Ok(Self::from_parts(index, pack))
+    }
+
+    /// Opens an idx and a pack without checking that they belong together:
+    /// for `verify`, to name each damaged object of a damaged pack.
+    pub fn open_unchecked(idx: &Path, pack: &Path) -> Result<Bundle, Error> {
+        Ok(Self::from_parts(index::File::open(idx)?, data::File::open(pack)?))
+    }
+
+    fn from_parts(index: index::File, pack: data::File) -> Bundle {
+        Bundle {
             index,
             pack,
             cache: Mutex::new(Cache::new(crate::cache::DEFAULT_BUDGET)),
-        })
+        }
     }
 
     /// Replaces the delta-base cache with one of `budget` bytes.
@@ -255,6 +265,15 @@ impl Bundle {
         if let Err(e) = self.pack.verify_checksum() {
             problems.push(whole(e.to_string()));
         }
+        if self.index.pack_checksum() != self.pack.checksum() {
+            problems.push(whole(format!(
+                "idx {} was written for pack {}, but {} ends in {}",
+                self.index.path().display(),
+                self.index.pack_checksum(),
+                self.pack.path().display(),
+                self.pack.checksum()
+            )));
+        }
         if self.index.count() != self.pack.count() {
             problems.push(whole(format!(
                 "idx {} lists {} objects, pack {} announces {}",
@@ -279,17 +298,18 @@ impl Bundle {
         let end = self.pack.entries_end();
         for (n, e) in by_offset.iter().enumerate() {
             let next = by_offset.get(n + 1).map_or(end, |x| x.offset);
+            let pack = self.pack.path().display();
             let problem = |message: String| Problem {
                 id: Some(e.id),
                 offset: Some(e.offset),
-                message: format!("in pack {}: {message}", self.pack.path().display()),
+                message,
             };
             match self.pack.bytes(e.offset, next) {
                 Ok(raw) => {
                     let crc = crc32fast::hash(raw);
                     if crc != e.crc32 {
                         problems.push(problem(format!(
-                            "CRC32 of the entry is {crc:08x}, the idx says {:08x}",
+                            "CRC32 of the entry in pack {pack} is {crc:08x}, the idx says {:08x}",
                             e.crc32
                         )));
                     }
@@ -299,7 +319,7 @@ impl Bundle {
             match self.read_at(e.offset) {
                 Ok(obj) => match hash_object(obj.kind, &obj.data) {
                     Ok(actual) if actual == e.id => {}
-                    Ok(actual) => problems.push(problem(format!("content hashes to {actual}"))),
+                    Ok(actual) => problems.push(problem(format!("in pack {pack}, content hashes to {actual}"))),
                     Err(err) => problems.push(problem(err.to_string())),
                 },
                 Err(err) => problems.push(problem(full_chain(&err))),

@@ -178,8 +178,15 @@ impl Silo {
     }
 
     /// A new temporary file in `tmp/`, removed when dropped unless persisted.
+    /// Read-only for everyone, like git's objects and packs: a web server
+    /// must be able to serve it, and nothing may change it in place.
     pub(crate) fn temp_file(&self, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
-        tempfile::Builder::new().prefix("tmp-").suffix(suffix).tempfile_in(self.tmp_dir())
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .prefix("tmp-")
+            .suffix(suffix)
+            .permissions(fs::Permissions::from_mode(0o444))
+            .tempfile_in(self.tmp_dir())
     }
 
     /// The ids of all loose objects, sorted; files that are not objects are skipped.

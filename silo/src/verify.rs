@@ -57,7 +57,9 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
     }
     for idx in silo.pack_indexes()? {
         report.packs += 1;
-        let bundle = match Bundle::open(&idx) {
+        // Opened unchecked: a pack that does not match its idx is reported
+        // below, object by object, instead of as one unreadable file.
+        let bundle = match Bundle::open_unchecked(&idx, &idx.with_extension("pack")) {
             Ok(b) => b,
             Err(e) => {
                 report.problems.push(error_chain(&e));
@@ -71,10 +73,8 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
             last = n;
         });
         report.packed_objects += u64::from(bundle.index.count());
-        let pack = bundle.pack.path().display().to_string();
-        report
-            .problems
-            .extend(problems.into_iter().map(|p| format!("{pack}: {p}")));
+        // Every problem names the pack or the idx, and the object if it is about one.
+        report.problems.extend(problems.iter().map(ToString::to_string));
     }
     Ok(report)
 }

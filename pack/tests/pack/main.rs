@@ -3,6 +3,7 @@
 
 mod git;
 mod hostile;
+mod large;
 mod packs;
 mod read_git;
 mod write;

@@ -154,10 +154,13 @@ fn run(cli: Cli) -> Result<Status> {
         }
         Command::Cat { dir, id } => {
             let silo = open(&dir)?;
-            let packs = silo.open_packs()?;
-            let id = silo.resolve(&id, &packs)?;
-            silo.read_with(&id, &packs, &mut out)
-                .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
+            let cat = |out: &mut dyn Write| -> Result<()> {
+                let packs = silo.open_packs()?;
+                let id = silo.resolve(&id, &packs)?;
+                silo.read_with(&id, &packs, out)?;
+                Ok(())
+            };
+            cat(&mut out).with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
         }
         Command::Verify { dir, json } => {
             let silo = open(&dir)?;
