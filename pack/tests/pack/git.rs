@@ -27,7 +27,10 @@ fn require_git() {
     static VERSION: OnceLock<Result<String, String>> = OnceLock::new();
     let v = VERSION.get_or_init(|| match Command::new("git").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
-        Ok(o) => Err(format!("`git --version` failed: {}", String::from_utf8_lossy(&o.stderr))),
+        Ok(o) => Err(format!(
+            "`git --version` failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )),
         Err(e) => Err(format!("cannot run `git`: {e}")),
     });
     if let Err(e) = v {
@@ -69,7 +72,11 @@ pub fn run(mut c: Command, stdin: &[u8]) -> (Vec<u8>, String) {
         child.wait_with_output().unwrap()
     });
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{what} failed ({}):\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{stderr}",
+        out.status
+    );
     (out.stdout, stderr)
 }
 
@@ -100,7 +107,12 @@ pub fn in_repo_text(repo: &Path, args: &[&str], stdin: &[u8]) -> (String, String
 /// pack, and the pack checksum it prints.
 pub fn index_pack(repo: &Path, pack: &Path, out: &Path) -> (Vec<u8>, String) {
     let mut c = command(repo);
-    c.arg("--git-dir").arg(repo).arg("index-pack").arg("-o").arg(out).arg(pack);
+    c.arg("--git-dir")
+        .arg(repo)
+        .arg("index-pack")
+        .arg("-o")
+        .arg(out)
+        .arg(pack);
     let (stdout, _) = run(c, b"");
     let printed = String::from_utf8(stdout).expect("git printed text");
     (std::fs::read(out).unwrap(), printed.trim().to_owned())
@@ -114,13 +126,23 @@ pub fn cat_file_batch(repo: &Path, ids: &[String]) -> Vec<(String, String, Vec<u
     let mut objects = Vec::with_capacity(ids.len());
     for id in ids {
         // "<id> <kind> <size>\n<content>\n", or "<id> missing\n"
-        let nl = rest.iter().position(|&b| b == b'\n').expect("a header line");
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("a header line");
         let header = std::str::from_utf8(&rest[..nl]).unwrap().to_owned();
         let fields: Vec<&str> = header.split(' ').collect();
-        assert!(fields.len() == 3 && fields[0] == id, "cat-file said {header:?} for {id}");
+        assert!(
+            fields.len() == 3 && fields[0] == id,
+            "cat-file said {header:?} for {id}"
+        );
         let size: usize = fields[2].parse().unwrap();
         let content = rest[nl + 1..nl + 1 + size].to_vec();
-        assert_eq!(rest[nl + 1 + size], b'\n', "cat-file output of {id} ends with a newline");
+        assert_eq!(
+            rest[nl + 1 + size],
+            b'\n',
+            "cat-file output of {id} ends with a newline"
+        );
         objects.push((fields[0].to_owned(), fields[1].to_owned(), content));
         rest = &rest[nl + 2 + size..];
     }
@@ -132,8 +154,14 @@ pub fn cat_file_batch(repo: &Path, ids: &[String]) -> Vec<(String, String, Vec<u
 pub fn fsck(repo: &Path) {
     let (out, err) = in_repo_text(repo, &["fsck", "--full", "--strict", "--no-dangling"], b"");
     let all = format!("{out}{err}");
-    assert!(!all.to_lowercase().contains("error"), "git fsck complained:\n{all}");
-    assert!(!all.contains("missing"), "git fsck found missing objects:\n{all}");
+    assert!(
+        !all.to_lowercase().contains("error"),
+        "git fsck complained:\n{all}"
+    );
+    assert!(
+        !all.contains("missing"),
+        "git fsck found missing objects:\n{all}"
+    );
 }
 
 /// What `git verify-pack -v` says of a pack.
@@ -152,7 +180,10 @@ pub struct VerifyPack {
 pub fn verify_pack(repo: &Path, idx: &Path) -> VerifyPack {
     let (out, _) = in_repo_text(repo, &["verify-pack", "-v", idx.to_str().unwrap()], b"");
     let pack = idx.with_extension("pack");
-    assert!(out.ends_with(&format!("{}: ok\n", pack.display())), "verify-pack:\n{out}");
+    assert!(
+        out.ends_with(&format!("{}: ok\n", pack.display())),
+        "verify-pack:\n{out}"
+    );
     let mut v = VerifyPack {
         objects: BTreeMap::new(),
         chains: BTreeMap::new(),
@@ -168,7 +199,10 @@ pub fn verify_pack(repo: &Path, idx: &Path) -> VerifyPack {
                 7 => (f[5].parse().unwrap(), Some(f[6].to_owned())),
                 _ => panic!("unexpected verify-pack line {line:?}"),
             };
-            assert!(v.objects.insert(f[0].to_owned(), chain).is_none(), "{line} twice");
+            assert!(
+                v.objects.insert(f[0].to_owned(), chain).is_none(),
+                "{line} twice"
+            );
         } else if let Some(rest) = line.strip_prefix("chain length = ") {
             let (depth, n) = rest.split_once(": ").unwrap();
             v.chains.insert(depth.parse().unwrap(), count(n));

@@ -37,32 +37,59 @@ fn pack_past_2gib() {
         ids.push(id);
     }
     let out = w.finish().unwrap();
-    assert!(out.len > 9 << 28, "the pack is past 2.25 GiB ({} bytes)", out.len);
+    assert!(
+        out.len > 9 << 28,
+        "the pack is past 2.25 GiB ({} bytes)",
+        out.len
+    );
     let mut entries = out.entries;
-    let large: Vec<u64> =
-        entries.iter().map(|e| e.offset).filter(|&o| o >= LARGE_OFFSET).collect();
+    let large: Vec<u64> = entries
+        .iter()
+        .map(|e| e.offset)
+        .filter(|&o| o >= LARGE_OFFSET)
+        .collect();
     assert!(large.len() >= 2, "entries past 2 GiB: {large:?}");
     let idx_path = dir.path().join("big.idx");
-    index::write(&mut entries, &out.checksum, std::fs::File::create(&idx_path).unwrap())
-        .unwrap();
+    index::write(
+        &mut entries,
+        &out.checksum,
+        std::fs::File::create(&idx_path).unwrap(),
+    )
+    .unwrap();
     let ours = std::fs::read(&idx_path).unwrap();
     let small = index::HEADER_LEN + entries.len() * 28 + 40;
-    assert_eq!(ours.len(), small + 8 * large.len(), "one 64-bit slot per large offset");
+    assert_eq!(
+        ours.len(),
+        small + 8 * large.len(),
+        "one 64-bit slot per large offset"
+    );
 
     // git writes the same idx for our pack.
     let repo = git::init_bare(dir.path(), "repo.git");
     let (theirs, printed) = git::index_pack(&repo, &pack_path, &dir.path().join("git.idx"));
     assert_eq!(printed, out.checksum.to_string());
-    assert!(ours == theirs, "our idx of a pack past 2 GiB differs from git index-pack's");
+    assert!(
+        ours == theirs,
+        "our idx of a pack past 2 GiB differs from git index-pack's"
+    );
 
     // Our reader finds the large offsets and reads the last object back.
     let bundle = Bundle::open(&idx_path).unwrap();
     for e in &entries {
-        assert_eq!(bundle.find(&e.id).unwrap(), Some(e.offset), "offset of {}", e.id);
+        assert_eq!(
+            bundle.find(&e.id).unwrap(),
+            Some(e.offset),
+            "offset of {}",
+            e.id
+        );
     }
     let last = ids.last().unwrap();
     assert!(bundle.find(last).unwrap().unwrap() >= LARGE_OFFSET);
     let obj = bundle.read(last).unwrap().unwrap();
     assert_eq!(obj.data.len(), BLOB_LEN);
-    assert_eq!(hash_object(obj.kind, &obj.data).unwrap(), *last, "the last blob reads back");
+    assert_eq!(
+        hash_object(obj.kind, &obj.data).unwrap(),
+        *last,
+        "the last blob reads back"
+    );
 }

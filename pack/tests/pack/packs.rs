@@ -55,13 +55,17 @@ pub struct Written {
 
 impl Plan {
     fn expected(&self, id: &ObjectId) -> &Expected {
-        self.objects.iter().find(|o| o.id == *id).expect("the base was planned")
+        self.objects
+            .iter()
+            .find(|o| o.id == *id)
+            .expect("the base was planned")
     }
 
     /// Plans a whole blob.
     pub fn whole(&mut self, data: Vec<u8>) -> ObjectId {
         let id = hash_object(Kind::Blob, &data).unwrap();
-        self.entries.push(Entry::whole(id, Kind::Blob, &data, DEFAULT_LEVEL));
+        self.entries
+            .push(Entry::whole(id, Kind::Blob, &data, DEFAULT_LEVEL));
         self.objects.push(Expected {
             id,
             data,
@@ -77,14 +81,18 @@ impl Plan {
         let b = self.expected(&base);
         let mut rebuilt = Vec::new();
         delta::apply(&b.data, delta, &mut rebuilt).unwrap();
-        assert!(rebuilt == data, "the planned delta does not rebuild its target");
+        assert!(
+            rebuilt == data,
+            "the planned delta does not rebuild its target"
+        );
         let depth = b.depth + 1;
         let id = hash_object(Kind::Blob, &data).unwrap();
         let base_ref = match link {
             Link::Ofs => Base::Ofs(base),
             Link::Ref => Base::Ref(base),
         };
-        self.entries.push(Entry::delta(id, base_ref, delta, DEFAULT_LEVEL));
+        self.entries
+            .push(Entry::delta(id, base_ref, delta, DEFAULT_LEVEL));
         self.objects.push(Expected {
             id,
             data,
@@ -97,7 +105,11 @@ impl Plan {
     /// Plans `data` as a delta against `base` found by `trees_delta::diff`.
     pub fn diff(&mut self, base: ObjectId, link: Link, data: Vec<u8>) -> ObjectId {
         let d = trees_delta::diff(&self.expected(&base).data, &data).unwrap();
-        assert!(d.len() < data.len() / 4, "related releases make small deltas ({} bytes)", d.len());
+        assert!(
+            d.len() < data.len() / 4,
+            "related releases make small deltas ({} bytes)",
+            d.len()
+        );
         self.delta(base, link, &d, data)
     }
 

@@ -27,7 +27,11 @@ fn pack_with_git(dir: &Path, releases: &[Release], ofs: bool) -> PathBuf {
         std::fs::write(&path, &r.tar).unwrap();
         paths.push_str(&format!("{}\n", path.display()));
     }
-    let (ids, _) = git::in_repo_text(&repo, &["hash-object", "-w", "--stdin-paths"], paths.as_bytes());
+    let (ids, _) = git::in_repo_text(
+        &repo,
+        &["hash-object", "-w", "--stdin-paths"],
+        paths.as_bytes(),
+    );
     // "<id> <file name>": git hashes the name to sort releases of a series together.
     let list: String = ids
         .lines()
@@ -68,12 +72,21 @@ fn check_git_pack(idx: &Path, releases: &[Release], ofs: bool) {
     }
     assert!(max_depth > 1, "git made real chains (deepest: {max_depth})");
     if ofs {
-        assert!(ofs_deltas > 0 && ref_deltas == 0, "{ofs_deltas} OFS, {ref_deltas} REF deltas");
+        assert!(
+            ofs_deltas > 0 && ref_deltas == 0,
+            "{ofs_deltas} OFS, {ref_deltas} REF deltas"
+        );
     } else {
-        assert!(ref_deltas > 0 && ofs_deltas == 0, "{ofs_deltas} OFS, {ref_deltas} REF deltas");
+        assert!(
+            ref_deltas > 0 && ofs_deltas == 0,
+            "{ofs_deltas} OFS, {ref_deltas} REF deltas"
+        );
     }
     let problems = bundle.verify(&mut |_| {});
-    assert!(problems.is_empty(), "our verify complains of git's pack: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "our verify complains of git's pack: {problems:?}"
+    );
 }
 
 /// Two small series and one of bigger releases, for git to deltify.
@@ -119,9 +132,16 @@ fn committed_git_pack_reads_back_and_our_idx_of_it_equals_gits() {
     let (idx_path, releases) = fixture();
     let bundle = Bundle::open(&idx_path).unwrap();
     let stem = idx_path.file_stem().unwrap().to_str().unwrap();
-    assert_eq!(stem, format!("pack-{}", bundle.pack.checksum()), "named by its checksum");
+    assert_eq!(
+        stem,
+        format!("pack-{}", bundle.pack.checksum()),
+        "named by its checksum"
+    );
     let problems = bundle.verify(&mut |_| {});
-    assert!(problems.is_empty(), "our verify complains of git's pack: {problems:?}");
+    assert!(
+        problems.is_empty(),
+        "our verify complains of git's pack: {problems:?}"
+    );
 
     // Every object rehashes to its id; together they are the generator's releases.
     let mut entries = Vec::new();
@@ -129,11 +149,19 @@ fn committed_git_pack_reads_back_and_our_idx_of_it_equals_gits() {
     for i in 0..bundle.index.count() {
         let e = bundle.index.entry(i).unwrap();
         let obj = bundle.read_at(e.offset).unwrap();
-        assert_eq!(hash_object(obj.kind, &obj.data).unwrap(), e.id, "object at {}", e.offset);
+        assert_eq!(
+            hash_object(obj.kind, &obj.data).unwrap(),
+            e.id,
+            "object at {}",
+            e.offset
+        );
         max_depth = max_depth.max(bundle.depth_at(e.offset).unwrap());
         entries.push(e);
     }
-    assert!(max_depth > 1, "git made a real chain (deepest: {max_depth})");
+    assert!(
+        max_depth > 1,
+        "git made a real chain (deepest: {max_depth})"
+    );
     let ids: BTreeSet<ObjectId> = entries.iter().map(|e| e.id).collect();
     let expected: BTreeSet<ObjectId> = releases.iter().map(|r| blob_id(&r.tar)).collect();
     assert!(
@@ -144,14 +172,26 @@ fn committed_git_pack_reads_back_and_our_idx_of_it_equals_gits() {
     // Each CRC32 in git's idx is that of the entry's bytes in the pack.
     let mut by_offset = entries.clone();
     by_offset.sort_by_key(|e| e.offset);
-    let ends = by_offset.iter().skip(1).map(|e| e.offset).chain([bundle.pack.entries_end()]);
+    let ends = by_offset
+        .iter()
+        .skip(1)
+        .map(|e| e.offset)
+        .chain([bundle.pack.entries_end()]);
     for (e, end) in by_offset.iter().zip(ends) {
         let raw = bundle.pack.bytes(e.offset, end).unwrap();
-        assert_eq!(crc32fast::hash(raw), e.crc32, "CRC32 of the entry at {}", e.offset);
+        assert_eq!(
+            crc32fast::hash(raw),
+            e.crc32,
+            "CRC32 of the entry at {}",
+            e.offset
+        );
     }
 
     // And our idx writer, given git's entries, writes git's idx byte for byte.
     let mut ours = Vec::new();
     index::write(&mut by_offset, &bundle.pack.checksum(), &mut ours).unwrap();
-    assert!(ours == std::fs::read(&idx_path).unwrap(), "our idx of git's pack differs from git's");
+    assert!(
+        ours == std::fs::read(&idx_path).unwrap(),
+        "our idx of git's pack differs from git's"
+    );
 }

@@ -26,11 +26,18 @@ pub fn check_with_git(plan: &Plan, w: &Written) {
 fn same_idx_as_index_pack(repo: &Path, w: &Written) {
     let out = w.pack.parent().unwrap().join("index-pack.idx");
     let (theirs, printed) = git::index_pack(repo, &w.pack, &out);
-    assert_eq!(printed, w.checksum.to_string(), "index-pack names the pack by our checksum");
+    assert_eq!(
+        printed,
+        w.checksum.to_string(),
+        "index-pack names the pack by our checksum"
+    );
     let ours = std::fs::read(&w.idx).unwrap();
     assert_eq!(ours.len(), theirs.len(), "idx lengths differ");
     if let Some(at) = ours.iter().zip(&theirs).position(|(a, b)| a != b) {
-        panic!("our idx differs from git index-pack's at byte {at} of {}", ours.len());
+        panic!(
+            "our idx differs from git index-pack's at byte {at} of {}",
+            ours.len()
+        );
     }
 }
 
@@ -38,11 +45,20 @@ fn same_idx_as_index_pack(repo: &Path, w: &Written) {
 /// and base we planned, and the chain-length histogram that follows.
 fn verify_pack_sees_our_chains(repo: &Path, plan: &Plan, w: &Written) {
     let v = git::verify_pack(repo, &w.idx);
-    assert_eq!(v.objects.len(), plan.objects.len(), "verify-pack lists every object once");
+    assert_eq!(
+        v.objects.len(),
+        plan.objects.len(),
+        "verify-pack lists every object once"
+    );
     let mut expected_chains = BTreeMap::new();
     for o in &plan.objects {
         let want = (o.depth, o.base.map(|b| b.to_string()));
-        assert_eq!(v.objects[&o.id.to_string()], want, "depth and base of {} per git", o.id);
+        assert_eq!(
+            v.objects[&o.id.to_string()],
+            want,
+            "depth and base of {} per git",
+            o.id
+        );
         if o.depth > 0 {
             *expected_chains.entry(o.depth).or_insert(0) += 1;
         }
@@ -61,7 +77,11 @@ fn cat_file_and_fsck(repo: &Path, plan: &Plan, w: &Written) {
     let objects = git::cat_file_batch(repo, &ids);
     for (o, (_, kind, content)) in plan.objects.iter().zip(objects) {
         assert_eq!(kind, "blob");
-        assert!(content == o.data, "git cat-file returns other content for {}", o.id);
+        assert!(
+            content == o.data,
+            "git cat-file returns other content for {}",
+            o.id
+        );
     }
     git::fsck(repo);
 }
@@ -72,11 +92,23 @@ fn bundle_reads_everything(plan: &Plan, w: &Written) {
     let bundle = Bundle::open(&w.idx).unwrap();
     assert_eq!(bundle.index.count() as usize, plan.objects.len());
     for o in &plan.objects {
-        let obj = bundle.read(&o.id).unwrap().expect("every planned object is in the pack");
+        let obj = bundle
+            .read(&o.id)
+            .unwrap()
+            .expect("every planned object is in the pack");
         assert_eq!(obj.kind, Kind::Blob);
-        assert!(*obj.data == o.data, "our reader returns other content for {}", o.id);
+        assert!(
+            *obj.data == o.data,
+            "our reader returns other content for {}",
+            o.id
+        );
         let offset = bundle.find(&o.id).unwrap().unwrap();
-        assert_eq!(bundle.depth_at(offset).unwrap(), o.depth, "our depth of {}", o.id);
+        assert_eq!(
+            bundle.depth_at(offset).unwrap(),
+            o.depth,
+            "our depth of {}",
+            o.id
+        );
     }
     let problems = bundle.verify(&mut |_| {});
     assert!(problems.is_empty(), "our verify complains: {problems:?}");
@@ -104,7 +136,12 @@ fn whole_ofs_and_ref_deltas_of_related_releases_match_git() {
     let empty = plan.whole(Vec::new());
     let mut enc = delta::Encoder::new(0, 6);
     enc.insert(b"hello\n");
-    plan.delta(empty, Link::Ofs, &enc.finish().unwrap(), b"hello\n".to_vec());
+    plan.delta(
+        empty,
+        Link::Ofs,
+        &enc.finish().unwrap(),
+        b"hello\n".to_vec(),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let w = plan.write(dir.path());
@@ -134,7 +171,11 @@ fn twenty_mib_blobs_whole_and_as_a_delta_match_git() {
     enc.insert(&ins2);
     enc.copy(19_000_010, LEN as u64 - 19_000_010).unwrap();
     let d = enc.finish().unwrap();
-    assert!(d.len() < 5_000, "a delta of small edits is small ({} bytes)", d.len());
+    assert!(
+        d.len() < 5_000,
+        "a delta of small edits is small ({} bytes)",
+        d.len()
+    );
     plan.delta(base_id, Link::Ofs, &d, target);
 
     let dir = tempfile::tempdir().unwrap();
