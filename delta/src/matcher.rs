@@ -32,7 +32,9 @@ pub struct Index<'a> {
 }
 
 fn hash_block(b: &[u8]) -> u64 {
-    b.iter().fold(0u64, |h, &x| h.wrapping_mul(M).wrapping_add(u64::from(x) + 1))
+    b.iter().fold(0u64, |h, &x| {
+        h.wrapping_mul(M).wrapping_add(u64::from(x) + 1)
+    })
 }
 
 /// Length of the common prefix of `a` and `b`, eight bytes at a time.
@@ -121,7 +123,10 @@ impl<'a> Index<'a> {
                 if i + BLOCK < target.len() {
                     let out = u64::from(target[i]) + 1;
                     let inc = u64::from(target[i + BLOCK]) + 1;
-                    h = h.wrapping_sub(out.wrapping_mul(self.top)).wrapping_mul(M).wrapping_add(inc);
+                    h = h
+                        .wrapping_sub(out.wrapping_mul(self.top))
+                        .wrapping_mul(M)
+                        .wrapping_add(inc);
                 }
                 i += 1;
                 // Pending literals cost at least their length: give up early.
@@ -151,7 +156,11 @@ impl<'a> Index<'a> {
 
 /// Length of the common suffix of `a` and `b`.
 fn common_suffix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count()
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 #[cfg(test)]
@@ -175,7 +184,10 @@ mod tests {
         for i in 0..data.len() - BLOCK {
             let out = u64::from(data[i]) + 1;
             let inc = u64::from(data[i + BLOCK]) + 1;
-            h = h.wrapping_sub(out.wrapping_mul(idx.top)).wrapping_mul(M).wrapping_add(inc);
+            h = h
+                .wrapping_sub(out.wrapping_mul(idx.top))
+                .wrapping_mul(M)
+                .wrapping_add(inc);
             assert_eq!(h, hash_block(&data[i + 1..i + 1 + BLOCK]));
         }
     }

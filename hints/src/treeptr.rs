@@ -116,15 +116,30 @@ mod tests {
     fn unknown_fields_bad_ids_and_bad_json_name_the_file_and_field() {
         let id = "ce013625030ba8dba906f756967f9e9ca394464a";
         let cases = [
-            (format!(r#"{{"blob":"{id}","size":1,"format":"tar","provenance":{{}},"sise":2}}"#), "sise"),
-            (r#"{"blob":"xyz","size":1,"format":"tar","provenance":{}}"#.to_string(), "\"blob\""),
-            (format!(r#"{{"blob":"{id}","size":-1,"format":"tar","provenance":{{}}}}"#), "line 1"),
+            (
+                format!(r#"{{"blob":"{id}","size":1,"format":"tar","provenance":{{}},"sise":2}}"#),
+                "sise",
+            ),
+            (
+                r#"{"blob":"xyz","size":1,"format":"tar","provenance":{}}"#.to_string(),
+                "\"blob\"",
+            ),
+            (
+                format!(r#"{{"blob":"{id}","size":-1,"format":"tar","provenance":{{}}}}"#),
+                "line 1",
+            ),
             ("{".to_string(), "EOF"),
-            (format!(r#"{{"blob":"{id}","size":1,"format":"tar","provenance":{{"uri":"x"}}}}"#), "uri"),
+            (
+                format!(r#"{{"blob":"{id}","size":1,"format":"tar","provenance":{{"uri":"x"}}}}"#),
+                "uri",
+            ),
         ];
         for (json, word) in cases {
             let e = parse(&json).unwrap_err().to_string();
-            assert!(e.contains("x/y.treeptr") && e.contains(word), "{json} -> {e}");
+            assert!(
+                e.contains("x/y.treeptr") && e.contains(word),
+                "{json} -> {e}"
+            );
         }
     }
 }

@@ -55,7 +55,9 @@ pub enum Error {
         base: ObjectId,
     },
     /// The chain is deeper than [`MAX_CHAIN`] (or loops).
-    #[error("delta chain from offset {offset} in pack {path} is deeper than {MAX_CHAIN} (or loops)")]
+    #[error(
+        "delta chain from offset {offset} in pack {path} is deeper than {MAX_CHAIN} (or loops)"
+    )]
     ChainTooDeep {
         /// The pack.
         path: PathBuf,
@@ -139,7 +141,10 @@ impl Bundle {
     /// Opens an idx and a pack without checking that they belong together:
     /// for `verify`, to name each damaged object of a damaged pack.
     pub fn open_unchecked(idx: &Path, pack: &Path) -> Result<Bundle, Error> {
-        Ok(Self::from_parts(index::File::open(idx)?, data::File::open(pack)?))
+        Ok(Self::from_parts(
+            index::File::open(idx)?,
+            data::File::open(pack)?,
+        ))
     }
 
     fn from_parts(index: index::File, pack: data::File) -> Bundle {
@@ -319,7 +324,9 @@ impl Bundle {
             match self.read_at(e.offset) {
                 Ok(obj) => match hash_object(obj.kind, &obj.data) {
                     Ok(actual) if actual == e.id => {}
-                    Ok(actual) => problems.push(problem(format!("in pack {pack}, content hashes to {actual}"))),
+                    Ok(actual) => problems.push(problem(format!(
+                        "in pack {pack}, content hashes to {actual}"
+                    ))),
                     Err(err) => problems.push(problem(err.to_string())),
                 },
                 Err(err) => problems.push(problem(full_chain(&err))),

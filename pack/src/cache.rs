@@ -55,7 +55,9 @@ impl Cache {
         self.entries.insert(offset, (kind, data, self.tick));
         self.by_age.insert(self.tick, offset);
         while self.used > self.budget {
-            let Some((_, old)) = self.by_age.pop_first() else { break };
+            let Some((_, old)) = self.by_age.pop_first() else {
+                break;
+            };
             if let Some((_, d, _)) = self.entries.remove(&old) {
                 self.used -= d.len();
             }

@@ -162,7 +162,7 @@ pub fn matches_prefix(id: &gix_hash::oid, prefix: &[u8], hex_len: usize) -> bool
     if bytes[..full] != prefix[..full] {
         return false;
     }
-    hex_len % 2 == 0 || (bytes[full] & 0xf0) == prefix[full]
+    hex_len.is_multiple_of(2) || (bytes[full] & 0xf0) == prefix[full]
 }
 
 #[cfg(test)]
@@ -186,7 +186,13 @@ mod tests {
     fn hasher_refuses_wrong_size() {
         let mut h = Hasher::new(Kind::Blob, 3);
         h.update(b"ab");
-        assert!(matches!(h.finish(), Err(HashError::SizeMismatch { expected: 3, actual: 2 })));
+        assert!(matches!(
+            h.finish(),
+            Err(HashError::SizeMismatch {
+                expected: 3,
+                actual: 2
+            })
+        ));
     }
 
     #[test]
@@ -194,7 +200,11 @@ mod tests {
         let id = parse_hex("ce013625030ba8dba906f756967f9e9ca394464a").unwrap();
         assert!(matches_prefix(&id, &decode_hex_prefix("ce013").unwrap(), 5));
         assert!(matches_prefix(&id, &decode_hex_prefix("ce01").unwrap(), 4));
-        assert!(!matches_prefix(&id, &decode_hex_prefix("ce014").unwrap(), 5));
+        assert!(!matches_prefix(
+            &id,
+            &decode_hex_prefix("ce014").unwrap(),
+            5
+        ));
         assert!(decode_hex_prefix("zz").is_none());
     }
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 use flate2::{Compression, GzBuilder};
-use trees_pack::id::{HashError, Hasher, Kind};
 use trees_pack::ObjectId;
+use trees_pack::id::{HashError, Hasher, Kind};
 
 /// Bytes moved per read while streaming.
 const BUF: usize = 1 << 20;
@@ -100,11 +100,19 @@ pub fn hash_file(path: &Path) -> Result<(ObjectId, u64), Error> {
 
 /// Compresses `src` (of `size` bytes) into `dst`, re-hashing as it goes;
 /// returns the id of what was read.
-pub(crate) fn write_gzip(src: &Path, size: u64, dst: &mut fs::File, dst_path: &Path) -> Result<ObjectId, Error> {
+pub(crate) fn write_gzip(
+    src: &Path,
+    size: u64,
+    dst: &mut fs::File,
+    dst_path: &Path,
+) -> Result<ObjectId, Error> {
     let mut f = fs::File::open(src).map_err(io_err(src))?;
     let mut extra = b"tS\x08\x00".to_vec();
     extra.extend_from_slice(&size.to_le_bytes());
-    let mut gz = GzBuilder::new().extra(extra).write(io::BufWriter::with_capacity(BUF, dst), Compression::new(LEVEL));
+    let mut gz = GzBuilder::new().extra(extra).write(
+        io::BufWriter::with_capacity(BUF, dst),
+        Compression::new(LEVEL),
+    );
     let mut h = Hasher::new(Kind::Blob, size);
     let mut buf = vec![0u8; BUF];
     loop {
@@ -116,7 +124,8 @@ pub(crate) fn write_gzip(src: &Path, size: u64, dst: &mut fs::File, dst_path: &P
         gz.write_all(&buf[..n]).map_err(io_err(dst_path))?;
     }
     let w = gz.finish().map_err(io_err(dst_path))?;
-    w.into_inner().map_err(|e| io_err(dst_path)(e.into_error()))?;
+    w.into_inner()
+        .map_err(|e| io_err(dst_path)(e.into_error()))?;
     h.finish().map_err(|source| Error::Hash {
         path: src.to_owned(),
         source,
@@ -155,12 +164,18 @@ pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Erro
     };
     let size = match recorded_size(path)? {
         Some(s) => s,
-        None => copy_inflated(path, &mut io::sink(), None).map_err(|e| corrupt(e.to_string()))?.0,
+        None => {
+            copy_inflated(path, &mut io::sink(), None)
+                .map_err(|e| corrupt(e.to_string()))?
+                .0
+        }
     };
     let (n, h) = copy_inflated(path, out, Some(Hasher::new(Kind::Blob, size)))
         .map_err(|e| corrupt(e.to_string()))?;
     if n != size {
-        return Err(corrupt(format!("inflates to {n} bytes, its header records {size}")));
+        return Err(corrupt(format!(
+            "inflates to {n} bytes, its header records {size}"
+        )));
     }
     let actual = h
         .expect("a hasher was given")
@@ -176,7 +191,11 @@ pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Erro
     Ok(n)
 }
 
-fn copy_inflated(path: &Path, out: &mut dyn Write, mut h: Option<Hasher>) -> io::Result<(u64, Option<Hasher>)> {
+fn copy_inflated(
+    path: &Path,
+    out: &mut dyn Write,
+    mut h: Option<Hasher>,
+) -> io::Result<(u64, Option<Hasher>)> {
     let mut z = GzDecoder::new(BufReader::with_capacity(BUF, fs::File::open(path)?));
     let mut buf = vec![0u8; BUF];
     let mut n = 0u64;

@@ -174,7 +174,9 @@ impl Silo {
     /// Where the loose object `id` lives.
     pub fn loose_path(&self, id: &ObjectId) -> PathBuf {
         let hex = id.to_string();
-        self.objects_dir().join(&hex[..2]).join(format!("{}.gz", &hex[2..]))
+        self.objects_dir()
+            .join(&hex[..2])
+            .join(format!("{}.gz", &hex[2..]))
     }
 
     /// A new temporary file in `tmp/`, removed when dropped unless persisted.
@@ -229,7 +231,9 @@ impl Silo {
     pub fn pack_indexes(&self) -> Result<Vec<PathBuf>, ReadError> {
         Ok(read_dir_sorted(&self.pack_dir())?
             .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file()
+            })
             .collect())
     }
 
@@ -279,20 +283,32 @@ impl Silo {
             1 => Ok(found[0]),
             _ => Err(ReadError::Ambiguous {
                 prefix: hex,
-                candidates: found.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                candidates: found
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
 
     /// Writes object `id` to `out`, from its loose copy or a pack, checking
     /// its id. Returns its size.
-    pub fn read_with(&self, id: &ObjectId, packs: &[Bundle], out: &mut dyn Write) -> Result<u64, ReadError> {
+    pub fn read_with(
+        &self,
+        id: &ObjectId,
+        packs: &[Bundle],
+        out: &mut dyn Write,
+    ) -> Result<u64, ReadError> {
         let path = self.loose_path(id);
         if path.is_file() {
             return Ok(loose::read(&path, id, out)?);
         }
         for b in packs {
-            let Some(obj) = b.read(id).map_err(|source| ReadError::Pack { id: *id, source })? else {
+            let Some(obj) = b
+                .read(id)
+                .map_err(|source| ReadError::Pack { id: *id, source })?
+            else {
                 continue;
             };
             let actual = id::hash_object(obj.kind, &obj.data);
@@ -317,7 +333,11 @@ impl Silo {
 
     /// Adds the file at `path` as a loose blob unless the silo has it.
     /// Returns its id and whether it was written.
-    pub fn add_file_with(&self, path: &Path, packs: &[Bundle]) -> Result<(ObjectId, bool), AddError> {
+    pub fn add_file_with(
+        &self,
+        path: &Path,
+        packs: &[Bundle],
+    ) -> Result<(ObjectId, bool), AddError> {
         let (id, size) = loose::hash_file(path)?;
         if self.contains(&id, packs) {
             return Ok((id, false));
@@ -371,7 +391,9 @@ impl Silo {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Entries of `dir`, sorted by name.

@@ -40,7 +40,9 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
         .filter_map(|(path, id)| {
             let r = match id {
                 None => Some(format!("{}: not a loose object name", path.display())),
-                Some(id) => loose::read(path, id, &mut std::io::sink()).err().map(|e| error_chain(&e)),
+                Some(id) => loose::read(path, id, &mut std::io::sink())
+                    .err()
+                    .map(|e| error_chain(&e)),
             };
             progress.advance(1);
             r
@@ -66,7 +68,11 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
                 continue;
             }
         };
-        progress.stage(&format!("checking {}", file_name(&idx)), u64::from(bundle.index.count()), Unit::Objects);
+        progress.stage(
+            &format!("checking {}", file_name(&idx)),
+            u64::from(bundle.index.count()),
+            Unit::Objects,
+        );
         let mut last = 0;
         let problems = bundle.verify(&mut |n| {
             progress.advance(u64::from(n - last));
@@ -74,13 +80,17 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
         });
         report.packed_objects += u64::from(bundle.index.count());
         // Every problem names the pack or the idx, and the object if it is about one.
-        report.problems.extend(problems.iter().map(ToString::to_string));
+        report
+            .problems
+            .extend(problems.iter().map(ToString::to_string));
     }
     Ok(report)
 }
 
 fn file_name(p: &std::path::Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// An error and its causes on one line, `a: b: c`.

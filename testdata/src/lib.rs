@@ -77,8 +77,8 @@ pub struct Release {
 const WORDS: &[&str] = &[
     "let", "mut", "self", "return", "if", "else", "for", "while", "match", "value", "index",
     "buffer", "length", "offset", "chunk", "delta", "base", "object", "pack", "tree", "blob",
-    "read", "write", "error", "result", "count", "size", "hash", "table", "entry", "node",
-    "parse", "fn", "pub", "struct", "impl", "(", ")", "{", "}", ";", "=", "+", "0", "1", "42",
+    "read", "write", "error", "result", "count", "size", "hash", "table", "entry", "node", "parse",
+    "fn", "pub", "struct", "impl", "(", ")", "{", "}", ";", "=", "+", "0", "1", "42",
 ];
 
 fn text_line(rng: &mut Rng) -> Vec<u8> {
@@ -116,7 +116,10 @@ fn binary_file(rng: &mut Rng, size: usize) -> Vec<u8> {
 }
 
 fn edit_text(rng: &mut Rng, file: &[u8]) -> Vec<u8> {
-    let mut lines: Vec<Vec<u8>> = file.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let mut lines: Vec<Vec<u8>> = file
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
     for _ in 0..1 + rng.below(6) {
         let at = rng.below(lines.len() as u64 + 1) as usize;
         match rng.below(3) {
@@ -155,10 +158,16 @@ pub fn series(name: &str, o: &Options) -> Vec<Release> {
     let mut tree: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for i in 0..o.text_files {
         let dir = ["src", "src/core", "docs", "tests"][i % 4];
-        tree.insert(format!("{dir}/file{i:03}.txt"), text_file(&mut rng, o.lines));
+        tree.insert(
+            format!("{dir}/file{i:03}.txt"),
+            text_file(&mut rng, o.lines),
+        );
     }
     for i in 0..o.binary_files {
-        tree.insert(format!("lib/blob{i}.bin"), binary_file(&mut rng, o.binary_size));
+        tree.insert(
+            format!("lib/blob{i}.bin"),
+            binary_file(&mut rng, o.binary_size),
+        );
     }
     let mut next_new = o.text_files;
     let mut out = Vec::with_capacity(o.releases);
@@ -179,7 +188,10 @@ pub fn series(name: &str, o: &Options) -> Vec<Release> {
             if let Some(content) = tree.remove(&victim) {
                 tree.insert(format!("{victim}.renamed"), content);
             }
-            tree.insert(format!("src/new{next_new:03}.txt"), text_file(&mut rng, o.lines));
+            tree.insert(
+                format!("src/new{next_new:03}.txt"),
+                text_file(&mut rng, o.lines),
+            );
             next_new += 1;
             if r % 3 == 0 {
                 let paths: Vec<String> = tree.keys().cloned().collect();
@@ -201,7 +213,8 @@ pub fn tar_of(root: &str, tree: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (path, content) in tree {
         let mut h = tar::Header::new_ustar();
-        h.set_path(format!("{root}/{path}")).expect("generated paths are short and relative");
+        h.set_path(format!("{root}/{path}"))
+            .expect("generated paths are short and relative");
         h.set_size(content.len() as u64);
         h.set_mode(0o644);
         h.set_mtime(0);
@@ -209,7 +222,8 @@ pub fn tar_of(root: &str, tree: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
         h.set_gid(0);
         h.set_entry_type(tar::EntryType::Regular);
         h.set_cksum();
-        b.append(&h, content.as_slice()).expect("writing to a Vec cannot fail");
+        b.append(&h, content.as_slice())
+            .expect("writing to a Vec cannot fail");
     }
     b.into_inner().expect("writing to a Vec cannot fail")
 }
@@ -237,7 +251,12 @@ mod tests {
         let r = series("x", &Options::small(3));
         for w in r.windows(2) {
             assert_ne!(w[0].tar, w[1].tar);
-            let same = w[0].tar.iter().zip(&w[1].tar).take_while(|(a, b)| a == b).count();
+            let same = w[0]
+                .tar
+                .iter()
+                .zip(&w[1].tar)
+                .take_while(|(a, b)| a == b)
+                .count();
             assert!(same > 0);
         }
     }
@@ -252,7 +271,11 @@ mod committed {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
         for r in super::series("demo", &super::Options::small(1)) {
             let committed = std::fs::read(dir.join(&r.file_name)).unwrap();
-            assert!(committed == r.tar, "{} differs from the generator", r.file_name);
+            assert!(
+                committed == r.tar,
+                "{} differs from the generator",
+                r.file_name
+            );
         }
     }
 }

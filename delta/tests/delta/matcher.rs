@@ -6,7 +6,12 @@ fn round_trip(base: &[u8], target: &[u8]) -> usize {
     let d = diff(base, target).expect("diff");
     let mut out = Vec::new();
     apply(base, &d, &mut out).expect("apply");
-    assert!(out == target, "round trip differs for base {} / target {} bytes", base.len(), target.len());
+    assert!(
+        out == target,
+        "round trip differs for base {} / target {} bytes",
+        base.len(),
+        target.len()
+    );
     d.len()
 }
 
@@ -42,7 +47,11 @@ fn small_edits_give_small_deltas() {
     let releases = trees_testdata::series("t", &trees_testdata::Options::small(5));
     for w in releases.windows(2) {
         let n = round_trip(&w[0].tar, &w[1].tar);
-        assert!(n * 10 < w[1].tar.len(), "delta {n} bytes for a {} byte target", w[1].tar.len());
+        assert!(
+            n * 10 < w[1].tar.len(),
+            "delta {n} bytes for a {} byte target",
+            w[1].tar.len()
+        );
     }
 }
 

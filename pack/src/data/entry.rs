@@ -197,10 +197,28 @@ mod tests {
         assert_eq!(decode(&[0x00], 12), Err(Error::BadType(0)));
         assert_eq!(decode(&[0x50], 12), Err(Error::BadType(5)));
         // size continuation bytes past 64 bits
-        assert_eq!(decode(&[0xb0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], 12), Err(Error::SizeOverflow));
+        assert_eq!(
+            decode(
+                &[0xb0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+                12
+            ),
+            Err(Error::SizeOverflow)
+        );
         // OFS_DELTA pointing before the start of the pack
-        assert_eq!(decode(&[0x60, 0x20], 12), Err(Error::BadDistance { distance: 32, offset: 12 }));
-        assert_eq!(decode(&[0x60, 0x00], 12), Err(Error::BadDistance { distance: 0, offset: 12 }));
+        assert_eq!(
+            decode(&[0x60, 0x20], 12),
+            Err(Error::BadDistance {
+                distance: 32,
+                offset: 12
+            })
+        );
+        assert_eq!(
+            decode(&[0x60, 0x00], 12),
+            Err(Error::BadDistance {
+                distance: 0,
+                offset: 12
+            })
+        );
         // REF_DELTA with a short base id
         assert_eq!(decode(&[0x70, 1, 2, 3], 12), Err(Error::Truncated));
     }

@@ -195,10 +195,17 @@ impl File {
         loop {
             let (in_before, out_before) = (z.total_in(), z.total_out());
             let status = z
-                .decompress_vec(&input[z.total_in() as usize..], &mut out, FlushDecompress::Finish)
+                .decompress_vec(
+                    &input[z.total_in() as usize..],
+                    &mut out,
+                    FlushDecompress::Finish,
+                )
                 .map_err(|e| bad(format!("corrupt zlib stream: {e}")))?;
             if out.len() as u64 > h.size {
-                return Err(bad(format!("inflates to more than the {} bytes its header announces", h.size)));
+                return Err(bad(format!(
+                    "inflates to more than the {} bytes its header announces",
+                    h.size
+                )));
             }
             if status == Status::StreamEnd {
                 break;

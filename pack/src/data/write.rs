@@ -183,7 +183,10 @@ impl<W: Write> Writer<W> {
             Base::None(k) => Type::Whole(k),
             Base::Ref(base) => Type::RefDelta { base },
             Base::Ofs(base) => {
-                let at = self.written.get(&base).ok_or(Error::BaseNotWritten { id: e.id, base })?;
+                let at = self
+                    .written
+                    .get(&base)
+                    .ok_or(Error::BaseNotWritten { id: e.id, base })?;
                 Type::OfsDelta {
                     distance: self.offset - at,
                 }

@@ -43,7 +43,9 @@ pub enum Error {
         at: usize,
     },
     /// A copy reaches outside the base.
-    #[error("copy at offset {at} of {size} bytes from base offset {offset} reaches past the base of {base_len} bytes")]
+    #[error(
+        "copy at offset {at} of {size} bytes from base offset {offset} reaches past the base of {base_len} bytes"
+    )]
     CopyOutOfBase {
         /// Offset of the instruction.
         at: usize,
@@ -206,7 +208,13 @@ mod tests {
             // empty: no header at all
             (&[], Error::BadHeader),
             // base size 6 announced, base has 5
-            (&[0x06, 0x01, 0x01, b'x'], Error::BaseSizeMismatch { expected: 6, actual: 5 }),
+            (
+                &[0x06, 0x01, 0x01, b'x'],
+                Error::BaseSizeMismatch {
+                    expected: 6,
+                    actual: 5,
+                },
+            ),
             // opcode 0 is reserved
             (&[0x05, 0x01, 0x00], Error::ReservedOpcode { at: 2 }),
             // insert of 3 bytes with only 1 present
@@ -216,17 +224,36 @@ mod tests {
             // copy offset 4 size 2: one byte past the base
             (
                 &[0x05, 0x02, 0x91, 0x04, 0x02],
-                Error::CopyOutOfBase { at: 2, offset: 4, size: 2, base_len: 5 },
+                Error::CopyOutOfBase {
+                    at: 2,
+                    offset: 4,
+                    size: 2,
+                    base_len: 5,
+                },
             ),
             // copy offset 0xffffffff size 0xffffff: must not overflow
             (
                 &[0x05, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-                Error::CopyOutOfBase { at: 2, offset: 0xffff_ffff, size: 0xff_ffff, base_len: 5 },
+                Error::CopyOutOfBase {
+                    at: 2,
+                    offset: 0xffff_ffff,
+                    size: 0xff_ffff,
+                    base_len: 5,
+                },
             ),
             // result announced as 1 byte, copy of 2
-            (&[0x05, 0x01, 0x90, 0x02], Error::Overrun { at: 2, expected: 1 }),
+            (
+                &[0x05, 0x01, 0x90, 0x02],
+                Error::Overrun { at: 2, expected: 1 },
+            ),
             // result announced as 4 bytes, insert of 1
-            (&[0x05, 0x04, 0x01, b'x'], Error::ShortResult { expected: 4, actual: 1 }),
+            (
+                &[0x05, 0x04, 0x01, b'x'],
+                Error::ShortResult {
+                    expected: 4,
+                    actual: 1,
+                },
+            ),
         ];
         for (delta, want) in cases {
             assert_eq!(run(base, delta).as_ref(), Err(want), "delta {delta:02x?}");
@@ -236,10 +263,15 @@ mod tests {
     #[test]
     fn huge_announced_results_are_refused_before_allocating() {
         // result size 2^60: 0x80 x8 then 0x10 (7*8 = 56 bits, then 0x10 << 56)
-        let d = [0x05, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, b'x'];
+        let d = [
+            0x05, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, b'x',
+        ];
         assert_eq!(
             run(b"abcde", &d),
-            Err(Error::ResultTooLarge { size: 1 << 60, limit: DEFAULT_RESULT_LIMIT })
+            Err(Error::ResultTooLarge {
+                size: 1 << 60,
+                limit: DEFAULT_RESULT_LIMIT
+            })
         );
     }
 }

@@ -95,7 +95,10 @@ impl Encoder {
     /// Appends a copy of `len` base bytes starting at `offset`, split into
     /// instructions of at most [`MAX_COPY`] bytes.
     pub fn copy(&mut self, mut offset: u64, mut len: u64) -> Result<(), Error> {
-        if offset.checked_add(len).is_none_or(|end| end > self.base_len) {
+        if offset
+            .checked_add(len)
+            .is_none_or(|end| end > self.base_len)
+        {
             return Err(Error::CopyOutOfBase {
                 offset,
                 len,
@@ -159,7 +162,10 @@ mod tests {
         let d = e.finish().unwrap();
         // header: 0x20000 = 80 80 08, 0x10000 = 80 80 04
         // copy: 0x80 | offset byte 1 (0x02) | size byte 2 (0x40); then 0x01, 0x01
-        assert_eq!(d, vec![0x80, 0x80, 0x08, 0x80, 0x80, 0x04, 0xc2, 0x01, 0x01]);
+        assert_eq!(
+            d,
+            vec![0x80, 0x80, 0x08, 0x80, 0x80, 0x04, 0xc2, 0x01, 0x01]
+        );
     }
 
     #[test]
@@ -190,6 +196,12 @@ mod tests {
         let mut e = Encoder::new(10, 5);
         assert!(matches!(e.copy(8, 3), Err(Error::CopyOutOfBase { .. })));
         e.insert(b"abc");
-        assert_eq!(e.finish(), Err(Error::SizeMismatch { expected: 5, actual: 3 }));
+        assert_eq!(
+            e.finish(),
+            Err(Error::SizeMismatch {
+                expected: 5,
+                actual: 3
+            })
+        );
     }
 }

@@ -72,7 +72,16 @@ mod tests {
 
     #[test]
     fn varints_round_trip_at_their_edges() {
-        for v in [0, 1, 0x7f, 0x80, 0x3fff, 0x4000, u64::from(u32::MAX), u64::MAX] {
+        for v in [
+            0,
+            1,
+            0x7f,
+            0x80,
+            0x3fff,
+            0x4000,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut buf = Vec::new();
             write_varint(v, &mut buf);
             let mut pos = 0;

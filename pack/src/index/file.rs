@@ -58,7 +58,10 @@ impl File {
         };
         let d = map.bytes();
         if d.len() < HEADER_LEN + 40 {
-            return Err(corrupt(format!("{} bytes is too short for an idx v2", d.len())));
+            return Err(corrupt(format!(
+                "{} bytes is too short for an idx v2",
+                d.len()
+            )));
         }
         if d[..4] != MAGIC || d[4..8] != 2u32.to_be_bytes() {
             return Err(corrupt("not an idx of version 2".into()));
@@ -67,14 +70,17 @@ impl File {
         for i in 0..256 {
             let n = be32(d, 8 + i * 4);
             if n < prev {
-                return Err(corrupt(format!("fan-out entry {i} ({n}) is below entry {} ({prev})", i.saturating_sub(1))));
+                return Err(corrupt(format!(
+                    "fan-out entry {i} ({n}) is below entry {} ({prev})",
+                    i.saturating_sub(1)
+                )));
             }
             prev = n;
         }
         let count = prev;
         let fixed = HEADER_LEN as u64 + u64::from(count) * 28 + 40;
         let len = d.len() as u64;
-        if len < fixed || (len - fixed) % 8 != 0 {
+        if len < fixed || !(len - fixed).is_multiple_of(8) {
             return Err(corrupt(format!("{len} bytes does not fit {count} objects")));
         }
         let large = ((len - fixed) / 8) as usize;
@@ -117,7 +123,10 @@ impl File {
 
     /// The CRC32 of the `i`th object's entry.
     pub fn crc32(&self, i: u32) -> u32 {
-        be32(self.data(), HEADER_LEN + self.count as usize * 20 + i as usize * 4)
+        be32(
+            self.data(),
+            HEADER_LEN + self.count as usize * 20 + i as usize * 4,
+        )
     }
 
     /// The pack offset of the `i`th object.
@@ -131,12 +140,18 @@ impl File {
         if slot >= self.large {
             return Err(Error::Corrupt {
                 path: self.path.clone(),
-                what: format!("object {} points at large offset {slot}, but there are {}", self.id(i), self.large),
+                what: format!(
+                    "object {} points at large offset {slot}, but there are {}",
+                    self.id(i),
+                    self.large
+                ),
             });
         }
         let at = HEADER_LEN + n * 28 + slot * 8;
         let d = self.data();
-        Ok(u64::from_be_bytes(d[at..at + 8].try_into().expect("8 bytes")))
+        Ok(u64::from_be_bytes(
+            d[at..at + 8].try_into().expect("8 bytes"),
+        ))
     }
 
     /// The `i`th entry.
@@ -151,7 +166,11 @@ impl File {
     /// The position of `id`, if present.
     pub fn lookup(&self, id: &gix_hash::oid) -> Option<u32> {
         let first = usize::from(id.as_bytes()[0]);
-        let mut lo = if first == 0 { 0 } else { self.fanout(first - 1) };
+        let mut lo = if first == 0 {
+            0
+        } else {
+            self.fanout(first - 1)
+        };
         let mut hi = self.fanout(first);
         let want = id.as_bytes();
         while lo < hi {
@@ -175,7 +194,11 @@ impl File {
                 .collect();
         }
         let first = usize::from(prefix[0]);
-        let lo = if first == 0 { 0 } else { self.fanout(first - 1) };
+        let lo = if first == 0 {
+            0
+        } else {
+            self.fanout(first - 1)
+        };
         let hi = self.fanout(first);
         // First id >= prefix (as bytes), then walk while it matches.
         let (mut a, mut b) = (lo, hi);
@@ -231,11 +254,18 @@ impl File {
         for i in 0..self.count {
             self.offset(i)?;
             let first = usize::from(self.id_bytes(i)[0]);
-            let lo = if first == 0 { 0 } else { self.fanout(first - 1) };
+            let lo = if first == 0 {
+                0
+            } else {
+                self.fanout(first - 1)
+            };
             if i < lo || i >= self.fanout(first) {
                 return Err(Error::Corrupt {
                     path: self.path.clone(),
-                    what: format!("fan-out does not cover object {} at position {i}", self.id(i)),
+                    what: format!(
+                        "fan-out does not cover object {} at position {i}",
+                        self.id(i)
+                    ),
                 });
             }
         }

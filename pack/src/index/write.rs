@@ -29,7 +29,7 @@ pub fn write(
     pack_checksum: &ObjectId,
     mut out: impl Write,
 ) -> Result<ObjectId, Error> {
-    entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    entries.sort_unstable_by_key(|e| e.id);
     if let Some(w) = entries.windows(2).find(|w| w[0].id == w[1].id) {
         return Err(Error::Duplicate(w[0].id));
     }

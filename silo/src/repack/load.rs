@@ -25,7 +25,11 @@ pub(crate) fn load(
     packs: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<Vec<Object>, Error> {
-    progress.stage("reading loose objects", loose_ids.len() as u64, Unit::Objects);
+    progress.stage(
+        "reading loose objects",
+        loose_ids.len() as u64,
+        Unit::Objects,
+    );
     let mut objects: Vec<Object> = loose_ids
         .par_iter()
         .map(|id| {
@@ -47,7 +51,11 @@ pub(crate) fn load(
             .map_err(|e| ReadError::OpenPack(e.into()))?;
         // Offset order: bases come before their deltas, and stay cached.
         entries.sort_unstable_by_key(|e| e.offset);
-        progress.stage(&format!("reading {}", idx.display()), entries.len() as u64, Unit::Objects);
+        progress.stage(
+            &format!("reading {}", idx.display()),
+            entries.len() as u64,
+            Unit::Objects,
+        );
         for e in entries {
             progress.advance(1);
             if !seen.insert(e.id) {

@@ -123,7 +123,10 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     let loose = silo.loose_ids()?;
     let packs = silo.pack_indexes()?;
     if loose.is_empty() && packs.len() <= 1 {
-        tracing::info!("nothing to repack: no loose objects and {} pack(s)", packs.len());
+        tracing::info!(
+            "nothing to repack: no loose objects and {} pack(s)",
+            packs.len()
+        );
         return Ok(Outcome {
             before_bytes: before,
             after_bytes: before,

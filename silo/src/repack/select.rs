@@ -45,7 +45,11 @@ impl Plan {
     }
 }
 
-pub(crate) fn choose(objects: &[Object], opts: &Options, progress: &dyn Progress) -> Result<Plan, Error> {
+pub(crate) fn choose(
+    objects: &[Object],
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Plan, Error> {
     let mut order: Vec<usize> = (0..objects.len()).collect();
     order.sort_unstable_by(|&a, &b| {
         (objects[b].data.len(), objects[a].id).cmp(&(objects[a].data.len(), objects[b].id))

@@ -61,7 +61,10 @@ pub(crate) fn write_pack(
     let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
     let pack_path = pack_file.path().to_owned();
     progress.stage("writing", u64::from(count), Unit::Objects);
-    let mut w = data::Writer::new(BufWriter::with_capacity(1 << 20, pack_file.as_file_mut()), count)?;
+    let mut w = data::Writer::new(
+        BufWriter::with_capacity(1 << 20, pack_file.as_file_mut()),
+        count,
+    )?;
     for e in &packed {
         w.write(e)?;
         progress.advance(1);
@@ -78,7 +81,11 @@ pub(crate) fn write_pack(
 
     let mut idx_file = silo.temp_file(".idx").map_err(io(&tmp))?;
     let idx_path = idx_file.path().to_owned();
-    index::write(&mut entries, &checksum, BufWriter::new(idx_file.as_file_mut()))?;
+    index::write(
+        &mut entries,
+        &checksum,
+        BufWriter::new(idx_file.as_file_mut()),
+    )?;
     idx_file.as_file().sync_all().map_err(io(&idx_path))?;
 
     // Read back: every object, through the new idx and pack, against its id.

@@ -32,7 +32,9 @@ pub fn silo_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {
     assert!(
         out.status.success(),
         "silo {:?} failed ({}): {}",
-        args.iter().map(|a| a.as_ref().to_owned()).collect::<Vec<_>>(),
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>(),
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -47,7 +49,11 @@ pub fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("git is required by this test and could not be run: {e}"));
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -79,5 +85,7 @@ pub fn add(dir: &Path, files: &[PathBuf]) -> Vec<String> {
         args.push(f);
     }
     let out = String::from_utf8(silo_ok(&args)).unwrap();
-    out.lines().map(|l| l.split("  ").next().unwrap().to_string()).collect()
+    out.lines()
+        .map(|l| l.split("  ").next().unwrap().to_string())
+        .collect()
 }

@@ -19,21 +19,49 @@ fn repack_makes_one_pack_that_git_accepts() {
     let (tmp, dir) = new_silo();
     let files = testdata_files();
     let ids = add(&dir, &files);
-    let report: serde_json::Value = serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     assert_eq!(report["objects"].as_u64(), Some(files.len() as u64));
-    assert!(report["deltas"].as_u64().unwrap() >= 3, "the four example releases delta: {report}");
+    assert!(
+        report["deltas"].as_u64().unwrap() >= 3,
+        "the four example releases delta: {report}"
+    );
     assert!(report["after_bytes"].as_u64() < report["before_bytes"].as_u64());
     let idx = packs(&dir);
     assert_eq!(idx.len(), 1);
-    assert!(!dir.join("objects").read_dir().unwrap().any(|e| e.unwrap().path().is_dir()));
-    let out = String::from_utf8(git(tmp.path(), &["verify-pack", "-v", idx[0].to_str().unwrap()])).unwrap();
+    assert!(
+        !dir.join("objects")
+            .read_dir()
+            .unwrap()
+            .any(|e| e.unwrap().path().is_dir())
+    );
+    let out = String::from_utf8(git(
+        tmp.path(),
+        &["verify-pack", "-v", idx[0].to_str().unwrap()],
+    ))
+    .unwrap();
     assert!(out.contains("chain length = 1"), "{out}");
     // git writes the same idx for our pack.
     let copy = tmp.path().join("copy.idx");
-    git(tmp.path(), &["index-pack", "-o", copy.to_str().unwrap(), idx[0].with_extension("pack").to_str().unwrap()]);
-    assert!(std::fs::read(&copy).unwrap() == std::fs::read(&idx[0]).unwrap(), "git's idx differs from ours");
+    git(
+        tmp.path(),
+        &[
+            "index-pack",
+            "-o",
+            copy.to_str().unwrap(),
+            idx[0].with_extension("pack").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        std::fs::read(&copy).unwrap() == std::fs::read(&idx[0]).unwrap(),
+        "git's idx differs from ours"
+    );
     for (f, id) in files.iter().zip(&ids) {
-        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap(), "{}", f.display());
+        assert!(
+            silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap(),
+            "{}",
+            f.display()
+        );
     }
 }
 
@@ -45,7 +73,8 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
     add(&dir, first);
     silo_ok(&[&"repack", &dir]);
     let one = packs(&dir);
-    let again: serde_json::Value = serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     assert!(again["pack"].is_null(), "{again}");
     assert_eq!(packs(&dir), one);
     // New loose blobs and the old pack become one new pack.
@@ -57,7 +86,11 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
     for (f, id) in rest.iter().zip(&ids) {
         assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
     }
-    assert!(String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap().contains(&format!("({} objects): ok", files.len())));
+    assert!(
+        String::from_utf8(silo_ok(&[&"verify", &dir]))
+            .unwrap()
+            .contains(&format!("({} objects): ok", files.len()))
+    );
 }
 
 #[test]
@@ -83,8 +116,14 @@ fn max_depth_bounds_the_chains() {
         files.push(p);
     }
     add(&dir, &files);
-    let report: serde_json::Value =
-        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--max-depth", &"2", &"--json"])).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&silo_ok(&[
+        &"repack",
+        &dir,
+        &"--max-depth",
+        &"2",
+        &"--json",
+    ]))
+    .unwrap();
     assert!(report["max_depth"].as_u64().unwrap() <= 2, "{report}");
     assert!(report["deltas"].as_u64().unwrap() >= 4, "{report}");
 }

@@ -11,9 +11,13 @@ fn add_ids_equal_git_hash_object_for_every_testdata_file() {
     assert!(files.len() >= 8, "testdata has {} files", files.len());
     let ids = add(&dir, &files);
     for (f, id) in files.iter().zip(&ids) {
-        let want = String::from_utf8(git(tmp.path(), &["hash-object", f.to_str().unwrap()])).unwrap();
+        let want =
+            String::from_utf8(git(tmp.path(), &["hash-object", f.to_str().unwrap()])).unwrap();
         assert_eq!(id, want.trim(), "id of {}", f.display());
-        let loose = dir.join("objects").join(&id[..2]).join(format!("{}.gz", &id[2..]));
+        let loose = dir
+            .join("objects")
+            .join(&id[..2])
+            .join(format!("{}.gz", &id[2..]));
         assert!(loose.is_file(), "{} missing", loose.display());
     }
 }
@@ -22,10 +26,14 @@ fn add_ids_equal_git_hash_object_for_every_testdata_file() {
 fn loose_objects_are_plain_gzip_of_the_content() {
     let (_tmp, dir) = new_silo();
     let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/files/hello.txt");
-    let id = &add(&dir, &[f.clone()])[0];
+    let id = &add(&dir, std::slice::from_ref(&f))[0];
     let out = std::process::Command::new("gzip")
         .arg("-dc")
-        .arg(dir.join("objects").join(&id[..2]).join(format!("{}.gz", &id[2..])))
+        .arg(
+            dir.join("objects")
+                .join(&id[..2])
+                .join(format!("{}.gz", &id[2..])),
+        )
         .output()
         .expect("gzip is required by this test");
     assert!(out.status.success());
@@ -41,11 +49,18 @@ fn adding_again_writes_nothing() {
     let before: Vec<_> = walk(&loose);
     add(&dir, &files);
     assert_eq!(walk(&loose), before, "second add changed objects/");
-    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0, "tmp/ is not empty");
+    assert_eq!(
+        std::fs::read_dir(dir.join("tmp")).unwrap().count(),
+        0,
+        "tmp/ is not empty"
+    );
     // Packed objects are not added loose again either.
     silo_ok(&[&"repack", &dir]);
     add(&dir, &files);
-    assert!(walk(&loose).iter().all(|(_, is_file)| !is_file), "objects re-added after repack");
+    assert!(
+        walk(&loose).iter().all(|(_, is_file)| !is_file),
+        "objects re-added after repack"
+    );
 }
 
 fn walk(d: &Path) -> Vec<(std::path::PathBuf, bool)> {
@@ -70,13 +85,23 @@ fn cat_reads_loose_and_packed_objects_by_id_and_prefix() {
     let check = |stage: &str| {
         for (f, id) in files.iter().zip(&ids) {
             let want = std::fs::read(f).unwrap();
-            assert!(silo_ok(&[&"cat", &dir, id]) == want, "{stage}: cat {id} differs from {}", f.display());
-            assert!(silo_ok(&[&"cat", &dir, &&id[..10]]) == want, "{stage}: cat by prefix");
+            assert!(
+                silo_ok(&[&"cat", &dir, id]) == want,
+                "{stage}: cat {id} differs from {}",
+                f.display()
+            );
+            assert!(
+                silo_ok(&[&"cat", &dir, &&id[..10]]) == want,
+                "{stage}: cat by prefix"
+            );
         }
     };
     check("loose");
     silo_ok(&[&"repack", &dir]);
-    assert!(dir.join("pack").read_dir().unwrap().count() == 2, "one pack and one idx");
+    assert!(
+        dir.join("pack").read_dir().unwrap().count() == 2,
+        "one pack and one idx"
+    );
     check("packed");
 }
 

@@ -40,10 +40,18 @@ fn packed_silo() -> (tempfile::TempDir, PathBuf, Vec<String>, PathBuf, PathBuf) 
 fn a_healthy_silo_verifies() {
     let (_tmp, dir) = new_silo();
     add(&dir, &testdata_files());
-    assert!(String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap().contains("ok"));
+    assert!(
+        String::from_utf8(silo_ok(&[&"verify", &dir]))
+            .unwrap()
+            .contains("ok")
+    );
     silo_ok(&[&"repack", &dir]);
-    let v: serde_json::Value = serde_json::from_slice(&silo_ok(&[&"verify", &dir, &"--json"])).unwrap();
-    assert_eq!(v["packed_objects"].as_u64(), Some(testdata_files().len() as u64));
+    let v: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"verify", &dir, &"--json"])).unwrap();
+    assert_eq!(
+        v["packed_objects"].as_u64(),
+        Some(testdata_files().len() as u64)
+    );
     assert_eq!(v["problems"].as_array().unwrap().len(), 0);
 }
 
@@ -54,15 +62,29 @@ fn corrupt_loose_object_is_named_by_verify_and_cat() {
     let ids = add(&dir, &files);
     // Replace one object's content by the gzip of other content.
     let victim = &ids[files.iter().position(|f| f.ends_with("hello.txt")).unwrap()];
-    let path = dir.join("objects").join(&victim[..2]).join(format!("{}.gz", &victim[2..]));
-    let other = dir.join("objects").join(&ids[0][..2]).join(format!("{}.gz", &ids[0][2..]));
+    let path = dir
+        .join("objects")
+        .join(&victim[..2])
+        .join(format!("{}.gz", &victim[2..]));
+    let other = dir
+        .join("objects")
+        .join(&ids[0][..2])
+        .join(format!("{}.gz", &ids[0][2..]));
     std::fs::copy(&other, &path).unwrap();
     assert_names(&silo(&[&"verify", &dir]), 1, &[&file_name(&path), victim]);
-    assert_names(&silo(&[&"cat", &dir, victim]), 2, &[&file_name(&path), victim]);
+    assert_names(
+        &silo(&[&"cat", &dir, victim]),
+        2,
+        &[&file_name(&path), victim],
+    );
     // Garbage instead of gzip.
     std::fs::write(&path, b"not gzip at all").unwrap();
     assert_names(&silo(&[&"verify", &dir]), 1, &[&file_name(&path), victim]);
-    assert_names(&silo(&[&"cat", &dir, victim]), 2, &[&file_name(&path), victim]);
+    assert_names(
+        &silo(&[&"cat", &dir, victim]),
+        2,
+        &[&file_name(&path), victim],
+    );
 }
 
 #[test]
@@ -90,7 +112,13 @@ fn flipped_idx_byte_is_named_by_verify() {
     let good = std::fs::read(&idx).unwrap();
     // One byte in each region: fan-out, ids, CRCs, offsets, pack checksum.
     let n = ids.len();
-    let regions = [8 + 4 * 200, 1032 + 20 * (n / 2) + 3, 1032 + 20 * n + 4 * (n / 2), 1032 + 24 * n + 1, good.len() - 30];
+    let regions = [
+        8 + 4 * 200,
+        1032 + 20 * (n / 2) + 3,
+        1032 + 20 * n + 4 * (n / 2),
+        1032 + 24 * n + 1,
+        good.len() - 30,
+    ];
     for at in regions {
         let mut bad = good.clone();
         bad[at] ^= 0x40;
@@ -103,7 +131,10 @@ fn flipped_idx_byte_is_named_by_verify() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(!err.contains("panicked"), "{err}");
             if out.status.success() {
-                assert!(out.stdout == std::fs::read(&f).unwrap(), "flip at {at}: wrong content for {id}");
+                assert!(
+                    out.stdout == std::fs::read(&f).unwrap(),
+                    "flip at {at}: wrong content for {id}"
+                );
             } else {
                 assert_eq!(out.status.code(), Some(2));
             }

@@ -119,7 +119,8 @@ fn main() -> ExitCode {
         Ok(Status::CheckFailed) => ExitCode::from(1),
         Err(e) => {
             let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+                c.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             });
             if broken_pipe {
                 return ExitCode::SUCCESS;
@@ -160,7 +161,8 @@ fn run(cli: Cli) -> Result<Status> {
                 silo.read_with(&id, &packs, out)?;
                 Ok(())
             };
-            cat(&mut out).with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
+            cat(&mut out)
+                .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
         }
         Command::Verify { dir, json } => {
             let silo = open(&dir)?;
@@ -175,7 +177,9 @@ fn run(cli: Cli) -> Result<Status> {
                     eprintln!("silo: bad: {p}");
                 }
                 for p in &report.orphan_packs {
-                    eprintln!("silo: note: {p} has no idx (left by an interrupted repack; the next repack removes it)");
+                    eprintln!(
+                        "silo: note: {p} has no idx (left by an interrupted repack; the next repack removes it)"
+                    );
                 }
                 writeln!(
                     out,
@@ -183,7 +187,11 @@ fn run(cli: Cli) -> Result<Status> {
                     report.loose_objects,
                     report.packs,
                     report.packed_objects,
-                    if report.ok() { "ok".to_string() } else { format!("{} problems", report.problems.len()) }
+                    if report.ok() {
+                        "ok".to_string()
+                    } else {
+                        format!("{} problems", report.problems.len())
+                    }
                 )?;
             }
             out.flush()?;
@@ -198,7 +206,12 @@ fn run(cli: Cli) -> Result<Status> {
                 serde_json::to_writer_pretty(&mut out, &u)?;
                 writeln!(out)?;
             } else {
-                for (name, p) in [("objects", u.objects), ("pack", u.pack), ("derived", u.derived), ("all", u.all)] {
+                for (name, p) in [
+                    ("objects", u.objects),
+                    ("pack", u.pack),
+                    ("derived", u.derived),
+                    ("all", u.all),
+                ] {
                     writeln!(
                         out,
                         "{:>7}\t{name}\t({} bytes on disk, {} bytes in {} files)",
@@ -210,12 +223,27 @@ fn run(cli: Cli) -> Result<Status> {
                 }
             }
         }
-        Command::Repack { dir, max_depth, window, level, threads, wait, json } => {
+        Command::Repack {
+            dir,
+            max_depth,
+            window,
+            level,
+            threads,
+            wait,
+            json,
+        } => {
             let silo = open(&dir)?;
             if let Some(n) = threads {
-                rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()?;
             }
-            let opts = repack::Options { max_depth, window, level, wait };
+            let opts = repack::Options {
+                max_depth,
+                window,
+                level,
+                wait,
+            };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
             bar.finish();
@@ -226,16 +254,42 @@ fn run(cli: Cli) -> Result<Status> {
                 serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             } else if o.pack.is_none() {
-                writeln!(out, "nothing to repack: the silo is one pack and no loose objects")?;
+                writeln!(
+                    out,
+                    "nothing to repack: the silo is one pack and no loose objects"
+                )?;
             } else {
                 let ratio = o.after_bytes as f64 / o.before_bytes.max(1) as f64;
                 writeln!(out, "objects     {}", o.objects)?;
-                writeln!(out, "raw         {} ({} bytes)", du::si(o.raw_bytes), o.raw_bytes)?;
-                writeln!(out, "before      {} ({} bytes)", du::si(o.before_bytes), o.before_bytes)?;
-                writeln!(out, "after       {} ({} bytes)", du::si(o.after_bytes), o.after_bytes)?;
+                writeln!(
+                    out,
+                    "raw         {} ({} bytes)",
+                    du::si(o.raw_bytes),
+                    o.raw_bytes
+                )?;
+                writeln!(
+                    out,
+                    "before      {} ({} bytes)",
+                    du::si(o.before_bytes),
+                    o.before_bytes
+                )?;
+                writeln!(
+                    out,
+                    "after       {} ({} bytes)",
+                    du::si(o.after_bytes),
+                    o.after_bytes
+                )?;
                 writeln!(out, "ratio       {ratio:.4} (after / before)")?;
-                writeln!(out, "deltas      {} (max depth {}, mean {:.2})", o.deltas, o.max_depth, o.mean_depth)?;
-                writeln!(out, "removed     {} loose objects, {} packs", o.loose_removed, o.packs_removed)?;
+                writeln!(
+                    out,
+                    "deltas      {} (max depth {}, mean {:.2})",
+                    o.deltas, o.max_depth, o.mean_depth
+                )?;
+                writeln!(
+                    out,
+                    "removed     {} loose objects, {} packs",
+                    o.loose_removed, o.packs_removed
+                )?;
                 if let Some(p) = &o.pack {
                     writeln!(out, "pack        {}", p.display())?;
                 }
