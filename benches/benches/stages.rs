@@ -1,0 +1,81 @@
+//! Throughput of each stage on one pair of consecutive generated releases
+//! (`trees_testdata::Options::medium`, about 3 MB a tar): delta search,
+//! delta apply, entry compression, pack write, and reading an object from
+//! the end of a chain of 20 deltas.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use trees_pack::data::write::{Base, Entry};
+use trees_pack::id::{Kind, hash_object};
+use trees_pack::{Bundle, data, index};
+
+/// Releases in the chain of the read benchmark: deep enough that the
+/// base cache matters.
+const CHAIN: usize = 20;
+
+fn stages(c: &mut Criterion) {
+    let releases = trees_testdata::series("bench", &trees_testdata::Options::medium(1, CHAIN));
+    let (base, target) = (&releases[0].tar, &releases[1].tar);
+    let delta = trees_delta::diff(base, target).expect("diff");
+
+    let mut g = c.benchmark_group("stages");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(target.len() as u64));
+    g.bench_function("delta search (block matcher)", |b| {
+        b.iter(|| trees_delta::diff(black_box(base), black_box(target)))
+    });
+    g.bench_function("delta apply", |b| {
+        let mut out = Vec::new();
+        b.iter(|| trees_pack::delta::apply(black_box(base), black_box(&delta), &mut out))
+    });
+    g.bench_function("entry compression (libdeflate 6)", |b| {
+        b.iter(|| data::write::compress(black_box(target), 6))
+    });
+
+    // A pack of the whole series as one chain, newest last.
+    let ids: Vec<_> = releases.iter().map(|r| hash_object(Kind::Blob, &r.tar).expect("hash")).collect();
+    let mut entries = vec![Entry::whole(ids[0], Kind::Blob, &releases[0].tar, 6)];
+    for i in 1..releases.len() {
+        let d = trees_delta::diff(&releases[i - 1].tar, &releases[i].tar).expect("diff");
+        entries.push(Entry::delta(ids[i], Base::Ofs(ids[i - 1]), &d, 6));
+    }
+    let raw: u64 = releases.iter().map(|r| r.tar.len() as u64).sum();
+    g.throughput(Throughput::Bytes(raw));
+    g.bench_function("pack write (pre-compressed entries)", |b| {
+        b.iter(|| {
+            let mut w = data::Writer::new(Vec::new(), entries.len() as u32).expect("header");
+            for e in &entries {
+                w.write(e).expect("entry");
+            }
+            w.finish().expect("trailer")
+        })
+    });
+
+    let dir = tempfile_dir();
+    let mut w = data::Writer::new(Vec::new(), entries.len() as u32).expect("header");
+    for e in &entries {
+        w.write(e).expect("entry");
+    }
+    let mut out = w.finish().expect("trailer");
+    std::fs::write(dir.join("b.pack"), &out.out).expect("write pack");
+    let idx = std::fs::File::create(dir.join("b.idx")).expect("create idx");
+    index::write(&mut out.entries, &out.checksum, idx).expect("write idx");
+    g.throughput(Throughput::Bytes(releases[CHAIN - 1].tar.len() as u64));
+    g.bench_function("read the end of a 20-delta chain (cold cache)", |b| {
+        b.iter(|| {
+            let bundle = Bundle::open(&dir.join("b.idx")).expect("open");
+            bundle.read(&ids[CHAIN - 1]).expect("read")
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("trees-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
