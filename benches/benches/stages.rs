@@ -33,7 +33,10 @@ fn stages(c: &mut Criterion) {
     });
 
     // A pack of the whole series as one chain, newest last.
-    let ids: Vec<_> = releases.iter().map(|r| hash_object(Kind::Blob, &r.tar).expect("hash")).collect();
+    let ids: Vec<_> = releases
+        .iter()
+        .map(|r| hash_object(Kind::Blob, &r.tar).expect("hash"))
+        .collect();
     let mut entries = vec![Entry::whole(ids[0], Kind::Blob, &releases[0].tar, 6)];
     for i in 1..releases.len() {
         let d = trees_delta::diff(&releases[i - 1].tar, &releases[i].tar).expect("diff");

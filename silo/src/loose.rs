@@ -61,6 +61,14 @@ pub enum Error {
         /// Id of the second read.
         second: ObjectId,
     },
+    /// Writing the content to the output failed (a closed pipe, a full disk).
+    #[error("cannot write the content of {id}")]
+    Output {
+        /// The object.
+        id: ObjectId,
+        /// The cause.
+        source: io::Error,
+    },
     /// Hashing refused the content.
     #[error("{path}: {source}")]
     Hash {
@@ -162,16 +170,15 @@ pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Erro
         id: *id,
         what,
     };
+    let fail = |e: Side| match e {
+        Side::Input(e) => corrupt(e.to_string()),
+        Side::Output(source) => Error::Output { id: *id, source },
+    };
     let size = match recorded_size(path)? {
         Some(s) => s,
-        None => {
-            copy_inflated(path, &mut io::sink(), None)
-                .map_err(|e| corrupt(e.to_string()))?
-                .0
-        }
+        None => copy_inflated(path, &mut io::sink(), None).map_err(fail)?.0,
     };
-    let (n, h) = copy_inflated(path, out, Some(Hasher::new(Kind::Blob, size)))
-        .map_err(|e| corrupt(e.to_string()))?;
+    let (n, h) = copy_inflated(path, out, Some(Hasher::new(Kind::Blob, size))).map_err(fail)?;
     if n != size {
         return Err(corrupt(format!(
             "inflates to {n} bytes, its header records {size}"
@@ -191,16 +198,23 @@ pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Erro
     Ok(n)
 }
 
+/// Which side of a copy failed.
+enum Side {
+    Input(io::Error),
+    Output(io::Error),
+}
+
 fn copy_inflated(
     path: &Path,
     out: &mut dyn Write,
     mut h: Option<Hasher>,
-) -> io::Result<(u64, Option<Hasher>)> {
-    let mut z = GzDecoder::new(BufReader::with_capacity(BUF, fs::File::open(path)?));
+) -> Result<(u64, Option<Hasher>), Side> {
+    let file = fs::File::open(path).map_err(Side::Input)?;
+    let mut z = GzDecoder::new(BufReader::with_capacity(BUF, file));
     let mut buf = vec![0u8; BUF];
     let mut n = 0u64;
     loop {
-        let got = z.read(&mut buf)?;
+        let got = z.read(&mut buf).map_err(Side::Input)?;
         if got == 0 {
             return Ok((n, h));
         }
@@ -208,6 +222,6 @@ fn copy_inflated(
         if let Some(h) = h.as_mut() {
             h.update(&buf[..got]);
         }
-        out.write_all(&buf[..got])?;
+        out.write_all(&buf[..got]).map_err(Side::Output)?;
     }
 }
