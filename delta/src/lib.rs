@@ -1,12 +1,18 @@
 //! Finding deltas: given a base and a target, the copy and insert
 //! instructions that rebuild the target, in git's delta format.
 //!
-//! Input: two byte slices. Output: a delta that `trees_pack::delta::apply`
-//! (and git) applies. The one matcher here, [`matcher::Index`], is the
-//! fine-grained one git uses too: every aligned 16-byte block of the base
-//! goes into a hash table; the target is scanned with a rolling hash, and
-//! each hit is verified and extended forward and backward. Choosing *which*
-//! base to use is the caller's job (the silo's repack).
+//! The engine, stage by stage:
+//!
+//! 1. [`chunk`]: each blob is cut into content-defined chunks (FastCDC),
+//!    each chunk hashed: its [`Fingerprint`].
+//! 2. [`relate`]: an inverted index from chunk hash to blobs scores every
+//!    blob's candidate bases by bytes shared, anywhere in the silo.
+//! 3. [`forest`]: a maximum-weight spanning forest over bytes shared picks
+//!    each blob's base; chains are bounded, cycles impossible.
+//! 4. [`matcher`]: the delta itself, in git's format: matching chunks seed
+//!    copies ([`seeds`]), and a 16-byte block index of the base (the method
+//!    of git's `diff-delta.c`) finds the rest; every match is verified and
+//!    extended byte by byte both ways.
 //!
 //! ```
 //! let base = b"The quick brown fox jumps over the lazy dog. ".repeat(20);
@@ -22,9 +28,28 @@
 
 #![deny(missing_docs)]
 
+pub mod chunk;
+pub mod forest;
 pub mod matcher;
+pub mod relate;
 
+pub use chunk::{ChunkHash, Fingerprint, fingerprint};
 pub use matcher::Index;
+
+/// Where `target`'s chunks are found in `base`, by equal chunk hashes:
+/// (target offset, base offset) pairs in target order, for
+/// [`Index::diff_seeded`].
+pub fn seeds(base: &Fingerprint, target: &Fingerprint) -> Vec<(u64, u64)> {
+    let mut at: std::collections::HashMap<ChunkHash, u64> = std::collections::HashMap::new();
+    for c in &base.chunks {
+        at.entry(c.hash).or_insert(c.offset);
+    }
+    target
+        .chunks
+        .iter()
+        .filter_map(|c| at.get(&c.hash).map(|&b| (c.offset, b)))
+        .collect()
+}
 
 /// A delta that rebuilds `target` from `base`.
 pub fn diff(base: &[u8], target: &[u8]) -> Result<Vec<u8>, matcher::Error> {

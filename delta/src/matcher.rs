@@ -114,11 +114,37 @@ impl<'a> Index<'a> {
     /// A delta from the base to `target`, or `None` once it would exceed
     /// `max_size` bytes (the caller has something smaller already).
     pub fn diff(&self, target: &[u8], max_size: usize) -> Result<Option<Vec<u8>>, Error> {
+        self.diff_seeded(target, &[], max_size)
+    }
+
+    /// [`Index::diff`], also trying `seeds`: (target offset, base offset)
+    /// pairs sorted by target offset, where the caller knows the content
+    /// matches (equal chunk hashes). A seed is verified and extended like
+    /// any block match; it finds what the block index culled.
+    pub fn diff_seeded(
+        &self,
+        target: &[u8],
+        seeds: &[(u64, u64)],
+        max_size: usize,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let mut enc = Encoder::new(self.base.len() as u64, target.len() as u64);
         let (mut i, mut lit) = (0usize, 0usize);
         let mut h = target.get(..BLOCK).map_or(0, hash_block);
+        let mut next_seed = 0;
         while i + BLOCK <= target.len() {
-            let (off, len) = self.best_match(target, i, h);
+            let (mut off, mut len) = self.best_match(target, i, h);
+            while seeds.get(next_seed).is_some_and(|s| s.0 < i as u64) {
+                next_seed += 1;
+            }
+            if let Some(&(t, b)) = seeds.get(next_seed)
+                && t == i as u64
+                && let Some(from) = self.base.get(b as usize..)
+            {
+                let l = common_prefix(from, &target[i..]);
+                if l >= BLOCK && l > len {
+                    (off, len) = (b as usize, l);
+                }
+            }
             if len == 0 {
                 if i + BLOCK < target.len() {
                     let out = u64::from(target[i]) + 1;

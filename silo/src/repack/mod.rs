@@ -1,46 +1,56 @@
 //! `silo repack`: every loose object and every pack into one new pack.
 //!
-//! Stages: read every object (checking its id), choose a delta base for
-//! each ([`select`]), compress entries in parallel and write the pack and
-//! its idx to `tmp/` ([`write`]), read every object back from the new pack
+//! Stages: read every object (checking its id); fingerprint, relate and
+//! choose each one's base ([`plan`], the engine of `trees_delta`); encode
+//! the deltas, seeded by shared chunks; compress entries in parallel and
+//! write the pack and its idx to `tmp/`; read every object back from the new pack
 //! and check it against its id, and only then rename the pack into `pack/`
 //! and remove the loose copies and old packs it replaces. A crash at any
 //! point leaves every object readable: until the rename nothing changed,
 //! and after it every object exists twice until its old copy is removed.
 
+mod encode;
 mod load;
-pub mod select;
+pub mod plan;
 mod write;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
+pub use trees_delta::forest::Root;
 
 use crate::lock::{self, Lock};
 use crate::progress::Progress;
 use crate::{Silo, du, store};
+
+/// The zlib level of a repack: libdeflate's 9 packs smaller than git's
+/// zlib 6 at a cost in time that parallel compression absorbs.
+pub const DEFAULT_LEVEL: u8 = 9;
 
 /// How to repack.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Longest delta chain allowed (git's default is 50).
     pub max_depth: usize,
-    /// How many of the next-larger objects each object tries as its base.
-    pub window: usize,
+    /// Which object of each tree of related objects is stored whole.
+    pub root: Root,
     /// zlib level of pack entries, 1 to 12 (libdeflate levels).
     pub level: u8,
     /// Wait for the silo lock instead of failing when it is held.
     pub wait: bool,
+    /// Plan only: write and remove nothing, return the plan.
+    pub dry_run: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_depth: 50,
-            window: 10,
-            level: trees_pack::data::write::DEFAULT_LEVEL,
+            root: Root::default(),
+            level: DEFAULT_LEVEL,
             wait: false,
+            dry_run: false,
         }
     }
 }
@@ -70,6 +80,8 @@ pub struct Outcome {
     pub packs_removed: u64,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// The plan, when only planning (`dry_run`).
+    pub plan: Option<plan::Plan>,
 }
 
 /// Why a repack failed. Nothing was removed when it fails.
@@ -135,20 +147,33 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
         });
     }
     let objects = load::load(silo, &loose, &packs, progress)?;
-    let plan = select::choose(&objects, opts, progress)?;
-    let written = write::write_pack(silo, &objects, &plan, opts, progress)?;
+    let mut made = plan::make(&objects, opts, progress);
+    if opts.dry_run {
+        return Ok(Outcome {
+            objects: objects.len() as u64,
+            raw_bytes: objects.iter().map(|o| o.data.len() as u64).sum(),
+            before_bytes: before,
+            after_bytes: before,
+            seconds: start.elapsed().as_secs_f64(),
+            plan: Some(made.plan),
+            ..Outcome::default()
+        });
+    }
+    let deltas = encode::encode(&objects, &mut made, progress)?;
+    let forest = &made.forest;
+    let written = write::write_pack(silo, &objects, forest, &deltas, opts.level, progress)?;
     let mut outcome = write::install(silo, written, &loose, &packs)?;
     let usage = du::usage(silo)?;
     outcome.before_bytes = before;
     outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
     outcome.raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
     outcome.objects = objects.len() as u64;
-    outcome.deltas = plan.deltas();
-    outcome.max_depth = plan.depths.iter().copied().max().unwrap_or(0) as u64;
+    outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
+    outcome.max_depth = forest.depth.iter().copied().max().unwrap_or(0) as u64;
     outcome.mean_depth = if objects.is_empty() {
         0.0
     } else {
-        plan.depths.iter().sum::<usize>() as f64 / objects.len() as f64
+        forest.depth.iter().sum::<usize>() as f64 / objects.len() as f64
     };
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)

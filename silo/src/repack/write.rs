@@ -10,9 +10,10 @@ use trees_pack::data::write::{Base, Entry};
 use trees_pack::id::Kind;
 use trees_pack::{Bundle, ObjectId, data, index};
 
+use trees_delta::forest::Forest;
+
 use super::load::Object;
-use super::select::Plan;
-use super::{Error, Options, Outcome};
+use super::{Error, Outcome};
 use crate::progress::{Progress, Unit};
 use crate::{Silo, fsutil};
 
@@ -33,24 +34,23 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 pub(crate) fn write_pack(
     silo: &Silo,
     objects: &[Object],
-    plan: &Plan,
-    opts: &Options,
+    forest: &Forest,
+    deltas: &[Option<Vec<u8>>],
+    level: u8,
     progress: &dyn Progress,
 ) -> Result<Written, Error> {
     let count = u32::try_from(objects.len()).map_err(|_| Error::TooMany(objects.len()))?;
     progress.stage("compressing", u64::from(count), Unit::Objects);
-    let packed: Vec<Entry> = plan
+    let packed: Vec<Entry> = forest
         .order
         .par_iter()
-        .zip(plan.choice.par_iter())
-        .map(|(&i, choice)| {
-            let o = &objects[i];
-            let e = match choice {
-                None => Entry::whole(o.id, Kind::Blob, &o.data, opts.level),
-                Some((base, delta)) => {
-                    let base_id = objects[plan.order[*base]].id;
-                    Entry::delta(o.id, Base::Ofs(base_id), delta, opts.level)
+        .map(|&x| {
+            let o = &objects[x];
+            let e = match (forest.base[x], &deltas[x]) {
+                (Some(b), Some(delta)) => {
+                    Entry::delta(o.id, Base::Ofs(objects[b].id), delta, level)
                 }
+                _ => Entry::whole(o.id, Kind::Blob, &o.data, level),
             };
             progress.advance(1);
             e

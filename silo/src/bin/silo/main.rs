@@ -73,6 +73,9 @@ enum Command {
     },
     /// Pack every loose object and every pack into one new pack with its idx.
     ///
+    /// Every object is cut into content-defined chunks; objects that share
+    /// chunks become deltas of each other, along a maximum spanning forest
+    /// of bytes shared (no window: any object can be any object's base).
     /// Every object of the new pack is read back and checked against its id
     /// before anything old is removed. Holds silo.lock while it runs.
     Repack {
@@ -81,12 +84,15 @@ enum Command {
         /// Longest delta chain.
         #[arg(long, default_value_t = 50)]
         max_depth: usize,
-        /// Objects each object tries as its delta base (by size order).
-        #[arg(long, default_value_t = 10)]
-        window: usize,
+        /// Which object of each family of related objects is stored whole.
+        #[arg(long, value_enum, default_value_t = RootArg::Largest)]
+        root: RootArg,
         /// zlib level of pack entries, 1 (fastest) to 12 (smallest).
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=12))]
+        #[arg(long, default_value_t = repack::DEFAULT_LEVEL, value_parser = clap::value_parser!(u8).range(1..=12))]
         level: u8,
+        /// Print the plan (each object, its base, its depth, bytes shared) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
@@ -97,6 +103,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--root`: which object of a family is stored whole.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RootArg {
+    /// The largest (releases grow: usually the newest); deltas delete.
+    Largest,
+    /// The smallest; deltas insert.
+    Smallest,
 }
 
 /// What `main` turns into an exit code.
@@ -226,8 +241,9 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Repack {
             dir,
             max_depth,
-            window,
+            root,
             level,
+            dry_run,
             threads,
             wait,
             json,
@@ -238,11 +254,16 @@ fn run(cli: Cli) -> Result<Status> {
                     .num_threads(n)
                     .build_global()?;
             }
+            let root = match root {
+                RootArg::Largest => repack::Root::Largest,
+                RootArg::Smallest => repack::Root::Smallest,
+            };
             let opts = repack::Options {
                 max_depth,
-                window,
+                root,
                 level,
                 wait,
+                dry_run,
             };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
@@ -253,6 +274,29 @@ fn run(cli: Cli) -> Result<Status> {
                 v["peak_rss_bytes"] = serde_json::json!(peak);
                 serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
+            } else if let Some(plan) = &o.plan {
+                writeln!(
+                    out,
+                    "{:<40}  {:>10}  {:<40}  {:>5}  {:>10}  {:>10}",
+                    "object", "size", "base", "depth", "shared", "estimate"
+                )?;
+                for e in &plan.entries {
+                    writeln!(
+                        out,
+                        "{:<40}  {:>10}  {:<40}  {:>5}  {:>10}  {:>10}",
+                        e.id,
+                        e.size,
+                        e.base.as_deref().unwrap_or("(whole)"),
+                        e.depth,
+                        e.shared,
+                        e.estimated
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "{} objects, {} bytes raw, about {} bytes before compression",
+                    o.objects, o.raw_bytes, plan.estimated
+                )?;
             } else if o.pack.is_none() {
                 writeln!(
                     out,

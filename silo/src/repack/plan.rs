@@ -1,0 +1,94 @@
+//! Planning a repack: fingerprint every object, relate them, and choose
+//! each one's base (see `trees_delta`'s stages). The plan is what
+//! `--dry-run` prints: which object against which base, and how much of it
+//! the base already has.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use trees_delta::forest::{self, Forest};
+use trees_delta::{Fingerprint, chunk, relate};
+
+use super::Options;
+use super::load::Object;
+use crate::progress::{Progress, Unit};
+
+/// How one object is to be stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// The object.
+    pub id: String,
+    /// Its size.
+    pub size: u64,
+    /// Its delta base, if it is to be a delta.
+    pub base: Option<String>,
+    /// Its chain depth.
+    pub depth: usize,
+    /// Bytes of it that the base has too (by chunks).
+    pub shared: u64,
+    /// Estimated size of its entry before compression: the object if whole,
+    /// else the bytes the base lacks.
+    pub estimated: u64,
+}
+
+/// The plan: every object, in write order (bases first).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The objects, bases before their deltas.
+    pub entries: Vec<Entry>,
+    /// Total of the estimates.
+    pub estimated: u64,
+}
+
+/// The plan and what executing it needs.
+pub(crate) struct Made {
+    pub(crate) plan: Plan,
+    pub(crate) forest: Forest,
+    pub(crate) fingerprints: Vec<Fingerprint>,
+}
+
+pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) -> Made {
+    let total: u64 = objects.iter().map(|o| o.data.len() as u64).sum();
+    progress.stage("fingerprinting", total, Unit::Bytes);
+    let params = chunk::Params::default();
+    let fingerprints: Vec<Fingerprint> = objects
+        .par_iter()
+        .map(|o| {
+            let fp = chunk::fingerprint(&o.data, &params);
+            progress.advance(o.data.len() as u64);
+            fp
+        })
+        .collect();
+    progress.stage("relating", objects.len() as u64, Unit::Objects);
+    let candidates = relate::relate(&fingerprints, &relate::Options::default());
+    progress.advance(objects.len() as u64);
+    let sizes: Vec<u64> = objects.iter().map(|o| o.data.len() as u64).collect();
+    let forest = forest::choose(&candidates, &sizes, opts.root, opts.max_depth);
+    let entries: Vec<Entry> = forest
+        .order
+        .iter()
+        .map(|&x| {
+            let base = forest.base[x];
+            let shared = base.map_or(0, |b| {
+                candidates[x]
+                    .iter()
+                    .chain(candidates[b].iter())
+                    .find(|c| c.other == b || c.other == x)
+                    .map_or(0, |c| c.shared.min(sizes[x]))
+            });
+            Entry {
+                id: objects[x].id.to_string(),
+                size: sizes[x],
+                base: base.map(|b| objects[b].id.to_string()),
+                depth: forest.depth[x],
+                shared,
+                estimated: sizes[x] - shared,
+            }
+        })
+        .collect();
+    let estimated = entries.iter().map(|e| e.estimated).sum();
+    Made {
+        plan: Plan { entries, estimated },
+        forest,
+        fingerprints,
+    }
+}
