@@ -57,7 +57,7 @@ fetch_crate() { local name=$1 v p; shift
     echo "fetching $name $v (cargo)" >&2
     p="$corpus/dl/cargo-$name-$v"
     mkdir -p "$p/src"
-    printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' "$name" "$v" > "$p/Cargo.toml"
+    printf '[workspace]\n[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' "$name" "$v" > "$p/Cargo.toml"
     : > "$p/src/lib.rs"
     cargo fetch -q --manifest-path "$p/Cargo.toml"
     retar "$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$name-$v.crate" | head -n 1)" "$corpus/tar/$name-$v.tar"

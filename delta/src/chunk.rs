@@ -33,6 +33,8 @@ pub struct Params {
     pub avg: u32,
     /// No chunk is longer.
     pub max: u32,
+    /// Cut at every member of a tar, too (see [`tar_members`]).
+    pub tar_aware: bool,
 }
 
 impl Default for Params {
@@ -43,6 +45,7 @@ impl Default for Params {
             min: 1 << 10,
             avg: 4 << 10,
             max: 32 << 10,
+            tar_aware: true,
         }
     }
 }
@@ -57,27 +60,103 @@ pub struct Fingerprint {
 }
 
 /// Cuts `data` into chunks and hashes each.
+///
+/// If `p.tar_aware` and `data` is a tar, every member (header and content)
+/// is chunked on its own. Why: a tree has many files smaller than a chunk,
+/// and plain chunks straddle them, so one edited file spoils the chunks of
+/// its neighbours; with cuts at members, an edit spoils only its own file.
 pub fn fingerprint(data: &[u8], p: &Params) -> Fingerprint {
+    let mut chunks = Vec::with_capacity(data.len() / p.avg.max(1) as usize + 1);
+    let regions = if p.tar_aware {
+        tar_members(data)
+    } else {
+        Vec::new()
+    };
+    let mut start = 0usize;
+    for end in regions.into_iter().chain([data.len()]) {
+        if end > start {
+            cut(data, start, end, p, &mut chunks);
+            start = end;
+        }
+    }
+    Fingerprint {
+        size: data.len() as u64,
+        chunks,
+    }
+}
+
+fn cut(data: &[u8], start: usize, end: usize, p: &Params, out: &mut Vec<Chunk>) {
+    let region = &data[start..end];
+    if region.len() <= p.min as usize {
+        out.push(Chunk {
+            hash: ChunkHash(xxhash_rust::xxh3::xxh3_64(region)),
+            offset: start as u64,
+            len: region.len() as u32, // <= p.min
+        });
+        return;
+    }
     let cdc = fastcdc::v2020::FastCDC::with_level(
-        data,
+        region,
         p.min as usize,
         p.avg as usize,
         p.max as usize,
         fastcdc::v2020::Normalization::Level1,
     );
-    let chunks = cdc
-        .map(|c| Chunk {
-            hash: ChunkHash(xxhash_rust::xxh3::xxh3_64(
-                &data[c.offset..c.offset + c.length],
-            )),
-            offset: c.offset as u64,
-            len: c.length as u32, // at most p.max
-        })
-        .collect();
-    Fingerprint {
-        size: data.len() as u64,
-        chunks,
+    out.extend(cdc.map(|c| Chunk {
+        hash: ChunkHash(xxhash_rust::xxh3::xxh3_64(
+            &region[c.offset..c.offset + c.length],
+        )),
+        offset: (start + c.offset) as u64,
+        len: c.length as u32, // at most p.max
+    }));
+}
+
+/// The offsets where the members of a tar end, if `data` is a ustar or GNU
+/// tar; empty otherwise. The input is untrusted: parsing stops at the first
+/// header that does not make sense, and the rest is chunked as plain data.
+pub fn tar_members(data: &[u8]) -> Vec<usize> {
+    const BLOCK: usize = 512;
+    let is_tar = |h: &[u8]| h.len() >= BLOCK && &h[257..262] == b"ustar";
+    if !data.get(..BLOCK).is_some_and(is_tar) {
+        return Vec::new();
     }
+    let mut ends = Vec::new();
+    let mut at = 0usize;
+    while let Some(h) = data.get(at..at + BLOCK) {
+        if !is_tar(h) {
+            break;
+        }
+        // Size: 11 octal digits (GNU's base-256 form for huge members is
+        // not parsed: such a member ends the walk).
+        let field = &h[124..136];
+        let digits: Vec<u8> = field
+            .iter()
+            .copied()
+            .filter(|b| (b'0'..=b'7').contains(b))
+            .collect();
+        if field[0] & 0x80 != 0 || digits.is_empty() {
+            break;
+        }
+        let Some(size) = digits.iter().try_fold(0u64, |v, d| {
+            v.checked_mul(8)?.checked_add(u64::from(d - b'0'))
+        }) else {
+            break;
+        };
+        let Some(next) = usize::try_from(size)
+            .ok()
+            .and_then(|s| s.checked_add(BLOCK - 1))
+            .map(|s| s / BLOCK * BLOCK)
+            .and_then(|s| (at + BLOCK).checked_add(s))
+        else {
+            break;
+        };
+        if next > data.len() {
+            break;
+        }
+        ends.push(next);
+        at = next;
+    }
+    ends
 }
 
 #[cfg(test)]
@@ -107,6 +186,24 @@ mod tests {
             "{shared} of {} chunks shared",
             fb.chunks.len()
         );
+    }
+
+    #[test]
+    fn tar_members_are_found_and_garbage_is_survived() {
+        let rel = trees_testdata::series("t", &trees_testdata::Options::small(3));
+        let tar = &rel[0].tar;
+        let ends = tar_members(tar);
+        assert!(ends.len() > 40, "{} members", ends.len());
+        assert!(ends.windows(2).all(|w| w[0] < w[1]) && *ends.last().unwrap() <= tar.len());
+        let fp = fingerprint(tar, &Params::default());
+        let covered: u64 = fp.chunks.iter().map(|c| u64::from(c.len)).sum();
+        assert_eq!(covered, tar.len() as u64);
+        // A size field claiming more than the data: the walk stops there.
+        let mut bad = tar.clone();
+        bad[124..135].copy_from_slice(b"77777777777");
+        assert!(tar_members(&bad).is_empty());
+        assert!(tar_members(b"not a tar").is_empty());
+        assert!(tar_members(&tar[..600]).is_empty());
     }
 
     #[test]

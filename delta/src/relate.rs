@@ -22,6 +22,10 @@ pub struct Options {
     pub max_postings: usize,
     /// Candidates kept per blob.
     pub candidates: usize,
+    /// A candidate must share at least 1/`min_share` of the blob. Below
+    /// that a delta rarely pays, and a weak edge (the zero blocks that end
+    /// every tar) would join unrelated families into one tree.
+    pub min_share: u64,
 }
 
 impl Default for Options {
@@ -31,6 +35,7 @@ impl Default for Options {
             // sharing one chunk; past it the chunk is boilerplate.
             max_postings: 256,
             candidates: 8,
+            min_share: 16,
         }
     }
 }
@@ -76,8 +81,10 @@ pub fn relate(fps: &[Fingerprint], o: &Options) -> Vec<Vec<Candidate>> {
                     }
                 }
             }
+            let floor = fps[i].size / o.min_share.max(1);
             let mut v: Vec<Candidate> = shared
                 .into_iter()
+                .filter(|&(_, s)| s > 0 && s >= floor)
                 .map(|(j, s)| Candidate {
                     other: j as usize,
                     shared: s,

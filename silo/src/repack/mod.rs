@@ -41,6 +41,8 @@ pub struct Options {
     pub wait: bool,
     /// Plan only: write and remove nothing, return the plan.
     pub dry_run: bool,
+    /// Cut tars at their members as well as by content (see `trees_delta::chunk`).
+    pub tar_aware: bool,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             level: DEFAULT_LEVEL,
             wait: false,
             dry_run: false,
+            tar_aware: true,
         }
     }
 }

@@ -127,3 +127,102 @@ fn max_depth_bounds_the_chains() {
     assert!(report["max_depth"].as_u64().unwrap() <= 2, "{report}");
     assert!(report["deltas"].as_u64().unwrap() >= 4, "{report}");
 }
+
+/// Two release families and a stranger, added in a shuffled order: the
+/// plan deltas each release against a release of its own family, and
+/// stores the stranger whole; executing it gives a pack git accepts.
+#[test]
+fn the_engine_finds_each_family_whatever_the_order() {
+    let (tmp, dir) = new_silo();
+    let mut files = Vec::new();
+    let mut family = std::collections::HashMap::new();
+    for (name, seed) in [("alpha", 21), ("beta", 22)] {
+        let mut o = trees_testdata::Options::small(seed);
+        o.releases = 5;
+        for r in trees_testdata::series(name, &o) {
+            let p = tmp.path().join(&r.file_name);
+            std::fs::write(&p, &r.tar).unwrap();
+            files.push(p);
+        }
+    }
+    let stranger = tmp.path().join("stranger.bin");
+    std::fs::write(&stranger, trees_testdata::random_bytes(5, 200_000)).unwrap();
+    files.push(stranger);
+    // A fixed shuffle: interleave the families and put the stranger first.
+    files.rotate_right(1);
+    let (a, b): (Vec<_>, Vec<_>) = files
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let files: Vec<_> = a.into_iter().chain(b).map(|(_, f)| f).collect();
+    let ids = add(&dir, &files);
+    for (f, id) in files.iter().zip(&ids) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        family.insert(id.clone(), name.split('-').next().unwrap().to_string());
+    }
+
+    let plan: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--dry-run", &"--json"])).unwrap();
+    assert!(
+        dir.join("pack").read_dir().unwrap().next().is_none(),
+        "--dry-run wrote a pack"
+    );
+    let entries = plan["plan"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), files.len());
+    let mut written = std::collections::HashSet::new();
+    let mut deltas = 0;
+    for e in entries {
+        let id = e["id"].as_str().unwrap();
+        if let Some(base) = e["base"].as_str() {
+            deltas += 1;
+            assert_eq!(
+                family[id], family[base],
+                "{id} deltas against another family"
+            );
+            assert!(
+                written.contains(base),
+                "base {base} is planned after its delta {id}"
+            );
+            // relate's floor: a base shares at least 1/16 of the object.
+            assert!(
+                e["shared"].as_u64().unwrap() * 16 >= e["size"].as_u64().unwrap(),
+                "{e}"
+            );
+        } else {
+            assert!(e["depth"].as_u64() == Some(0));
+        }
+        written.insert(id.to_string());
+    }
+    assert_eq!(
+        deltas, 8,
+        "two families of five: eight deltas, two roots and the stranger whole"
+    );
+    let stranger_id = &ids[files
+        .iter()
+        .position(|f| f.ends_with("stranger.bin"))
+        .unwrap()];
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["id"] == stranger_id.as_str() && e["base"].is_null())
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    assert_eq!(report["deltas"].as_u64(), Some(8), "{report}");
+    let idx = packs(&dir);
+    git(tmp.path(), &["verify-pack", idx[0].to_str().unwrap()]);
+    for (f, id) in files.iter().zip(&ids) {
+        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+    }
+}
+
+#[test]
+fn dry_run_prints_the_plan_for_people() {
+    let (_tmp, dir) = new_silo();
+    add(&dir, &testdata_files());
+    let out = String::from_utf8(silo_ok(&[&"repack", &dir, &"--dry-run"])).unwrap();
+    assert!(out.contains("(whole)") && out.contains("depth"), "{out}");
+    assert_eq!(packs(&dir).len(), 0);
+}

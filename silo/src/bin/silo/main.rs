@@ -93,6 +93,10 @@ enum Command {
         /// Print the plan (each object, its base, its depth, bytes shared) and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Chunk tars like any other data, without cutting at their members
+        /// (to measure what tar-aware chunking gains).
+        #[arg(long)]
+        plain_chunks: bool,
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
@@ -244,6 +248,7 @@ fn run(cli: Cli) -> Result<Status> {
             root,
             level,
             dry_run,
+            plain_chunks,
             threads,
             wait,
             json,
@@ -264,6 +269,7 @@ fn run(cli: Cli) -> Result<Status> {
                 level,
                 wait,
                 dry_run,
+                tar_aware: !plain_chunks,
             };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
