@@ -1,7 +1,8 @@
-//! Throughput of each stage on one pair of consecutive generated releases
-//! (`trees_testdata::Options::medium`, about 3 MB a tar): delta search,
-//! delta apply, entry compression, pack write, and reading an object from
-//! the end of a chain of 20 deltas.
+//! Throughput of each stage on generated releases
+//! (`trees_testdata::Options::medium`, about 3.5 MB a tar): chunking
+//! (fingerprint), relating 20 releases by their chunks, delta search (block
+//! matcher, and seeded by shared chunks), delta apply, entry compression,
+//! pack write, and reading an object from the end of a chain of 20 deltas.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -20,7 +21,31 @@ fn stages(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("stages");
     g.sample_size(10);
+    let params = trees_delta::chunk::Params::default();
     g.throughput(Throughput::Bytes(target.len() as u64));
+    g.bench_function("fingerprint (tar-aware FastCDC + xxh3)", |b| {
+        b.iter(|| trees_delta::fingerprint(black_box(target), &params))
+    });
+    let fps: Vec<_> = releases
+        .iter()
+        .map(|r| trees_delta::fingerprint(&r.tar, &params))
+        .collect();
+    let all: u64 = releases.iter().map(|r| r.tar.len() as u64).sum();
+    g.throughput(Throughput::Bytes(all));
+    g.bench_function("relate 20 releases (chunk index)", |b| {
+        b.iter(|| trees_delta::relate::relate(black_box(&fps), &Default::default()))
+    });
+    g.throughput(Throughput::Bytes(target.len() as u64));
+    let seeds = trees_delta::seeds(&fps[0], &fps[1]);
+    g.bench_function("delta search (seeded by chunks)", |b| {
+        b.iter(|| {
+            trees_delta::Index::new(black_box(base)).diff_seeded(
+                black_box(target),
+                &seeds,
+                usize::MAX,
+            )
+        })
+    });
     g.bench_function("delta search (block matcher)", |b| {
         b.iter(|| trees_delta::diff(black_box(base), black_box(target)))
     });

@@ -1,18 +1,27 @@
 //! The block matcher: an index of the base's 16-byte blocks, and a scan of
-//! the target with a rolling hash (the method of git's `diff-delta.c`).
+//! the target with a rolling hash (the method of git's `diff-delta.c`),
+//! plus two sources of candidates git does not have: the diagonal of the
+//! previous copy, and seeds from shared chunks.
 //!
 //! Why 16 bytes: a copy instruction costs 2 to 8 bytes, so a match must be
 //! longer than that to pay; 16 is short enough to find the unchanged text
-//! between small edits, and an index of every 16th position costs only
-//! 8 bytes per 16 bytes of base.
+//! between small edits. Why a block every 4 bytes, where git indexes every
+//! 16th: after a copy ends, the next match is found only where the target
+//! lines up with an indexed block, so with a step of 16 up to 15 bytes of
+//! every new match are lost to literals or to backward extension. Measured
+//! on syn 2.0.64 -> 2.0.65 (2 MB tars): step 16 gives a delta of 81 kB,
+//! 8 gives 69 kB, 4 gives 62 kB (git: 63 kB); the index costs 8 bytes per
+//! 4 bytes of base.
 
 use trees_pack::delta::{Encoder, MAX_COPY_OFFSET, encode};
 
 /// Bytes per indexed block.
 pub const BLOCK: usize = 16;
+/// Distance between indexed positions of the base (see the module doc).
+pub const STEP: usize = 4;
 /// How many candidates of one bucket are tried: repetitive data (all zeros)
 /// would otherwise make every lookup walk the whole chain.
-const MAX_PROBES: usize = 32;
+const MAX_PROBES: usize = 64;
 /// Multiplier of the polynomial rolling hash (an odd 64-bit constant).
 const M: u64 = 0x0100_0000_01b3;
 const NONE: u32 = u32::MAX;
@@ -59,16 +68,19 @@ impl<'a> Index<'a> {
     /// Indexes `base` (only its first 4 GiB: git's copy offsets have 32 bits).
     pub fn new(base: &'a [u8]) -> Self {
         let usable = base.len().min(MAX_COPY_OFFSET as usize + 1);
-        let blocks = usable / BLOCK;
+        let blocks = usable.saturating_sub(BLOCK) / STEP + usize::from(usable >= BLOCK);
         let bits = (blocks.max(16).next_power_of_two().trailing_zeros()).min(31);
         let mut heads = vec![NONE; 1 << bits];
         let mut next = vec![NONE; blocks];
         let shift = 64 - bits;
         // Insert from the end so that each chain lists earlier blocks first;
-        // skip a block equal to the one before it (runs would fill a chain).
+        // skip a block equal to the one a block length before it (runs of
+        // one byte would fill a chain).
         for k in (0..blocks).rev() {
-            let b = &base[k * BLOCK..(k + 1) * BLOCK];
-            if k > 0 && b == &base[(k - 1) * BLOCK..k * BLOCK] {
+            let b = &base[k * STEP..k * STEP + BLOCK];
+            if k >= BLOCK / STEP
+                && b == &base[(k - BLOCK / STEP) * STEP..(k - BLOCK / STEP) * STEP + BLOCK]
+            {
                 continue;
             }
             let slot = (hash_block(b).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
@@ -98,7 +110,7 @@ impl<'a> Index<'a> {
             if c == NONE {
                 break;
             }
-            let off = c as usize * BLOCK;
+            let off = c as usize * STEP;
             let len = common_prefix(&self.base[off..], want);
             if len >= BLOCK && len > best.1 {
                 best = (off, len);
@@ -131,8 +143,20 @@ impl<'a> Index<'a> {
         let (mut i, mut lit) = (0usize, 0usize);
         let mut h = target.get(..BLOCK).map_or(0, hash_block);
         let mut next_seed = 0;
+        // Where the last copy ended, as base offset minus target offset:
+        // after an edit, the content usually goes on along the same diagonal.
+        let mut diagonal: Option<isize> = None;
         while i + BLOCK <= target.len() {
             let (mut off, mut len) = self.best_match(target, i, h);
+            if let Some(d) = diagonal
+                && let Ok(b) = usize::try_from(i as isize + d)
+                && let Some(from) = self.base.get(b..)
+            {
+                let l = common_prefix(from, &target[i..]);
+                if l >= BLOCK && l > len {
+                    (off, len) = (b, l);
+                }
+            }
             while seeds.get(next_seed).is_some_and(|s| s.0 < i as u64) {
                 next_seed += 1;
             }
@@ -167,6 +191,7 @@ impl<'a> Index<'a> {
             enc.copy((off - back) as u64, (len + back) as u64)?;
             i += len;
             lit = i;
+            diagonal = Some(off as isize + len as isize - i as isize);
             if enc.len() > max_size {
                 return Ok(None);
             }
