@@ -14,6 +14,8 @@
 #   git pack-objects --window=250 --depth=50   (git repack -adf --window=250 --depth=50)
 #     both fed "<id> <name>" lines, as a repack of referenced blobs would be
 #   gzip -6 and xz -9 of each file, and solid xz -9e of the whole set
+# and checks that git verify-pack accepts our pack, that git index-pack
+# writes an idx identical to ours, and that silo cat returns every blob.
 # and prints one Markdown table: bytes, ratio to raw, ratio to git
 # aggressive, wall seconds, ratio of time to git aggressive, peak RSS.
 #
@@ -106,6 +108,10 @@ measure() { # name files...
   local sp
   sp=$(cat "$w"/s.silo/pack/*.pack | wc -c)
   "$silo" verify "$w/s.silo" >/dev/null
+  # git accepts the pack, and writes the same idx for it.
+  git verify-pack "$w"/s.silo/pack/*.idx
+  git index-pack -o "$w/check.idx" "$w"/s.silo/pack/*.pack >/dev/null
+  cmp -s "$w/check.idx" "$w"/s.silo/pack/*.idx || { echo "git index-pack wrote another idx for $name" >&2; exit 1; }
   for f in "$@"; do git --git-dir="$w/g.git" hash-object "$f"; done | while read -r id; do
     "$silo" cat "$w/s.silo" "$id" | cmp -s - <(git --git-dir="$w/g.git" cat-file blob "$id") \
       || { echo "silo cat $id differs" >&2; exit 1; }

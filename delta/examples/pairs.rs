@@ -18,9 +18,7 @@ fn main() {
                 row.push("-".to_string());
                 continue;
             }
-            let seeds = trees_delta::seeds(&fps[j], &fps[i]);
-            let d = trees_delta::Index::new(b)
-                .diff_seeded(t, &seeds, usize::MAX)
+            let d = trees_delta::delta(b, &fps[j], t, &fps[i], usize::MAX)
                 .expect("diff")
                 .expect("unbounded");
             row.push(d.len().to_string());

@@ -36,6 +36,34 @@ pub mod relate;
 pub use chunk::{ChunkHash, Fingerprint, fingerprint};
 pub use matcher::Index;
 
+/// The delta of `target` against `base`, both fingerprinted: chunks they
+/// share seed the copies, and the block index holds only the base's chunks
+/// that the target lacks (where the rest of the target must come from).
+/// `None` if it would exceed `max_size`.
+pub fn delta(
+    base: &[u8],
+    base_fp: &Fingerprint,
+    target: &[u8],
+    target_fp: &Fingerprint,
+    max_size: usize,
+) -> Result<Option<Vec<u8>>, matcher::Error> {
+    let in_target: std::collections::HashSet<ChunkHash> =
+        target_fp.chunks.iter().map(|c| c.hash).collect();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for c in base_fp
+        .chunks
+        .iter()
+        .filter(|c| !in_target.contains(&c.hash))
+    {
+        let (s, e) = (c.offset as usize, c.offset as usize + c.len as usize);
+        match ranges.last_mut() {
+            Some(last) if last.1 == s => last.1 = e,
+            _ => ranges.push((s, e)),
+        }
+    }
+    Index::with_ranges(base, &ranges).diff_seeded(target, &seeds(base_fp, target_fp), max_size)
+}
+
 /// Where `target`'s chunks are found in `base`, by equal chunk hashes:
 /// (target offset, base offset) pairs in target order, for
 /// [`Index::diff_seeded`].

@@ -36,6 +36,8 @@ pub struct Index<'a> {
     shift: u32,
     heads: Vec<u32>,
     next: Vec<u32>,
+    /// Base offset of each indexed block.
+    positions: Vec<u32>,
     /// M^(BLOCK-1), to take the oldest byte out of the rolling hash.
     top: u64,
 }
@@ -67,8 +69,29 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 impl<'a> Index<'a> {
     /// Indexes `base` (only its first 4 GiB: git's copy offsets have 32 bits).
     pub fn new(base: &'a [u8]) -> Self {
+        Self::with_ranges(base, &[(0, base.len())])
+    }
+
+    /// Indexes only the blocks of `base` inside `ranges` (sorted, disjoint
+    /// `(start, end)` pairs): where chunk seeds already cover the rest, the
+    /// index need not hold it.
+    pub fn with_ranges(base: &'a [u8], ranges: &[(usize, usize)]) -> Self {
         let usable = base.len().min(MAX_COPY_OFFSET as usize + 1);
-        let blocks = usable.saturating_sub(BLOCK) / STEP + usize::from(usable >= BLOCK);
+        let positions: Vec<u32> = ranges
+            .iter()
+            .flat_map(|&(s, e)| {
+                let e = e.min(usable);
+                let first = s.div_ceil(STEP) * STEP;
+                (first..e.saturating_sub(BLOCK - 1))
+                    .step_by(STEP)
+                    .map(|p| p as u32)
+            })
+            .collect();
+        Self::build(base, positions)
+    }
+
+    fn build(base: &'a [u8], positions: Vec<u32>) -> Self {
+        let blocks = positions.len();
         let bits = (blocks.max(16).next_power_of_two().trailing_zeros()).min(31);
         let mut heads = vec![NONE; 1 << bits];
         let mut next = vec![NONE; blocks];
@@ -77,10 +100,9 @@ impl<'a> Index<'a> {
         // skip a block equal to the one a block length before it (runs of
         // one byte would fill a chain).
         for k in (0..blocks).rev() {
-            let b = &base[k * STEP..k * STEP + BLOCK];
-            if k >= BLOCK / STEP
-                && b == &base[(k - BLOCK / STEP) * STEP..(k - BLOCK / STEP) * STEP + BLOCK]
-            {
+            let at = positions[k] as usize;
+            let b = &base[at..at + BLOCK];
+            if at >= BLOCK && b == &base[at - BLOCK..at] {
                 continue;
             }
             let slot = (hash_block(b).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
@@ -93,6 +115,7 @@ impl<'a> Index<'a> {
             shift,
             heads,
             next,
+            positions,
             top,
         }
     }
@@ -110,7 +133,7 @@ impl<'a> Index<'a> {
             if c == NONE {
                 break;
             }
-            let off = c as usize * STEP;
+            let off = self.positions[c as usize] as usize;
             let len = common_prefix(&self.base[off..], want);
             if len >= BLOCK && len > best.1 {
                 best = (off, len);

@@ -38,10 +38,10 @@ pub(crate) fn encode(
             if target.len() < MIN_DELTA_TARGET {
                 return Ok(None);
             }
-            let seeds = trees_delta::seeds(&made.fingerprints[b], &made.fingerprints[x]);
             // git: a delta must be at most half the object to be worth it.
             let limit = target.len() / 2 - 20;
-            let d = trees_delta::Index::new(&objects[b].data).diff_seeded(target, &seeds, limit)?;
+            let fps = &made.fingerprints;
+            let d = trees_delta::delta(&objects[b].data, &fps[b], target, &fps[x], limit)?;
             progress.advance(target.len() as u64);
             Ok(d)
         })
