@@ -141,7 +141,7 @@ pub(crate) fn write_gzip(
 }
 
 /// The size recorded in our gzip extra field, if the file has one.
-fn recorded_size(path: &Path) -> Result<Option<u64>, Error> {
+pub(crate) fn recorded_size(path: &Path) -> Result<Option<u64>, Error> {
     let mut head = [0u8; 24];
     let mut f = fs::File::open(path).map_err(io_err(path))?;
     let mut got = 0;

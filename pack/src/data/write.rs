@@ -112,6 +112,8 @@ pub fn compress(data: &[u8], level: u8) -> Vec<u8> {
             .zlib_compress(data, &mut out)
             .expect("the output buffer has libdeflate's own bound");
         out.truncate(n);
+        // The bound is larger than the input: do not keep it allocated.
+        out.shrink_to_fit();
         out
     })
 }

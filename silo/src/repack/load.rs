@@ -33,8 +33,14 @@ pub(crate) fn load(
     let mut objects: Vec<Object> = loose_ids
         .par_iter()
         .map(|id| {
-            let mut data = Vec::new();
-            loose::read(&silo.loose_path(id), id, &mut data).map_err(ReadError::from)?;
+            let path = silo.loose_path(id);
+            // Exactly the size: a doubling Vec would hold up to twice each blob.
+            let size = loose::recorded_size(&path).map_err(ReadError::from)?;
+            // The recorded size is input: no more than deflate could expand to.
+            let on_disk = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let bound = on_disk.saturating_mul(1032).saturating_add(64);
+            let mut data = Vec::with_capacity(size.unwrap_or(0).min(bound) as usize);
+            loose::read(&path, id, &mut data).map_err(ReadError::from)?;
             progress.advance(1);
             Ok(Object {
                 id: *id,

@@ -164,19 +164,21 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     }
     let deltas = encode::encode(&objects, &mut made, progress)?;
     let forest = &made.forest;
-    let written = write::write_pack(silo, &objects, forest, &deltas, opts.level, progress)?;
+    let raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
+    let count = objects.len();
+    let written = write::write_pack(silo, objects, forest, &deltas, opts.level, progress)?;
     let mut outcome = write::install(silo, written, &loose, &packs)?;
     let usage = du::usage(silo)?;
     outcome.before_bytes = before;
     outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
-    outcome.raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
-    outcome.objects = objects.len() as u64;
+    outcome.raw_bytes = raw_bytes;
+    outcome.objects = count as u64;
     outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
     outcome.max_depth = forest.depth.iter().copied().max().unwrap_or(0) as u64;
-    outcome.mean_depth = if objects.is_empty() {
+    outcome.mean_depth = if count == 0 {
         0.0
     } else {
-        forest.depth.iter().sum::<usize>() as f64 / objects.len() as f64
+        forest.depth.iter().sum::<usize>() as f64 / count as f64
     };
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)

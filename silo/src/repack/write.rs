@@ -17,6 +17,9 @@ use super::{Error, Outcome};
 use crate::progress::{Progress, Unit};
 use crate::{Silo, fsutil};
 
+/// Bytes of resolved bases kept while reading the new pack back.
+const READ_BACK_CACHE: usize = 32 << 20;
+
 /// A checked pack and idx, still in `tmp/`.
 pub(crate) struct Written {
     pack: NamedTempFile,
@@ -31,9 +34,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Compresses and writes `objects` (consumed: their memory is released
+/// before the new pack is read back), then checks the new pack.
 pub(crate) fn write_pack(
     silo: &Silo,
-    objects: &[Object],
+    objects: Vec<Object>,
     forest: &Forest,
     deltas: &[Option<Vec<u8>>],
     level: u8,
@@ -56,6 +61,8 @@ pub(crate) fn write_pack(
             e
         })
         .collect();
+    let ids: Vec<ObjectId> = objects.iter().map(|o| o.id).collect();
+    drop(objects);
 
     let tmp = silo.tmp_dir();
     let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
@@ -90,10 +97,12 @@ pub(crate) fn write_pack(
 
     // Read back: every object, through the new idx and pack, against its id.
     progress.stage("checking the new pack", u64::from(count), Unit::Objects);
-    let bundle = Bundle::open_pair(&idx_path, &pack_path).map_err(|e| Error::ReadBack {
+    let mut bundle = Bundle::open_pair(&idx_path, &pack_path).map_err(|e| Error::ReadBack {
         path: pack_path.clone(),
         problems: vec![e.to_string()],
     })?;
+    // Entries are read in pack order, bases first: a few bases suffice.
+    bundle.set_cache_budget(READ_BACK_CACHE);
     let mut last = 0;
     let mut problems: Vec<String> = bundle
         .verify(&mut |n| {
@@ -103,9 +112,9 @@ pub(crate) fn write_pack(
         .iter()
         .map(ToString::to_string)
         .collect();
-    for o in objects {
-        if bundle.index.lookup(&o.id).is_none() {
-            problems.push(format!("object {} is missing from the new pack", o.id));
+    for id in &ids {
+        if bundle.index.lookup(id).is_none() {
+            problems.push(format!("object {id} is missing from the new pack"));
         }
     }
     if !problems.is_empty() {
