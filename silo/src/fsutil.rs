@@ -6,7 +6,9 @@ use std::path::Path;
 
 /// fsyncs a directory, so that a rename or unlink in it survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
+    fs::File::open(dir)?.sync_all()?;
+    crate::crash::point("directory synced");
+    Ok(())
 }
 
 /// Creates `dir` if missing, fsyncing its parent when it was created.
@@ -27,6 +29,20 @@ pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
 pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        _ => {
+            crate::crash::point("file removed");
+            Ok(())
+        }
     }
+}
+
+/// Marks an object that is already stored as wanted now, so that a gc
+/// whose reachable set predates the caller's treeptr does not take it
+/// (git "freshens" objects the same way).
+pub(crate) fn freshen(path: &Path) -> io::Result<()> {
+    let f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .or_else(|_| fs::File::open(path))?;
+    f.set_modified(std::time::SystemTime::now())
 }

@@ -31,8 +31,10 @@
 
 #![deny(missing_docs)]
 
+mod crash;
 pub mod du;
 mod fsutil;
+pub mod gc;
 pub mod lock;
 pub mod loose;
 pub mod progress;

@@ -339,7 +339,17 @@ impl Silo {
         packs: &[Bundle],
     ) -> Result<(ObjectId, bool), AddError> {
         let (id, size) = loose::hash_file(path)?;
-        if self.contains(&id, packs) {
+        let loose = self.loose_path(&id);
+        if loose.is_file() {
+            fsutil::freshen(&loose).map_err(|source| AddError::Io {
+                path: loose,
+                source,
+            })?;
+            return Ok((id, false));
+        }
+        if let Some(b) = packs.iter().find(|b| b.index.lookup(&id).is_some()) {
+            let pack = b.pack.path().to_owned();
+            fsutil::freshen(&pack).map_err(|source| AddError::Io { path: pack, source })?;
             return Ok((id, false));
         }
         let io = |p: &Path| {

@@ -13,6 +13,9 @@ use crate::progress::{Progress, Unit};
 use crate::store::ReadError;
 use crate::{Silo, loose};
 
+/// Reads the loose objects `loose_ids` and the objects of `packs` (only
+/// those in `keep`, if given), each checked against its id.
+///
 /// One object to repack.
 pub(crate) struct Object {
     pub(crate) id: ObjectId,
@@ -23,6 +26,7 @@ pub(crate) fn load(
     silo: &Silo,
     loose_ids: &[ObjectId],
     packs: &[PathBuf],
+    keep: Option<&HashSet<ObjectId>>,
     progress: &dyn Progress,
 ) -> Result<Vec<Object>, Error> {
     progress.stage(
@@ -64,7 +68,7 @@ pub(crate) fn load(
         );
         for e in entries {
             progress.advance(1);
-            if !seen.insert(e.id) {
+            if !seen.insert(e.id) || keep.is_some_and(|k| !k.contains(&e.id)) {
                 continue;
             }
             let obj = bundle

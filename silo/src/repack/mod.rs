@@ -10,7 +10,7 @@
 //! and after it every object exists twice until its old copy is removed.
 
 mod encode;
-mod load;
+pub(crate) mod load;
 pub mod plan;
 mod write;
 
@@ -129,6 +129,44 @@ pub enum Error {
     },
 }
 
+/// Packs `objects` into one new pack (planned, encoded, written, read
+/// back), installs it, and only then removes the loose objects `loose` and
+/// the packs `packs` it replaces. With no objects, only removes.
+pub(crate) fn replace(
+    silo: &Silo,
+    objects: Vec<load::Object>,
+    loose: &[trees_pack::ObjectId],
+    packs: &[PathBuf],
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Outcome, Error> {
+    if objects.is_empty() {
+        return write::remove_replaced(silo, None, loose, packs);
+    }
+    let mut made = plan::make(&objects, opts, progress);
+    let deltas = encode::encode(&objects, &mut made, progress)?;
+    let forest = &made.forest;
+    let raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
+    let count = objects.len();
+    let written = write::write_pack(silo, objects, forest, &deltas, opts.level, progress)?;
+    let mut outcome = write::install(silo, written, loose, packs)?;
+    outcome.raw_bytes = raw_bytes;
+    outcome.objects = count as u64;
+    outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
+    outcome.max_depth = forest.depth.iter().copied().max().unwrap_or(0) as u64;
+    outcome.mean_depth = if count == 0 {
+        0.0
+    } else {
+        forest.depth.iter().sum::<usize>() as f64 / count as f64
+    };
+    Ok(outcome)
+}
+
+/// Removes loose objects (a gc's unreachable ones); returns how many.
+pub(crate) fn remove_loose(silo: &Silo, ids: &[trees_pack::ObjectId]) -> Result<u64, Error> {
+    Ok(write::remove_replaced(silo, None, ids, &[])?.loose_removed)
+}
+
 /// Repacks `silo`.
 pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Outcome, Error> {
     let start = Instant::now();
@@ -149,9 +187,9 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             ..Outcome::default()
         });
     }
-    let objects = load::load(silo, &loose, &packs, progress)?;
-    let mut made = plan::make(&objects, opts, progress);
+    let objects = load::load(silo, &loose, &packs, None, progress)?;
     if opts.dry_run {
+        let made = plan::make(&objects, opts, progress);
         return Ok(Outcome {
             objects: objects.len() as u64,
             raw_bytes: objects.iter().map(|o| o.data.len() as u64).sum(),
@@ -162,24 +200,10 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             ..Outcome::default()
         });
     }
-    let deltas = encode::encode(&objects, &mut made, progress)?;
-    let forest = &made.forest;
-    let raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
-    let count = objects.len();
-    let written = write::write_pack(silo, objects, forest, &deltas, opts.level, progress)?;
-    let mut outcome = write::install(silo, written, &loose, &packs)?;
+    let mut outcome = replace(silo, objects, &loose, &packs, opts, progress)?;
     let usage = du::usage(silo)?;
     outcome.before_bytes = before;
     outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
-    outcome.raw_bytes = raw_bytes;
-    outcome.objects = count as u64;
-    outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
-    outcome.max_depth = forest.depth.iter().copied().max().unwrap_or(0) as u64;
-    outcome.mean_depth = if count == 0 {
-        0.0
-    } else {
-        forest.depth.iter().sum::<usize>() as f64 / count as f64
-    };
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)
 }

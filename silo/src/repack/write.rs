@@ -153,8 +153,20 @@ pub(crate) fn install(
     })?;
     fsutil::sync_dir(&dir).map_err(io(&dir))?;
 
+    remove_replaced(silo, Some(pack_dest), loose, old_packs)
+}
+
+/// Removes the loose objects and packs that a new pack (if any) replaces.
+pub(crate) fn remove_replaced(
+    silo: &Silo,
+    new_pack: Option<PathBuf>,
+    loose: &[ObjectId],
+    old_packs: &[PathBuf],
+) -> Result<Outcome, Error> {
+    let dir = silo.pack_dir();
+    let new_idx = new_pack.as_ref().map(|p| p.with_extension("idx"));
     let mut outcome = Outcome {
-        pack: Some(pack_dest),
+        pack: new_pack,
         ..Outcome::default()
     };
     let mut fanout = std::collections::BTreeSet::new();
@@ -168,7 +180,7 @@ pub(crate) fn install(
         // Fails, harmlessly, when an add put a new object there meanwhile.
         let _ = std::fs::remove_dir(&d);
     }
-    for idx in old_packs.iter().filter(|p| **p != idx_dest) {
+    for idx in old_packs.iter().filter(|p| Some(*p) != new_idx.as_ref()) {
         // idx first: a reader must never find an idx whose pack is gone.
         fsutil::remove_if_present(idx).map_err(io(idx))?;
         let pack = idx.with_extension("pack");

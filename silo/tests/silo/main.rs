@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod crash;
 mod du;
+mod gc;
 mod repack;
 mod store;
 mod verify;

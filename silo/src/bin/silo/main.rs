@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use trees_silo::{Silo, du, repack, verify};
+use trees_silo::{Silo, du, gc, repack, verify};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 a check failed (verify found a problem); 2 usage error, I/O error, or an object that cannot be read.
@@ -107,6 +107,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete what no treeptr names: unreachable loose objects older than the
+    /// grace period, and unreachable objects of packs older than it (those
+    /// packs are rewritten; a reachable object whose delta base goes away is
+    /// re-encoded, never dropped). Holds silo.lock while it runs.
+    Gc {
+        /// The silo directory.
+        dir: PathBuf,
+        /// The live blob ids, one a line (`medo reachable DIR... > FILE`); `-` for stdin.
+        #[arg(long)]
+        reachable: PathBuf,
+        /// Keep anything younger than this: 0, or a number with s, m, h or d.
+        #[arg(long, default_value = "14d", value_parser = parse_grace)]
+        grace: std::time::Duration,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for silo.lock instead of failing when another repack or gc holds it.
+        #[arg(long)]
+        wait: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
+    trees_silo::gc::parse_duration(s)
 }
 
 /// `--root`: which object of a family is stored whole.
@@ -346,6 +373,77 @@ fn run(cli: Cli) -> Result<Status> {
                 writeln!(out, "wall time   {:.2} s", o.seconds)?;
                 if let Some(peak) = peak {
                     writeln!(out, "peak memory {} ({peak} bytes)", du::si(peak))?;
+                }
+            }
+        }
+        Command::Gc {
+            dir,
+            reachable,
+            grace,
+            dry_run,
+            wait,
+            json,
+        } => {
+            let silo = open(&dir)?;
+            let name = reachable.display().to_string();
+            let text = if name == "-" {
+                io::read_to_string(io::stdin())
+                    .context("cannot read the reachable set from stdin")?
+            } else {
+                std::fs::read_to_string(&reachable)
+                    .with_context(|| format!("cannot read the reachable set {name}"))?
+            };
+            let set = gc::parse_reachable(&name, &text).map_err(anyhow::Error::msg)?;
+            let opts = gc::Options {
+                grace,
+                dry_run,
+                wait,
+                ..gc::Options::default()
+            };
+            let bar = progress::Bar::new();
+            let o = gc::gc(&silo, &set, &opts, &bar)?;
+            bar.finish();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &o)?;
+                writeln!(out)?;
+            } else {
+                let p = &o.plan;
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                writeln!(
+                    out,
+                    "{verb} {} unreachable loose objects ({} bytes)",
+                    p.delete_loose.len(),
+                    p.loose_bytes
+                )?;
+                for id in &p.delete_loose {
+                    writeln!(out, "  {id}")?;
+                }
+                for r in &p.rewrite_packs {
+                    let verb = if dry_run { "would rewrite" } else { "rewrote" };
+                    writeln!(
+                        out,
+                        "{verb} {} without its {} unreachable of {} objects",
+                        r.idx.display(),
+                        r.unreachable,
+                        r.objects
+                    )?;
+                }
+                if p.young_loose + p.young_packs > 0 {
+                    writeln!(
+                        out,
+                        "kept {} loose objects and {} packs younger than the grace period",
+                        p.young_loose, p.young_packs
+                    )?;
+                }
+                if !dry_run {
+                    let freed = o.before_bytes.saturating_sub(o.after_bytes);
+                    writeln!(
+                        out,
+                        "freed {} ({freed} bytes): {} -> {}",
+                        du::si(freed),
+                        du::si(o.before_bytes),
+                        du::si(o.after_bytes)
+                    )?;
                 }
             }
         }

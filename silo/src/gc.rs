@@ -1,0 +1,274 @@
+//! `silo gc`: remove what no treeptr names any more, and never anything else.
+//!
+//! Input: the reachable set (from `medo reachable`) and a grace period.
+//! The plan lists the unreachable loose objects older than the grace period
+//! (by file time: `add` freshens an object it finds already stored), and
+//! the packs older than the grace period that hold unreachable objects.
+//! Executing it first rewrites those packs with only their reachable
+//! objects — re-encoded from their full content by the repack engine, so a
+//! reachable object whose delta base goes away is never lost — reads the
+//! new pack back, installs it, removes the old packs, and only then deletes
+//! the unreachable loose objects. Every step is a rename or an unlink after
+//! the data is safe elsewhere: a crash anywhere loses nothing reachable.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use trees_pack::{Bundle, ObjectId};
+
+use crate::lock::{self, Lock};
+use crate::progress::Progress;
+use crate::repack::{self, load};
+use crate::{Silo, du, store};
+
+/// How to collect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Objects (loose files, packs) younger than this are kept.
+    pub grace: Duration,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Wait for the silo lock instead of failing.
+    pub wait: bool,
+    /// How rewritten packs are encoded.
+    pub repack: repack::Options,
+}
+
+impl Default for Options {
+    /// Two weeks of grace, as `git gc --prune` defaults to.
+    fn default() -> Self {
+        Options {
+            grace: Duration::from_secs(14 * 24 * 3600),
+            dry_run: false,
+            wait: false,
+            repack: repack::Options::default(),
+        }
+    }
+}
+
+/// One pack to rewrite.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackPlan {
+    /// Its idx.
+    pub idx: PathBuf,
+    /// Objects in it.
+    pub objects: u64,
+    /// Of those, unreachable (dropped).
+    pub unreachable: u64,
+}
+
+/// What gc will do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Unreachable loose objects old enough to delete.
+    pub delete_loose: Vec<String>,
+    /// Unreachable loose objects kept because they are younger than the grace period.
+    pub young_loose: u64,
+    /// Packs to rewrite without their unreachable objects.
+    pub rewrite_packs: Vec<PackPlan>,
+    /// Packs with unreachable objects kept because they are younger than the grace period.
+    pub young_packs: u64,
+    /// Disk bytes of the loose objects to delete.
+    pub loose_bytes: u64,
+}
+
+/// What gc did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    /// The plan it carried out (or, with `dry_run`, would carry out).
+    pub plan: Plan,
+    /// Disk bytes of objects/ and pack/ before.
+    pub before_bytes: u64,
+    /// Disk bytes of objects/ and pack/ after.
+    pub after_bytes: u64,
+    /// Loose objects deleted.
+    pub loose_deleted: u64,
+    /// Packs rewritten.
+    pub packs_rewritten: u64,
+    /// The new pack, if one was written.
+    pub pack: Option<PathBuf>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// Why gc failed. Nothing reachable is ever lost when it fails.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The lock is held or cannot be taken.
+    #[error(transparent)]
+    Lock(#[from] lock::Error),
+    /// Listing or reading failed.
+    #[error(transparent)]
+    Read(#[from] store::ReadError),
+    /// Rewriting packs failed.
+    #[error(transparent)]
+    Repack(#[from] repack::Error),
+    /// Measuring failed.
+    #[error(transparent)]
+    Du(#[from] du::Error),
+    /// A file's time cannot be read.
+    #[error("cannot read the time of {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Parses a reachable set: one 40-hex id a line, blank lines ignored.
+/// `name` is for messages.
+pub fn parse_reachable(name: &str, text: &str) -> Result<HashSet<ObjectId>, String> {
+    let mut set = HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let id = trees_pack::id::parse_hex(line).ok_or_else(|| {
+            format!(
+                "{name}, line {}: {line:?} is not a 40-hex-digit blob id",
+                n + 1
+            )
+        })?;
+        set.insert(id);
+    }
+    Ok(set)
+}
+
+/// Parses `0`, `30s`, `15m`, `6h`, `14d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration: use a number with s, m, h or d (14d), or 0");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(secs).map(Duration::from_secs).ok_or_else(bad)
+}
+
+fn age(path: &Path, now: SystemTime) -> Result<Duration, Error> {
+    let m = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(now.duration_since(m).unwrap_or(Duration::ZERO))
+}
+
+/// What gc would do now.
+pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Result<Plan, Error> {
+    let now = SystemTime::now();
+    let mut plan = Plan::default();
+    for id in silo.loose_ids()? {
+        if reachable.contains(&id) {
+            continue;
+        }
+        let path = silo.loose_path(&id);
+        match age(&path, now) {
+            Ok(a) if a >= opts.grace => {
+                plan.loose_bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
+                plan.delete_loose.push(id.to_string());
+            }
+            Ok(_) => plan.young_loose += 1,
+            // Gone since it was listed: nothing to delete.
+            Err(_) => {}
+        }
+    }
+    for idx in silo.pack_indexes()? {
+        let bundle = Bundle::open(&idx).map_err(store::ReadError::OpenPack)?;
+        let n = bundle.index.count();
+        let unreachable = (0..n)
+            .filter(|&i| !reachable.contains(&bundle.index.id(i)))
+            .count() as u64;
+        if unreachable == 0 {
+            continue;
+        }
+        if age(&idx.with_extension("pack"), now)? < opts.grace {
+            plan.young_packs += 1;
+            continue;
+        }
+        plan.rewrite_packs.push(PackPlan {
+            idx,
+            objects: u64::from(n),
+            unreachable,
+        });
+    }
+    Ok(plan)
+}
+
+/// Collects garbage in `silo`, keeping everything in `reachable`.
+pub fn gc(
+    silo: &Silo,
+    reachable: &HashSet<ObjectId>,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let _lock = Lock::exclusive(silo.lock_path(), opts.wait)?;
+    let usage = du::usage(silo)?;
+    let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
+    let plan = plan(silo, reachable, opts)?;
+    let mut outcome = Outcome {
+        before_bytes: before,
+        after_bytes: before,
+        ..Outcome::default()
+    };
+    if !opts.dry_run {
+        if !plan.rewrite_packs.is_empty() {
+            let packs: Vec<PathBuf> = plan.rewrite_packs.iter().map(|p| p.idx.clone()).collect();
+            let objects = load::load(silo, &[], &packs, Some(reachable), progress)?;
+            let r = repack::replace(silo, objects, &[], &packs, &opts.repack, progress)?;
+            outcome.pack = r.pack;
+            outcome.packs_rewritten = r.packs_removed;
+        }
+        let doomed: Vec<ObjectId> = plan
+            .delete_loose
+            .iter()
+            .filter_map(|h| trees_pack::id::parse_hex(h))
+            .collect();
+        let r = crate::repack::remove_loose(silo, &doomed)?;
+        outcome.loose_deleted = r;
+        let usage = du::usage(silo)?;
+        outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
+    }
+    outcome.plan = plan;
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_suffixes_and_refuse_the_rest() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        for bad in ["", "d", "14", "-1d", "1w", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reachable_sets_name_the_bad_line() {
+        let ok = "ce013625030ba8dba906f756967f9e9ca394464a\n\n";
+        assert_eq!(parse_reachable("r", ok).unwrap().len(), 1);
+        let e = parse_reachable("r.txt", "ce013625030ba8dba906f756967f9e9ca394464a\nxyz\n")
+            .unwrap_err();
+        assert!(e.contains("r.txt, line 2"), "{e}");
+    }
+}
