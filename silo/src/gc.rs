@@ -83,6 +83,10 @@ pub struct Outcome {
     pub before_bytes: u64,
     /// Disk bytes of objects/ and pack/ after.
     pub after_bytes: u64,
+    /// Sum of the sizes of the files of objects/ and pack/ before (block-size independent).
+    pub before_apparent: u64,
+    /// The same, after.
+    pub after_apparent: u64,
     /// Loose objects deleted.
     pub loose_deleted: u64,
     /// Packs rewritten.
@@ -219,9 +223,12 @@ pub fn gc(
     let usage = du::usage(silo)?;
     let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
     let plan = plan(silo, reachable, opts)?;
+    let apparent = usage.objects.apparent_bytes + usage.pack.apparent_bytes;
     let mut outcome = Outcome {
         before_bytes: before,
         after_bytes: before,
+        before_apparent: apparent,
+        after_apparent: apparent,
         ..Outcome::default()
     };
     if !opts.dry_run {
@@ -241,6 +248,7 @@ pub fn gc(
         outcome.loose_deleted = r;
         let usage = du::usage(silo)?;
         outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
+        outcome.after_apparent = usage.objects.apparent_bytes + usage.pack.apparent_bytes;
     }
     outcome.plan = plan;
     outcome.seconds = start.elapsed().as_secs_f64();

@@ -37,6 +37,7 @@ mod fsutil;
 pub mod gc;
 pub mod lock;
 pub mod loose;
+pub mod medo;
 pub mod progress;
 pub mod repack;
 pub mod store;

@@ -437,9 +437,10 @@ fn run(cli: Cli) -> Result<Status> {
                 }
                 if !dry_run {
                     let freed = o.before_bytes.saturating_sub(o.after_bytes);
+                    let file_bytes = o.before_apparent.saturating_sub(o.after_apparent);
                     writeln!(
                         out,
-                        "freed {} ({freed} bytes): {} -> {}",
+                        "freed {} on disk ({freed} bytes; {file_bytes} bytes of files): {} -> {}",
                         du::si(freed),
                         du::si(o.before_bytes),
                         du::si(o.after_bytes)

@@ -1,0 +1,217 @@
+//! A treeptr's blob, read from the first silo of its SILO.json that has it.
+//!
+//! Silos are tried in the order SILO.json lists them. A `url` silo is
+//! skipped with a note (reading over HTTP is not built yet); a local silo
+//! that lacks the blob, or whose copy is corrupt, is skipped too, and the
+//! reason kept for the error if no silo has a good copy. Every read checks
+//! the content against its id ([`Silo::read`]), and the size against the
+//! treeptr's `size`.
+
+use std::fs::File;
+use std::io::{self, Seek};
+use std::path::{Path, PathBuf};
+
+use trees_hints::silos::{self, Location, Silos};
+use trees_hints::treeptr::{self, Treeptr};
+use trees_pack::ObjectId;
+
+use super::{Format, chain};
+use crate::Silo;
+use crate::loose;
+use crate::store::ReadError;
+
+/// Why a blob cannot be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No silo has a good copy; `tried` says why, silo by silo.
+    #[error("blob {blob} cannot be read from any silo of {file}: {tried}")]
+    Missing {
+        /// The blob.
+        blob: ObjectId,
+        /// The SILO.json.
+        file: PathBuf,
+        /// Each silo and why it failed, joined by "; ".
+        tried: String,
+    },
+    /// Writing the blob to its temporary file failed (a full disk, say).
+    #[error("cannot write blob {blob} to a temporary file")]
+    Output {
+        /// The blob.
+        blob: ObjectId,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// What [`fetch`] did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The silo it came from.
+    pub silo: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Silos skipped before it, and why (a `url` silo, say).
+    pub notes: Vec<String>,
+}
+
+/// Writes blob `blob` to `out` (truncated first) from the first silo of
+/// `silos` that has a good copy, and rewinds `out`.
+pub fn fetch(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, Error> {
+    let output = |source| Error::Output {
+        blob: *blob,
+        source,
+    };
+    let mut notes = Vec::new();
+    for loc in &silos.silos {
+        let root = match loc {
+            Location::Url(u) => {
+                notes.push(format!("{u}: url silos are not supported yet"));
+                continue;
+            }
+            // Resolved, for messages: `m/../deps.silo` reads badly.
+            Location::Path(p) => &p.canonicalize().unwrap_or_else(|_| p.clone()),
+        };
+        out.set_len(0).map_err(output)?;
+        out.rewind().map_err(output)?;
+        let silo = match Silo::open(root) {
+            Ok(s) => s,
+            Err(e) => {
+                notes.push(chain(&e));
+                continue;
+            }
+        };
+        match silo.read(blob, out) {
+            Ok(size) => {
+                out.rewind().map_err(output)?;
+                return Ok(Outcome {
+                    silo: root.clone(),
+                    size,
+                    notes,
+                });
+            }
+            Err(e) => match why(e, root) {
+                Ok(source) => return Err(output(source)),
+                Err(why) => notes.push(why),
+            },
+        }
+    }
+    Err(Error::Missing {
+        blob: *blob,
+        file: silos.file.clone(),
+        tried: notes.join("; "),
+    })
+}
+
+/// Why a silo could not give the blob: `Ok` for a failed write to the
+/// output (stop), `Err` with a message for a reason to try the next silo.
+fn why(e: ReadError, root: &Path) -> Result<io::Error, String> {
+    match e {
+        ReadError::Output(source) | ReadError::Loose(loose::Error::Output { source, .. }) => {
+            Ok(source)
+        }
+        ReadError::NotFound(_) => Err(format!("{}: no such object", root.display())),
+        e => Err(format!("{}: {}", root.display(), chain(&e))),
+    }
+}
+
+/// Why a treeptr's blob cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The treeptr is unreadable or malformed.
+    #[error(transparent)]
+    Treeptr(#[from] treeptr::Error),
+    /// Its SILO.json cannot be found or read.
+    #[error("{treeptr}")]
+    Silos {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// The cause.
+        source: silos::Error,
+    },
+    /// Its format is not one medo can expand.
+    #[error("{treeptr}: format {format:?} is not one of tar, tgz and file")]
+    Format {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// Its format.
+        format: String,
+    },
+    /// No silo gives the blob.
+    #[error("{treeptr}")]
+    Fetch {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// The cause.
+        source: Error,
+    },
+    /// The blob's size is not the treeptr's.
+    #[error("{treeptr}: field \"size\" says {want} bytes but blob {blob} has {got}")]
+    Size {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// The blob.
+        blob: ObjectId,
+        /// The treeptr's size.
+        want: u64,
+        /// The blob's.
+        got: u64,
+    },
+    /// No temporary file can be made.
+    #[error("cannot create a temporary file for the blob of {treeptr}")]
+    Temp {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// A treeptr and its blob, checked, in an unnamed temporary file.
+#[derive(Debug)]
+pub struct Blob {
+    /// The treeptr.
+    pub treeptr: Treeptr,
+    /// Its format.
+    pub format: Format,
+    /// The content, positioned at its start; gone when dropped.
+    pub file: File,
+    /// Where it came from and what was skipped.
+    pub outcome: Outcome,
+}
+
+/// Reads the treeptr at `path` and fetches its blob from the silos of its
+/// SILO.json into a temporary file of the system's temporary directory
+/// (`$TMPDIR`), never beside the destination.
+pub fn blob(path: &Path) -> Result<Blob, BlobError> {
+    let treeptr = Treeptr::read(path)?;
+    let format = Format::parse(&treeptr.format).ok_or_else(|| BlobError::Format {
+        treeptr: path.to_owned(),
+        format: treeptr.format.clone(),
+    })?;
+    let silos = Silos::for_treeptr(path).map_err(|source| BlobError::Silos {
+        treeptr: path.to_owned(),
+        source,
+    })?;
+    let mut file = tempfile::tempfile().map_err(|source| BlobError::Temp {
+        treeptr: path.to_owned(),
+        source,
+    })?;
+    let outcome = fetch(&silos, &treeptr.blob, &mut file).map_err(|source| BlobError::Fetch {
+        treeptr: path.to_owned(),
+        source,
+    })?;
+    if outcome.size != treeptr.size {
+        return Err(BlobError::Size {
+            treeptr: path.to_owned(),
+            blob: treeptr.blob,
+            want: treeptr.size,
+            got: outcome.size,
+        });
+    }
+    Ok(Blob {
+        treeptr,
+        format,
+        file,
+        outcome,
+    })
+}

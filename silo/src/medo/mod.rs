@@ -1,0 +1,105 @@
+//! The medo commands' library: trees in and out of a silo, named by treeptrs.
+//!
+//! A medo directory (in a git repository) names blobs with `*.treeptr`
+//! files; the blobs live in the silos its `SILO.json` lists (both parsed by
+//! `trees-hints`). This module moves trees between a directory and a silo:
+//!
+//! - [`add`]: a directory becomes a deterministic tar ([`archive`]), is
+//!   stored in a silo, and a treeptr names it;
+//! - [`fetch`]: a treeptr's blob is read, checked against its id and size,
+//!   from the first silo that has it;
+//! - [`unpack`]: a blob becomes a tree under a destination, refusing every
+//!   member that would write outside it ([`member`] says which);
+//! - [`expand`] and [`verify`]: those two for every treeptr of a directory;
+//! - [`url`]: where a blob can be downloaded from a silo served over HTTP.
+//!
+//! Nothing here prints: outcomes carry the notes the `medo` binary shows.
+
+pub mod add;
+pub mod archive;
+pub mod expand;
+pub mod fetch;
+pub mod member;
+pub mod unpack;
+pub mod url;
+pub mod verify;
+
+use std::path::Path;
+
+/// What a blob is, as a treeptr's `format` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An uncompressed tar: expanded into a directory.
+    Tar,
+    /// A gzipped tar (`.tgz`, `.tar.gz`): gunzipped, then expanded.
+    Tgz,
+    /// Any other file: expanded as that file.
+    File,
+}
+
+impl Format {
+    /// The name in a treeptr.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tar => "tar",
+            Format::Tgz => "tgz",
+            Format::File => "file",
+        }
+    }
+
+    /// The format a treeptr names, if it is one of ours.
+    pub fn parse(name: &str) -> Option<Format> {
+        [Format::Tar, Format::Tgz, Format::File]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+
+    /// The format of a file added as it is, from its name.
+    pub fn of_file(path: &Path) -> Format {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".tar") {
+            Format::Tar
+        } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
+            Format::Tgz
+        } else {
+            Format::File
+        }
+    }
+}
+
+/// An error and its sources joined by ": ", for messages that list
+/// several failures (each silo tried, say).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_of_files_by_name() {
+        for (name, f) in [
+            ("a.tar", Format::Tar),
+            ("A.TAR", Format::Tar),
+            ("a.tgz", Format::Tgz),
+            ("x/a.tar.gz", Format::Tgz),
+            ("a.zip", Format::File),
+            ("tar", Format::File),
+        ] {
+            assert_eq!(Format::of_file(Path::new(name)), f, "{name}");
+            assert_eq!(Format::parse(f.name()), Some(f));
+        }
+        assert_eq!(Format::parse("zip"), None);
+    }
+}

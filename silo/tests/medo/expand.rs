@@ -1,0 +1,218 @@
+//! `medo expand`: round trips, idempotence, and blobs that cannot be had.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use super::add::make_tree;
+use super::cli::{Fixture, RawTar, medo_fails, medo_ok, snapshot, write_treeptr};
+
+fn diff_r(a: &std::path::Path, b: &std::path::Path) {
+    let out = Command::new("diff")
+        .arg("-r")
+        .arg("--no-dereference")
+        .arg(a)
+        .arg(b)
+        .output()
+        .expect("diff is required by this test");
+    assert!(
+        out.status.success(),
+        "diff -r {} {}: {}",
+        a.display(),
+        b.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn add_then_expand_gives_the_same_tree_with_symlinks_and_modes_kept() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    make_tree(&src);
+    let t = f.medo.join("t.treeptr");
+    medo_ok(&[&"add", &"--silo", &f.silo, &src, &t]);
+    let dest = f.path("out");
+    medo_ok(&[&"expand", &t, &dest]);
+    diff_r(&src, &dest);
+    let link = dest.join("sub/link");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        std::path::Path::new("../a.txt")
+    );
+    let mode = |p: &str| {
+        std::fs::metadata(dest.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("sub/run.sh"), 0o755);
+    assert_eq!(mode("a.txt"), 0o644);
+    assert!(dest.join("sub/empty").is_dir());
+    medo_ok(&[&"verify", &t, &dest]);
+}
+
+#[test]
+fn expanding_twice_leaves_identical_files_untouched_and_repairs_changed_ones() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    make_tree(&src);
+    let t = f.medo.join("t.treeptr");
+    medo_ok(&[&"add", &"--silo", &f.silo, &src, &t]);
+    let dest = f.path("out");
+    medo_ok(&[&"expand", &t, &dest]);
+    // Give every file a recognisable mtime: a rewrite would reset it to
+    // the tar's (0) and give it a new inode.
+    let marked = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(777_777);
+    for p in ["a.txt", "sub/run.sh"] {
+        std::fs::File::options()
+            .write(true)
+            .open(dest.join(p))
+            .unwrap()
+            .set_modified(marked)
+            .unwrap();
+    }
+    let before = snapshot(&dest);
+    let out = medo_ok(&[&"expand", &t, &dest]);
+    assert!(out.contains("(0 written, 6 unchanged)"), "{out}");
+    assert_eq!(snapshot(&dest), before);
+
+    // A changed file (same size, last byte differs) is rewritten, alone.
+    let a = dest.join("a.txt");
+    std::fs::write(&a, "hellO\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(dest.join("sub/run.sh"))
+        .unwrap()
+        .write_all(b"X")
+        .unwrap();
+    let out = medo_ok(&[&"expand", &t, &dest]);
+    assert!(out.contains("(2 written, 4 unchanged)"), "{out}");
+    diff_r(&src, &dest);
+    let after = snapshot(&dest);
+    let long = dest.join("n".repeat(150));
+    let pick = |s: &[(std::path::PathBuf, std::time::SystemTime, u64)]| {
+        s.iter().find(|e| e.0 == long).cloned().unwrap()
+    };
+    assert_eq!(pick(&after), pick(&before));
+}
+
+#[test]
+fn a_directory_of_treeptrs_expands_each_at_its_relative_path_in_every_format() {
+    let f = Fixture::new();
+    let tar = RawTar::new().file("hello.txt", b"hi\n").finish();
+    f.treeptr("sub/a.treeptr", &tar, "tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    f.treeptr("b.treeptr", &gz.finish().unwrap(), "tgz");
+    f.treeptr("c.treeptr", b"just a file\n", "file");
+    let dest = f.path("out");
+    medo_ok(&[&"expand", &f.medo, &dest]);
+    assert_eq!(
+        std::fs::read(dest.join("sub/a/hello.txt")).unwrap(),
+        b"hi\n"
+    );
+    assert_eq!(std::fs::read(dest.join("b/hello.txt")).unwrap(), b"hi\n");
+    assert_eq!(std::fs::read(dest.join("c")).unwrap(), b"just a file\n");
+    medo_ok(&[&"verify", &f.medo, &dest]);
+    let again = medo_ok(&[&"expand", &f.medo, &dest]);
+    assert_eq!(
+        again.matches("(0 written, 1 unchanged)").count(),
+        3,
+        "{again}"
+    );
+}
+
+#[test]
+fn a_blob_no_silo_has_is_an_error_naming_the_treeptr_and_the_blob() {
+    let f = Fixture::new();
+    let t = f.medo.join("gone.treeptr");
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    write_treeptr(&t, id, 10, "tar");
+    let dest = f.path("out");
+    let e = medo_fails(2, &[&"expand", &t, &dest]);
+    assert!(e.contains("gone.treeptr") && e.contains(id), "{e}");
+    assert!(e.contains("no such object"), "{e}");
+    assert!(!dest.exists(), "nothing may be written for a missing blob");
+}
+
+#[test]
+fn a_corrupt_loose_object_is_an_error_naming_its_file() {
+    let f = Fixture::new();
+    let tar = RawTar::new().file("x", b"the real content").finish();
+    let (t, id) = f.treeptr("t.treeptr", &tar, "tar");
+    // Replace the loose object with the gzip of other content.
+    let loose = f
+        .silo
+        .join("objects")
+        .join(&id[..2])
+        .join(format!("{}.gz", &id[2..]));
+    std::fs::remove_file(&loose).unwrap();
+    let other = RawTar::new().file("x", b"the fake content").finish();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&other).unwrap();
+    std::fs::write(&loose, gz.finish().unwrap()).unwrap();
+    let dest = f.path("out");
+    let e = medo_fails(2, &[&"expand", &t, &dest]);
+    let loose_name = format!("s.silo/objects/{}/{}.gz", &id[..2], &id[2..]);
+    assert!(
+        e.contains("t.treeptr") && e.contains(&loose_name) && e.contains("corrupt"),
+        "{e}"
+    );
+    assert!(!dest.join("x").exists());
+}
+
+#[test]
+fn a_wrong_size_or_format_in_the_treeptr_is_an_error_naming_it() {
+    let f = Fixture::new();
+    let id = f.store(b"12345");
+    let t = f.medo.join("t.treeptr");
+    write_treeptr(&t, &id, 6, "file");
+    let e = medo_fails(2, &[&"expand", &t, &f.path("out")]);
+    assert!(
+        e.contains("t.treeptr") && e.contains("\"size\" says 6"),
+        "{e}"
+    );
+    write_treeptr(&t, &id, 5, "zip");
+    let e = medo_fails(2, &[&"expand", &t, &f.path("out")]);
+    assert!(e.contains("t.treeptr") && e.contains("\"zip\""), "{e}");
+    std::fs::write(&t, r#"{"blob": "xyz"}"#).unwrap();
+    let e = medo_fails(2, &[&"expand", &t, &f.path("out")]);
+    assert!(e.contains("t.treeptr"), "{e}");
+}
+
+#[test]
+fn url_silos_are_skipped_with_a_note_and_the_next_silo_is_used() {
+    let f = Fixture::new();
+    let (t, _) = f.treeptr("t.treeptr", b"content\n", "file");
+    std::fs::write(
+        f.medo.join("SILO.json"),
+        r#"{"silos": [{"url": "https://example.org/s.silo/"}, {"path": "../s.silo"}]}"#,
+    )
+    .unwrap();
+    let out = super::cli::medo(&[&"expand", &t, &f.path("out")]);
+    assert!(out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("https://example.org/s.silo/: url silos are not supported yet"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(f.path("out")).unwrap(), b"content\n");
+
+    std::fs::write(
+        f.medo.join("SILO.json"),
+        r#"{"silos": [{"url": "https://example.org/s.silo/"}]}"#,
+    )
+    .unwrap();
+    let e = medo_fails(2, &[&"expand", &t, &f.path("out2")]);
+    assert!(
+        e.contains("url silos are not supported yet") && e.contains("SILO.json"),
+        "{e}"
+    );
+}

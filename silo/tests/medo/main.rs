@@ -1,0 +1,14 @@
+//! Integration tests of the `medo` command, on real files in temporary
+//! directories, with `git` as the oracle of ids. Modules mirror
+//! `src/medo/`; hostile tars are made byte by byte in `cli::RawTar`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod add;
+mod cli;
+mod expand;
+mod reachable;
+mod roundtrip;
+mod unpack;
+mod url;
+mod verify;
