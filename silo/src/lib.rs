@@ -9,8 +9,10 @@
 //! ```
 //!
 //! This crate stores and reads blobs ([`Silo::add_file`], [`Silo::read`]),
-//! checks them ([`verify`]), measures them ([`du`]) and repacks them into one
-//! pack ([`repack`]). Every write goes to `tmp/`, is fsynced, and is renamed
+//! checks them ([`verify`]), measures them ([`du`]), repacks them into one
+//! pack ([`repack`]), collects what is unreachable ([`gc`]), and does the
+//! medo side's work on trees: deterministic tars in, safe untar out
+//! ([`medo`]). Every write goes to `tmp/`, is fsynced, and is renamed
 //! into place, so that a reader never sees half a file and a crash never
 //! loses a blob that was added. The `silo` binary is a thin CLI over it.
 //!
