@@ -19,7 +19,11 @@
 # and prints one Markdown table: bytes, ratio to raw, ratio to git
 # aggressive, wall seconds, ratio of time to git aggressive, peak RSS.
 #
-# usage: benches/compare.sh            needs pip, npm, cargo, git, xz, gzip, GNU tar, /usr/bin/time
+# Then it appends the read-latency rows (benches/read-latency.sh) and writes
+# the whole as benches/results/compare.md, and a bar chart of sizes and
+# times per tool and set as benches/results/compare.svg (benches/chart.py).
+#
+# usage: benches/compare.sh            needs pip, npm, cargo, git, xz, gzip, GNU tar, python3, /usr/bin/time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -84,8 +88,12 @@ timed() { # out-prefix command...: wall seconds to $1.s, peak RSS bytes to $1.rs
   awk '/Maximum resident/ {print $NF * 1024}' "$1.time" > "$1.rss"
 }
 
+results=$root/benches/results
+mkdir -p "$results"
+header() {
 echo "| set | tool | bytes | x raw | x git aggressive | seconds | x git time | peak RSS MB |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
+}
 measure() { # name files...
   local name=$1; shift
   local w="$work/$name" raw f
@@ -143,6 +151,8 @@ measure() { # name files...
   row "**silo repack**" "$sp" "$(cat "$w/silo.s")" "$(cat "$w/silo.rss")"
 }
 
+run_all() {
+header
 t="$corpus/tar"
 measure mypy "$t"/mypy-*.tar
 measure react-dom "$t"/react-dom-*.tar
@@ -150,3 +160,9 @@ measure syn "$t"/syn-*.tar
 # All families in one silo, added in a shuffled (seeded) order.
 mapfile -t all < <(ls "$t"/*.tar | shuf --random-source=<(yes 42))
 measure mixed "${all[@]}"
+echo
+"$root/benches/read-latency.sh"
+}
+run_all | tee "$results/compare.md.new"
+mv "$results/compare.md.new" "$results/compare.md"
+python3 "$root/benches/chart.py" "$results/compare.md" "$results/compare.svg"

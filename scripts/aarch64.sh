@@ -17,3 +17,7 @@ export TREES_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
 # scripts/test.sh; here it is skipped, and we say so.
 echo "aarch64: skipping pack_past_2gib under qemu (it runs in the native run)"
 cargo test --workspace --target aarch64-unknown-linux-gnu "$@" -- --skip pack_past_2gib
+
+# The benches, in criterion's test mode (each benchmark runs once): they
+# build and run on aarch64; timing them under emulation would mean nothing.
+cargo bench --target aarch64-unknown-linux-gnu -p trees-benches -- --test

@@ -1,8 +1,10 @@
 //! Throughput of each stage on generated releases
 //! (`trees_testdata::Options::medium`, about 3.5 MB a tar): chunking
-//! (fingerprint), relating 20 releases by their chunks, delta search (block
-//! matcher, and seeded by shared chunks), delta apply, entry compression,
-//! pack write, and reading an object from the end of a chain of 20 deltas.
+//! (fingerprint), relating 20 releases by their chunks (fingerprint
+//! index), base selection (spanning forest), delta search (block matcher,
+//! and seeded by shared chunks), delta apply, entry compression, pack
+//! write, idx lookup, and reading an object from the end of a chain of 20
+//! deltas.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -34,6 +36,11 @@ fn stages(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(all));
     g.bench_function("relate 20 releases (chunk index)", |b| {
         b.iter(|| trees_delta::relate::relate(black_box(&fps), &Default::default()))
+    });
+    let cands = trees_delta::relate::relate(&fps, &Default::default());
+    let sizes: Vec<u64> = fps.iter().map(|f| f.size).collect();
+    g.bench_function("base selection (spanning forest of 20)", |b| {
+        b.iter(|| trees_delta::forest::choose(black_box(&cands), &sizes, Default::default(), 50))
     });
     g.throughput(Throughput::Bytes(target.len() as u64));
     let seeds = trees_delta::seeds(&fps[0], &fps[1]);
@@ -88,6 +95,15 @@ fn stages(c: &mut Criterion) {
     std::fs::write(dir.join("b.pack"), &out.out).expect("write pack");
     let idx = std::fs::File::create(dir.join("b.idx")).expect("create idx");
     index::write(&mut out.entries, &out.checksum, idx).expect("write idx");
+    let lookup = Bundle::open(&dir.join("b.idx")).expect("open");
+    g.throughput(Throughput::Elements(ids.len() as u64));
+    g.bench_function("idx lookup (every id of the pack)", |b| {
+        b.iter(|| {
+            ids.iter()
+                .filter(|id| lookup.index.lookup(black_box(id)).is_some())
+                .count()
+        })
+    });
     g.throughput(Throughput::Bytes(releases[CHAIN - 1].tar.len() as u64));
     g.bench_function("read the end of a 20-delta chain (cold cache)", |b| {
         b.iter(|| {

@@ -182,3 +182,62 @@ fn add_and_cat_stream_within_a_memory_bound() {
     ));
     assert_eq!(back.trim(), id);
 }
+
+/// `silo cat --batch` prints exactly what `git cat-file --batch` prints for
+/// the same ids, loose and packed, with a missing one among them.
+#[test]
+fn cat_batch_output_equals_git_cat_file_batch() {
+    use std::io::Write;
+    let (tmp, dir) = new_silo();
+    let files = testdata_files();
+    let ids = add(&dir, &files);
+    let repo = tmp.path().join("g.git");
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", repo.to_str().unwrap()],
+    );
+    for f in &files {
+        git(
+            tmp.path(),
+            &[
+                "--git-dir",
+                repo.to_str().unwrap(),
+                "hash-object",
+                "-w",
+                f.to_str().unwrap(),
+            ],
+        );
+    }
+    let mut input: String = ids.iter().rev().map(|i| format!("{i}\n")).collect();
+    input.push_str("0123456789012345678901234567890123456789\n");
+    let batch = |cmd: &mut std::process::Command| {
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let want = batch(std::process::Command::new("git").args([
+        "--git-dir",
+        repo.to_str().unwrap(),
+        "cat-file",
+        "--batch",
+    ]));
+    for stage in ["loose", "packed"] {
+        let got = batch(super::cli::silo_cmd().arg("cat").arg(&dir).arg("--batch"));
+        assert!(
+            got == want,
+            "{stage}: silo cat --batch differs from git cat-file --batch"
+        );
+        silo_ok(&[&"repack", &dir]);
+    }
+}

@@ -52,7 +52,14 @@ enum Command {
         /// The silo directory.
         dir: PathBuf,
         /// The blob id, or a unique prefix of at least 4 hex digits.
-        id: String,
+        #[arg(required_unless_present = "batch")]
+        id: Option<String>,
+        /// Read ids (or prefixes) from stdin, one a line, and print each as
+        /// `git cat-file --batch` does: `<id> blob <size>`, the content, a
+        /// newline; `<input> missing` for an id the silo lacks. One process
+        /// reads them all, so delta bases stay cached between objects.
+        #[arg(long, conflicts_with = "id")]
+        batch: bool,
     },
     /// Re-hash every loose object and every pack entry; check pack trailers
     /// and idx checksums. Names every bad file and object; exits 1 if any.
@@ -181,6 +188,33 @@ fn open(dir: &std::path::Path) -> Result<Silo> {
     Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))
 }
 
+/// `silo cat --batch`: ids on stdin, `git cat-file --batch` output.
+fn cat_batch(silo: &Silo, packs: &[trees_pack::Bundle], out: &mut dyn Write) -> Result<()> {
+    let mut buf = Vec::new();
+    for line in io::stdin().lines() {
+        let line = line.context("cannot read ids from stdin")?;
+        let input = line.trim();
+        if input.is_empty() {
+            continue;
+        }
+        let id = match silo.resolve(input, packs) {
+            Ok(id) => id,
+            Err(trees_silo::store::ReadError::NotFound(_)) => {
+                writeln!(out, "{input} missing")?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        buf.clear();
+        silo.read_with(&id, packs, &mut buf)
+            .with_context(|| format!("cannot read object {id}"))?;
+        writeln!(out, "{id} blob {}", buf.len())?;
+        out.write_all(&buf)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<Status> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -199,16 +233,22 @@ fn run(cli: Cli) -> Result<Status> {
                 writeln!(out, "{id}  {}", f.display())?;
             }
         }
-        Command::Cat { dir, id } => {
+        Command::Cat { dir, id, batch } => {
             let silo = open(&dir)?;
-            let cat = |out: &mut dyn Write| -> Result<()> {
-                let packs = silo.open_packs()?;
-                let id = silo.resolve(&id, &packs)?;
-                silo.read_with(&id, &packs, out)?;
-                Ok(())
-            };
-            cat(&mut out)
-                .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
+            let packs = silo.open_packs()?;
+            if batch {
+                cat_batch(&silo, &packs, &mut out)
+                    .with_context(|| format!("cannot read from {}", dir.display()))?;
+            } else {
+                let id = id.expect("clap requires an id without --batch");
+                let cat = |out: &mut dyn Write| -> Result<()> {
+                    let id = silo.resolve(&id, &packs)?;
+                    silo.read_with(&id, &packs, out)?;
+                    Ok(())
+                };
+                cat(&mut out)
+                    .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
+            }
         }
         Command::Verify { dir, json } => {
             let silo = open(&dir)?;
