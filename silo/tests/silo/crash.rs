@@ -73,19 +73,18 @@ fn verify_ok(dir: &Path) {
     );
 }
 
-/// 50 or more seeded-random points of `points` (all of them if fewer).
+/// 60 distinct seeded-random points of `1..=points` (all of them if fewer).
 fn sample(points: u64, seed: u64) -> Vec<u64> {
     let mut rng = trees_testdata::Rng::new(seed);
-    let mut v: Vec<u64> = if points <= 60 {
-        (1..=points).collect()
-    } else {
-        let mut s: Vec<u64> = (0..60).map(|_| 1 + rng.below(points)).collect();
-        s.sort_unstable();
-        s.dedup();
-        s
-    };
-    v.sort_unstable();
-    v
+    let mut all: Vec<u64> = (1..=points).collect();
+    // Fisher-Yates, then keep the first 60.
+    for i in (1..all.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(60);
+    all.sort_unstable();
+    all
 }
 
 #[test]
@@ -115,10 +114,23 @@ fn repack_killed_anywhere_loses_nothing() {
 
 #[test]
 fn gc_killed_anywhere_loses_nothing_reachable() {
-    // Half the blobs reachable; they are packed, the rest loose, so that gc
-    // both rewrites a pack and deletes loose objects.
+    // 200 blobs: the first 100 packed, the rest loose; every other one
+    // reachable. gc then rewrites the pack without its 50 unreachable
+    // objects and deletes 50 loose ones: more than 50 crash points.
     let prepare = || {
-        let (tmp, dir, files, ids) = setup(60, 43);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s.silo");
+        let silo = trees_silo::Silo::init(&dir).unwrap();
+        let files = small_blobs(tmp.path(), 200, 43);
+        let add = |fs: &[PathBuf]| -> Vec<String> {
+            fs.iter()
+                .map(|f| silo.add_file(f).unwrap().0.to_string())
+                .collect()
+        };
+        let mut ids = add(&files[..100]);
+        let opts = trees_silo::repack::Options::default();
+        trees_silo::repack::repack(&silo, &opts, &trees_silo::NoProgress).unwrap();
+        ids.extend(add(&files[100..]));
         let reach: std::collections::HashSet<String> = ids.iter().step_by(2).cloned().collect();
         let list = tmp.path().join("reachable.txt");
         std::fs::write(
@@ -134,11 +146,11 @@ fn gc_killed_anywhere_loses_nothing_reachable() {
     let (killed, points) = run(&args, &dir, 0);
     assert!(!killed);
     assert!(
-        points >= 30,
-        "only {points} crash points in a gc deleting 30 blobs"
+        points >= 50,
+        "only {points} crash points in a gc of 100 unreachable blobs"
     );
     let at = sample(points, 44);
-    assert!(at.len() >= 30.min(points as usize));
+    assert!(at.len() >= 50, "{} points sampled", at.len());
     let mut runs = 0;
     for k in at {
         let (tmp, dir, files, ids, reach, list) = prepare();
@@ -154,7 +166,7 @@ fn gc_killed_anywhere_loses_nothing_reachable() {
         runs += 1;
         drop(tmp);
     }
-    assert!(runs >= 30);
+    assert!(runs >= 50);
 }
 
 /// `silo add` in a loop while repack and then gc run: every blob added
@@ -162,8 +174,6 @@ fn gc_killed_anywhere_loses_nothing_reachable() {
 #[test]
 fn adds_during_repack_and_gc_are_kept() {
     let (tmp, dir, files, mut ids) = setup(40, 45);
-    let extra = small_blobs(&tmp.path().join("x"), 0, 0);
-    assert!(extra.is_empty());
     let xdir = tmp.path().join("extra");
     std::fs::create_dir(&xdir).unwrap();
     let silo = trees_silo::Silo::open(&dir).unwrap();
@@ -188,7 +198,7 @@ fn adds_during_repack_and_gc_are_kept() {
             .arg(&dir)
             .args(&cmd[1..])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut i = 0;
