@@ -4,18 +4,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// A binary of this package, run through `$TREES_RUNNER` (say
-/// `qemu-aarch64`) when set.
+/// A binary of this package, run through `$TREES_RUNNER` when set.
 fn cmd(bin: &str) -> Command {
-    match std::env::var("TREES_RUNNER") {
-        Ok(r) if !r.is_empty() => {
-            let mut parts = r.split_whitespace();
-            let mut c = Command::new(parts.next().expect("non-empty"));
-            c.args(parts).arg(bin);
-            c
-        }
-        _ => Command::new(bin),
-    }
+    super::runner::command(bin)
 }
 
 fn run(bin: &str, args: &[&dyn AsRef<OsStr>]) -> Output {

@@ -9,6 +9,8 @@ mod cli;
 mod expand;
 mod reachable;
 mod roundtrip;
+#[path = "../common/runner.rs"]
+mod runner;
 mod unpack;
 mod url;
 mod verify;

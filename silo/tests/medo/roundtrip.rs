@@ -7,16 +7,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut c = match std::env::var("TREES_RUNNER") {
-        Ok(r) if !r.is_empty() => {
-            let mut parts = r.split_whitespace();
-            let mut c = Command::new(parts.next().unwrap());
-            c.args(parts).arg(bin);
-            c
-        }
-        _ => Command::new(bin),
-    };
-    c.args(args.iter().map(|a| a.as_ref())).output().unwrap()
+    super::runner::command(bin)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap()
 }
 
 fn ok(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {

@@ -3,18 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The `silo` binary, run through `$TREES_RUNNER` (say `qemu-aarch64`) when set.
+/// The `silo` binary, run through `$TREES_RUNNER` when set.
 pub fn silo_cmd() -> Command {
-    let bin = env!("CARGO_BIN_EXE_silo");
-    match std::env::var("TREES_RUNNER") {
-        Ok(r) if !r.is_empty() => {
-            let mut parts = r.split_whitespace();
-            let mut c = Command::new(parts.next().expect("non-empty"));
-            c.args(parts).arg(bin);
-            c
-        }
-        _ => Command::new(bin),
-    }
+    super::runner::command(env!("CARGO_BIN_EXE_silo"))
 }
 
 /// Runs `silo ARGS`; returns its output whatever its status.

@@ -8,5 +8,7 @@ mod crash;
 mod du;
 mod gc;
 mod repack;
+#[path = "../common/runner.rs"]
+mod runner;
 mod store;
 mod verify;

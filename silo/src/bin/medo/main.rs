@@ -4,6 +4,10 @@
 //! silos): it parses what the user typed, calls them, and prints.
 
 use std::collections::HashSet;
+#[path = "../common/exit.rs"]
+mod exit;
+
+use exit::Status;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,29 +120,9 @@ struct ProvenanceArgs {
     command: Option<String>,
 }
 
-/// What `main` turns into an exit code.
-enum Status {
-    Ok,
-    CheckFailed,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(Status::Ok) => ExitCode::SUCCESS,
-        Ok(Status::CheckFailed) => ExitCode::from(1),
-        Err(e) => {
-            let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<io::Error>()
-                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("medo: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    exit::code("medo", run(cli))
 }
 
 fn run(cli: Cli) -> Result<Status> {

@@ -3,6 +3,10 @@
 
 mod progress;
 
+#[path = "../common/exit.rs"]
+mod exit;
+
+use exit::Status;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,12 +156,6 @@ enum RootArg {
     Smallest,
 }
 
-/// What `main` turns into an exit code.
-enum Status {
-    Ok,
-    CheckFailed,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -167,21 +165,7 @@ fn main() -> ExitCode {
         )
         .with_writer(io::stderr)
         .init();
-    match run(cli) {
-        Ok(Status::Ok) => ExitCode::SUCCESS,
-        Ok(Status::CheckFailed) => ExitCode::from(1),
-        Err(e) => {
-            let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<io::Error>()
-                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("silo: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    exit::code("silo", run(cli))
 }
 
 fn open(dir: &std::path::Path) -> Result<Silo> {
