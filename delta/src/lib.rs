@@ -14,6 +14,10 @@
 //!    of git's `diff-delta.c`) finds the rest; every match is verified and
 //!    extended byte by byte both ways.
 //!
+//! For clients that hold one blob and want another, [`patch`] makes the
+//! same change in the formats of stock tools (VCDIFF, zstd `--patch-from`)
+//! and in two of ours (LZMA2 with a preset dictionary, an xz'd git delta).
+//!
 //! ```
 //! let base = b"The quick brown fox jumps over the lazy dog. ".repeat(20);
 //! let mut target = base.clone();
@@ -31,6 +35,7 @@
 pub mod chunk;
 pub mod forest;
 pub mod matcher;
+pub mod patch;
 pub mod relate;
 
 pub use chunk::{ChunkHash, Fingerprint, fingerprint};

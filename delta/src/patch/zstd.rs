@@ -1,0 +1,90 @@
+//! A zstd frame that uses `have` as its prefix, with long-distance matching:
+//! what `zstd --patch-from=HAVE` makes, and what stock
+//! `zstd -d --long=31 --patch-from=HAVE PATCH` applies.
+//!
+//! The window must reach from the start of `have` to the end of `want`, so
+//! the frame's window log is the smallest that covers both; zstd's decoder
+//! accepts at most 2^31 with `--long=31`, which bounds the pair.
+
+use zstd::zstd_safe::{CCtx, CParameter};
+
+use super::{Error, pair_size, read_bounded};
+
+const FORMAT: &str = "zstd patch";
+
+/// zstd's strongest level: patches are made once and fetched many times.
+pub const LEVEL: i32 = 22;
+
+/// The largest window stock zstd decodes with `--long=31`.
+pub const MAX_INPUT: u64 = 1 << 31;
+
+/// The smallest window log (10..=31) that covers `n` bytes.
+fn window_log(n: u64) -> u32 {
+    (64 - n.saturating_sub(1).leading_zeros()).clamp(10, 31)
+}
+
+/// A frame that rebuilds `want` from `have`, at `level`.
+pub fn encode(have: &[u8], want: &[u8], level: i32) -> Result<Vec<u8>, Error> {
+    let size = pair_size(have, want);
+    if size > MAX_INPUT {
+        return Err(Error::TooLarge {
+            format: FORMAT,
+            size,
+            limit: MAX_INPUT,
+        });
+    }
+    let fail = |code: usize| Error::Encoder {
+        format: FORMAT,
+        what: zstd::zstd_safe::get_error_name(code).to_owned(),
+    };
+    let mut c = CCtx::create();
+    for p in [
+        CParameter::CompressionLevel(level),
+        CParameter::WindowLog(window_log(size)),
+        CParameter::EnableLongDistanceMatching(true),
+        CParameter::ChecksumFlag(true),
+    ] {
+        c.set_parameter(p).map_err(fail)?;
+    }
+    c.ref_prefix(have).map_err(fail)?;
+    let mut out: Vec<u8> = Vec::with_capacity(zstd::zstd_safe::compress_bound(want.len()));
+    c.compress2(&mut out, want).map_err(fail)?;
+    out.shrink_to_fit();
+    Ok(out)
+}
+
+/// The output of `patch` applied to `have`: at most `limit` bytes, one
+/// frame, its checksum checked.
+pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
+    let corrupt = |e: std::io::Error| Error::Corrupt {
+        format: FORMAT,
+        what: e.to_string(),
+    };
+    let mut d = zstd::stream::read::Decoder::with_ref_prefix(patch, have)
+        .map_err(corrupt)?
+        .single_frame();
+    d.window_log_max(31).map_err(corrupt)?;
+    let out = read_bounded(&mut d, limit, FORMAT)?;
+    // One frame, and nothing after it.
+    let rest = d.finish();
+    if !rest.is_empty() {
+        return Err(Error::Corrupt {
+            format: FORMAT,
+            what: format!("{} bytes follow the frame", rest.len()),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_covers_the_pair() {
+        assert_eq!(window_log(0), 10);
+        assert_eq!(window_log(1024), 10);
+        assert_eq!(window_log(1025), 11);
+        assert_eq!(window_log(1 << 31), 31);
+    }
+}
