@@ -49,6 +49,18 @@ pub struct Candidate {
     pub shared: u64,
 }
 
+/// Bytes of `a` in chunks that `b` also has (distinct chunks counted once):
+/// the score [`relate`] gives, for one pair named by a hint.
+pub fn shared(a: &Fingerprint, b: &Fingerprint) -> u64 {
+    let in_b: std::collections::HashSet<_> = b.chunks.iter().map(|c| c.hash).collect();
+    let mut seen = std::collections::HashSet::new();
+    a.chunks
+        .iter()
+        .filter(|c| in_b.contains(&c.hash) && seen.insert(c.hash))
+        .map(|c| u64::from(c.len))
+        .sum()
+}
+
 /// For each blob, its best candidate bases, most shared bytes first.
 pub fn relate(fps: &[Fingerprint], o: &Options) -> Vec<Vec<Candidate>> {
     let mut index: HashMap<ChunkHash, Vec<u32>> = HashMap::new();

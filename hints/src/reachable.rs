@@ -35,6 +35,15 @@ pub enum Error {
 /// entered, and symlinks to directories are not followed (a cycle would
 /// never end); a symlink to a treeptr file counts.
 pub fn treeptrs(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    find(root, &|name| name.ends_with(SUFFIX.as_bytes()))
+}
+
+/// The `HINTS.json` files under `root`, walked as [`treeptrs`] walks.
+pub fn hints_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    find(root, &|name| name == crate::hints::FILE_NAME.as_bytes())
+}
+
+fn find(root: &Path, wanted: &dyn Fn(&[u8]) -> bool) -> Result<Vec<PathBuf>, Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
@@ -42,14 +51,14 @@ pub fn treeptrs(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let meta = std::fs::metadata(root).map_err(io(root))?;
     let mut out = Vec::new();
     if meta.is_dir() {
-        walk(root, &mut out)?;
+        walk(root, wanted, &mut out)?;
     } else {
         out.push(root.to_owned());
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+fn walk(dir: &Path, wanted: &dyn Fn(&[u8]) -> bool, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
@@ -67,9 +76,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     for (name, path, kind) in entries {
         if kind.is_dir() {
             if name != ".git" {
-                walk(&path, out)?;
+                walk(&path, wanted, out)?;
             }
-        } else if name.as_encoded_bytes().ends_with(SUFFIX.as_bytes())
+        } else if wanted(name.as_encoded_bytes())
             && std::fs::metadata(&path).map_err(io(&path))?.is_file()
         {
             out.push(path);

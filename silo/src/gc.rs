@@ -72,6 +72,9 @@ pub struct Plan {
     pub young_packs: u64,
     /// Disk bytes of the loose objects to delete.
     pub loose_bytes: u64,
+    /// Derived files whose `have` or `want` is unreachable (no grace: they
+    /// are recomputable).
+    pub delete_derived: Vec<String>,
 }
 
 /// What gc did.
@@ -91,6 +94,8 @@ pub struct Outcome {
     pub loose_deleted: u64,
     /// Packs rewritten.
     pub packs_rewritten: u64,
+    /// Derived files deleted.
+    pub derived_deleted: u64,
     /// The new pack, if one was written.
     pub pack: Option<PathBuf>,
     /// Wall time in seconds.
@@ -112,8 +117,8 @@ pub enum Error {
     /// Measuring failed.
     #[error(transparent)]
     Du(#[from] du::Error),
-    /// A file's time cannot be read.
-    #[error("cannot read the time of {path}")]
+    /// A file's time cannot be read, or a derived file cannot be removed.
+    #[error("cannot read the time of, or remove, {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -208,6 +213,10 @@ pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Resul
             unreachable,
         });
     }
+    plan.delete_derived = crate::derived::unreachable(silo, reachable)?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     Ok(plan)
 }
 
@@ -246,6 +255,18 @@ pub fn gc(
             .collect();
         let r = crate::repack::remove_loose(silo, &doomed)?;
         outcome.loose_deleted = r;
+        for p in &plan.delete_derived {
+            let path = PathBuf::from(p);
+            crate::fsutil::remove_if_present(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            outcome.derived_deleted += 1;
+        }
+        if !plan.delete_derived.is_empty() {
+            let dir = crate::derived::deltas_dir(silo);
+            crate::fsutil::sync_dir(&dir).map_err(|source| Error::Io { path: dir, source })?;
+        }
         let usage = du::usage(silo)?;
         outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
         outcome.after_apparent = usage.objects.apparent_bytes + usage.pack.apparent_bytes;

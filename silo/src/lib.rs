@@ -3,7 +3,7 @@
 //! ```text
 //! SILO/objects/ab/<38 hex>.gz   loose blobs, gzip of the raw content
 //! SILO/pack/pack-<sha>.{pack,idx}  git pack v2 + idx v2
-//! SILO/derived/                  recomputable data (hint deltas, later)
+//! SILO/derived/deltas/           client deltas of have/want hints (recomputable)
 //! SILO/tmp/                      writes in progress, never read
 //! SILO/silo.lock                 held by repack and gc
 //! ```
@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod crash;
+pub mod derived;
 pub mod du;
 mod fsutil;
 pub mod gc;

@@ -16,6 +16,8 @@ pub struct Report {
     pub packs: u64,
     /// Packed objects checked.
     pub packed_objects: u64,
+    /// Derived files applied and checked (`derived/deltas/`).
+    pub derived_files: u64,
     /// `.pack` files without an `.idx` (left by an interrupted repack; harmless).
     pub orphan_packs: Vec<String>,
     /// Everything wrong, each naming the file and the object.
@@ -84,6 +86,17 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
             .problems
             .extend(problems.iter().map(ToString::to_string));
     }
+    // Derived files are applied to their have, which must be readable; a
+    // pack too damaged to open was reported above.
+    let packs: Vec<Bundle> = silo
+        .pack_indexes()?
+        .iter()
+        .filter_map(|idx| Bundle::open(idx).ok())
+        .collect();
+    progress.stage("checking derived files", 0, Unit::Objects);
+    let (n, problems) = crate::derived::verify(silo, &packs)?;
+    report.derived_files = n;
+    report.problems.extend(problems);
     Ok(report)
 }
 

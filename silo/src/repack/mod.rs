@@ -43,6 +43,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Cut tars at their members as well as by content (see `trees_delta::chunk`).
     pub tar_aware: bool,
+    /// Groups of blobs to try as each other's bases (`related` hints).
+    pub related: Vec<Vec<trees_pack::ObjectId>>,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             wait: false,
             dry_run: false,
             tar_aware: true,
+            related: Vec::new(),
         }
     }
 }

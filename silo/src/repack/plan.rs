@@ -62,7 +62,8 @@ pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) 
         })
         .collect();
     progress.stage("relating", objects.len() as u64, Unit::Objects);
-    let candidates = relate::relate(&fingerprints, &relate::Options::default());
+    let mut candidates = relate::relate(&fingerprints, &relate::Options::default());
+    add_related(&mut candidates, &fingerprints, objects, &opts.related);
     progress.advance(objects.len() as u64);
     let sizes: Vec<u64> = objects.iter().map(|o| o.data.len() as u64).collect();
     let forest = forest::choose(&candidates, &sizes, opts.root, opts.max_depth);
@@ -93,5 +94,34 @@ pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) 
         plan: Plan { entries, estimated },
         forest,
         fingerprints,
+    }
+}
+
+/// `related` hints join each other's candidates, scored like any other
+/// (at least 1, so that a hint below the relate floor still joins): the
+/// forest then takes them only if they beat what content found, and a
+/// wrong hint costs size, never correctness.
+fn add_related(
+    candidates: &mut [Vec<relate::Candidate>],
+    fps: &[Fingerprint],
+    objects: &[Object],
+    related: &[Vec<trees_pack::ObjectId>],
+) {
+    if related.is_empty() {
+        return;
+    }
+    let at: std::collections::HashMap<trees_pack::ObjectId, usize> =
+        objects.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+    for group in related {
+        let members: Vec<usize> = group.iter().filter_map(|id| at.get(id).copied()).collect();
+        for (i, &a) in members.iter().enumerate() {
+            for &b in &members[i + 1..] {
+                if a == b || candidates[a].iter().any(|c| c.other == b) {
+                    continue;
+                }
+                let shared = relate::shared(&fps[a], &fps[b]).max(1);
+                candidates[a].push(relate::Candidate { other: b, shared });
+            }
+        }
     }
 }

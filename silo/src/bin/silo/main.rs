@@ -1,6 +1,7 @@
 //! `silo`: the command line of the silo store. A thin layer: it parses what
 //! the user typed, calls `trees_silo`, and prints the result.
 
+mod derive;
 mod progress;
 
 #[path = "../common/exit.rs"]
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use trees_silo::{Silo, du, gc, repack, verify};
+use trees_silo::{Silo, derived, du, gc, repack, verify};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 a check failed (verify found a problem); 2 usage error, I/O error, or an object that cannot be read.
@@ -114,9 +115,47 @@ enum Command {
         /// Wait for silo.lock instead of failing when another repack holds it.
         #[arg(long)]
         wait: bool,
+        /// A HINTS.json file (repeatable): `related` hints join each other's
+        /// candidate bases; every `have`/`want` pair gets its client deltas in
+        /// derived/deltas/ (`<have>..<want>.pack`, `.vcdiff`, `.patch.zst`,
+        /// `.patch.lzma`, `.delta.xz` and a `.json` listing them, smallest
+        /// first). Pairs whose `.json` exists already are kept.
+        #[arg(long = "hints", value_name = "FILE")]
+        hints: Vec<PathBuf>,
+        /// A medo directory (repeatable): every HINTS.json under it is read as with --hints.
+        #[arg(long = "medo", value_name = "DIR")]
+        medo: Vec<PathBuf>,
+        /// Client delta formats to make, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "thin-pack,vcdiff,zstd,lzma,delta-xz"
+        )]
+        formats: Vec<derived::Format>,
+        /// Make the client deltas again even where they exist.
+        #[arg(long)]
+        rederive: bool,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Rebuild a blob from one you have and a derived file of
+    /// derived/deltas/ (`<have>..<want>.pack|vcdiff|patch.zst|patch.lzma|delta.xz`).
+    ///
+    /// HAVE must hash to the file's `have`, and the result to its `want`:
+    /// otherwise nothing is written and the exit code is 1. Writes to
+    /// --output (whole, or not at all) or to stdout.
+    Apply {
+        /// The blob you have.
+        have: PathBuf,
+        /// The derived file.
+        patch: PathBuf,
+        /// Where to write the blob (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Refuse results larger than this many bytes.
+        #[arg(long, default_value_t = 1 << 36)]
+        max_size: u64,
     },
     /// Delete what no treeptr names: unreachable loose objects older than the
     /// grace period, and unreachable objects of packs older than it (those
@@ -253,10 +292,11 @@ fn run(cli: Cli) -> Result<Status> {
                 }
                 writeln!(
                     out,
-                    "{} loose objects, {} packs ({} objects): {}",
+                    "{} loose objects, {} packs ({} objects), {} derived files: {}",
                     report.loose_objects,
                     report.packs,
                     report.packed_objects,
+                    report.derived_files,
                     if report.ok() {
                         "ok".to_string()
                     } else {
@@ -302,9 +342,14 @@ fn run(cli: Cli) -> Result<Status> {
             plain_chunks,
             threads,
             wait,
+            hints,
+            medo,
+            formats,
+            rederive,
             json,
         } => {
             let silo = open(&dir)?;
+            let read = derive::read_hints(&hints, &medo)?;
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
@@ -321,14 +366,21 @@ fn run(cli: Cli) -> Result<Status> {
                 wait,
                 dry_run,
                 tar_aware: !plain_chunks,
+                related: read.related,
             };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
+            let made = if dry_run || read.pairs.is_empty() {
+                Vec::new()
+            } else {
+                derived::make_all(&silo, &read.pairs, &formats, rederive, wait, &bar)?
+            };
             bar.finish();
             let peak = progress::peak_rss_bytes();
             if json {
                 let mut v = serde_json::to_value(&o)?;
                 v["peak_rss_bytes"] = serde_json::json!(peak);
+                v["derived"] = serde_json::to_value(&made)?;
                 serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             } else if let Some(plan) = &o.plan {
@@ -359,6 +411,7 @@ fn run(cli: Cli) -> Result<Status> {
                     out,
                     "nothing to repack: the silo is one pack and no loose objects"
                 )?;
+                derive::print_made(&mut out, &made)?;
             } else {
                 let ratio = o.after_bytes as f64 / o.before_bytes.max(1) as f64;
                 writeln!(out, "objects     {}", o.objects)?;
@@ -395,11 +448,30 @@ fn run(cli: Cli) -> Result<Status> {
                     writeln!(out, "pack        {}", p.display())?;
                 }
                 writeln!(out, "wall time   {:.2} s", o.seconds)?;
+                derive::print_made(&mut out, &made)?;
                 if let Some(peak) = peak {
                     writeln!(out, "peak memory {} ({peak} bytes)", du::si(peak))?;
                 }
             }
         }
+        Command::Apply {
+            have,
+            patch,
+            output,
+            max_size,
+        } => match derive::apply(&have, &patch, output.as_deref(), max_size, &mut out)? {
+            Ok(id) => {
+                out.flush()?;
+                if output.is_some() {
+                    eprintln!("silo: rebuilt {id}");
+                }
+            }
+            Err(e) if derive::is_check_failure(&e) => {
+                eprintln!("silo: bad: {}", verify::error_chain(&e));
+                return Ok(Status::CheckFailed);
+            }
+            Err(e) => return Err(e.into()),
+        },
         Command::Gc {
             dir,
             reachable,
@@ -441,6 +513,13 @@ fn run(cli: Cli) -> Result<Status> {
                 )?;
                 for id in &p.delete_loose {
                     writeln!(out, "  {id}")?;
+                }
+                if !p.delete_derived.is_empty() {
+                    writeln!(
+                        out,
+                        "{verb} {} derived files of unreachable pairs",
+                        p.delete_derived.len()
+                    )?;
                 }
                 for r in &p.rewrite_packs {
                     let verb = if dry_run { "would rewrite" } else { "rewrote" };

@@ -1,0 +1,235 @@
+//! Making the derived files of `have`/`want` pairs: every format in
+//! parallel, each file written whole to `tmp/` and renamed into
+//! `derived/deltas/`, the pair's `.json` last.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use trees_delta::patch;
+use trees_pack::data::write::{Base, Entry};
+use trees_pack::{Bundle, ObjectId};
+
+use super::{File, Format, Manifest, Skipped, deltas_dir, stem};
+use crate::lock::{self, Lock};
+use crate::progress::{Progress, Unit};
+use crate::{Silo, fsutil, store};
+
+/// What happened to one pair.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Made {
+    /// Its files were made now.
+    New(Manifest),
+    /// Its files were already there (their manifest parsed).
+    Kept(Manifest),
+    /// `have` or `want` is not in the silo: nothing was made.
+    Missing {
+        /// The blob the client has.
+        have: String,
+        /// The blob it wants.
+        want: String,
+        /// Which is missing.
+        what: String,
+    },
+}
+
+/// Why making derived files failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The lock is held or cannot be taken.
+    #[error(transparent)]
+    Lock(#[from] lock::Error),
+    /// An object cannot be read.
+    #[error(transparent)]
+    Read(#[from] store::ReadError),
+    /// A file cannot be written.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The delta encoder or the pack writer refused (a bug).
+    #[error("making the git delta of {want} against {have}: {what}")]
+    Delta {
+        /// The base.
+        have: ObjectId,
+        /// The target.
+        want: ObjectId,
+        /// The encoder's message.
+        what: String,
+    },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Makes (or keeps, unless `force`) the derived files of every pair, in
+/// `formats`, holding the silo lock.
+pub fn make_all(
+    silo: &Silo,
+    pairs: &[(ObjectId, ObjectId)],
+    formats: &[Format],
+    force: bool,
+    wait: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<Made>, Error> {
+    let _lock = Lock::exclusive(silo.lock_path(), wait)?;
+    let dir = deltas_dir(silo);
+    fsutil::ensure_dir(&dir).map_err(io(&dir))?;
+    let packs = silo.open_packs()?;
+    progress.stage("making client deltas", pairs.len() as u64, Unit::Objects);
+    let mut out = Vec::with_capacity(pairs.len());
+    for (have, want) in pairs {
+        let json = dir.join(format!("{}.json", stem(have, want)));
+        let kept = (!force)
+            .then(|| std::fs::read(&json).ok())
+            .flatten()
+            .and_then(|b| Manifest::parse(&json, have, want, &b).ok());
+        let made = match kept {
+            Some(m) => Made::Kept(m),
+            None => {
+                let missing: Vec<String> = [("have", have), ("want", want)]
+                    .iter()
+                    .filter(|(_, id)| !silo.contains(id, &packs))
+                    .map(|(role, id)| format!("{role} {id} is not in the silo"))
+                    .collect();
+                if missing.is_empty() {
+                    Made::New(make(silo, &packs, have, want, formats)?)
+                } else {
+                    tracing::warn!("hint {have}..{want} skipped: {}", missing.join(", "));
+                    Made::Missing {
+                        have: have.to_string(),
+                        want: want.to_string(),
+                        what: missing.join(", "),
+                    }
+                }
+            }
+        };
+        out.push(made);
+        progress.advance(1);
+    }
+    Ok(out)
+}
+
+/// Makes the files of one pair (both must be in the silo) and returns its
+/// manifest. The caller holds the lock.
+pub fn make(
+    silo: &Silo,
+    packs: &[Bundle],
+    have: &ObjectId,
+    want: &ObjectId,
+    formats: &[Format],
+) -> Result<Manifest, Error> {
+    let (mut h, mut w) = (Vec::new(), Vec::new());
+    silo.read_with(have, packs, &mut h)?;
+    silo.read_with(want, packs, &mut w)?;
+    let needs_delta = formats
+        .iter()
+        .any(|f| matches!(f, Format::ThinPack | Format::DeltaXz));
+    let delta = if needs_delta {
+        Some(trees_delta::diff(&h, &w).map_err(|e| Error::Delta {
+            have: *have,
+            want: *want,
+            what: e.to_string(),
+        })?)
+    } else {
+        None
+    };
+    let delta = delta.as_deref().unwrap_or_default();
+    let results: Vec<(Format, Result<Vec<u8>, String>, f64)> = formats
+        .par_iter()
+        .map(|&f| {
+            let t = Instant::now();
+            let r = encode(f, &h, &w, delta, have, want);
+            (f, r, t.elapsed().as_secs_f64())
+        })
+        .collect();
+
+    let dir = deltas_dir(silo);
+    let stem = stem(have, want);
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for (format, r, secs) in results {
+        match r {
+            Ok(bytes) => {
+                let name = format!("{stem}.{}", format.extension());
+                write_file(silo, &dir.join(&name), &bytes)?;
+                files.push(File {
+                    file: name,
+                    format,
+                    size: bytes.len() as u64,
+                    applies_with: format.applies_with().to_owned(),
+                    make_seconds: (secs * 1000.0).round() / 1000.0,
+                });
+            }
+            Err(reason) => {
+                tracing::info!("{stem}: no {format} file: {reason}");
+                skipped.push(Skipped { format, reason });
+            }
+        }
+    }
+    files.sort_by_key(|f| f.size);
+    let manifest = Manifest {
+        have: have.to_string(),
+        want: want.to_string(),
+        have_size: h.len() as u64,
+        want_size: w.len() as u64,
+        files,
+        skipped,
+    };
+    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Io {
+        path: dir.join(format!("{stem}.json")),
+        source: e.into(),
+    })?;
+    write_file(silo, &dir.join(format!("{stem}.json")), &json)?;
+    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+    Ok(manifest)
+}
+
+fn encode(
+    f: Format,
+    have: &[u8],
+    want: &[u8],
+    delta: &[u8],
+    have_id: &ObjectId,
+    want_id: &ObjectId,
+) -> Result<Vec<u8>, String> {
+    let e = |e: patch::Error| e.to_string();
+    match f {
+        Format::Vcdiff => patch::vcdiff::encode(have, want).map_err(e),
+        Format::Zstd => patch::zstd::encode(have, want, patch::zstd::LEVEL).map_err(e),
+        Format::Lzma => patch::lzma::encode(have, want).map_err(e),
+        Format::DeltaXz => patch::xz::encode(delta).map_err(e),
+        Format::ThinPack => {
+            let fail = |e: trees_pack::data::write::Error| e.to_string();
+            let mut w = trees_pack::data::Writer::new(Vec::new(), 1).map_err(fail)?;
+            w.write(&Entry::delta(*want_id, Base::Ref(*have_id), delta, 12))
+                .map_err(fail)?;
+            Ok(w.finish().map_err(fail)?.out)
+        }
+    }
+}
+
+/// Writes `bytes` to `tmp/`, fsyncs, and renames it to `dest` (read-only).
+fn write_file(silo: &Silo, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = silo.tmp_dir();
+    let mut f = silo.temp_file(".derived").map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(f.path()))?;
+    f.as_file().sync_all().map_err(io(f.path()))?;
+    crate::crash::point("derived file written");
+    f.persist(dest).map_err(|e| Error::Io {
+        path: dest.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
+}
