@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the tests need and is missing: git and gzip (oracles), the
-# aarch64 cross toolchain and qemu-user (the aarch64 run), the Rust target,
-# rustfmt and clippy. Safe to run again: it installs only what is missing.
+# Installs what the tests need and is missing: git and gzip (oracles),
+# xdelta3 and zstd (the stock tools that must apply our client deltas),
+# libclang (the xdelta3 crate generates its bindings with bindgen at build
+# time), the aarch64 cross toolchain and qemu-user (the aarch64 run), the
+# Rust target, rustfmt and clippy. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 need_apt=()
 command -v git >/dev/null || need_apt+=(git)
 command -v gzip >/dev/null || need_apt+=(gzip)
 command -v du >/dev/null || need_apt+=(coreutils)
+command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
+command -v zstd >/dev/null || need_apt+=(zstd)
+command -v xz >/dev/null || need_apt+=(xz-utils)
+ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 

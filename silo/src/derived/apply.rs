@@ -68,8 +68,13 @@ pub enum ApplyError {
     },
 }
 
-fn blob_id(data: &[u8]) -> String {
-    id::hash_object(Kind::Blob, data).map_or_else(|e| e.to_string(), |i| i.to_string())
+/// `Ok(())` if `data` hashes to `id`, else what it hashes to (or why not).
+fn check_id(data: &[u8], id: &ObjectId) -> Result<(), String> {
+    match id::hash_object(Kind::Blob, data) {
+        Ok(actual) if actual == *id => Ok(()),
+        Ok(actual) => Err(actual.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Applies the derived file at `path` to `have` and returns `want`'s id and
@@ -83,8 +88,7 @@ pub fn apply(have: &[u8], path: &Path, limit: u64) -> Result<(ObjectId, Vec<u8>)
             });
         }
     };
-    let actual = blob_id(have);
-    if actual != have_id.to_string() {
+    if let Err(actual) = check_id(have, &have_id) {
         return Err(ApplyError::WrongHave {
             path: path.to_owned(),
             expected: have_id,
@@ -112,8 +116,7 @@ pub fn apply(have: &[u8], path: &Path, limit: u64) -> Result<(ObjectId, Vec<u8>)
             .map_err(patch_err)?
         }
     };
-    let actual = blob_id(&out);
-    if actual != want_id.to_string() {
+    if let Err(actual) = check_id(&out, &want_id) {
         return Err(ApplyError::WrongWant {
             path: path.to_owned(),
             want: want_id,

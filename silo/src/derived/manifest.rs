@@ -73,7 +73,8 @@ impl Manifest {
     ) -> Result<Self, String> {
         let m: Manifest =
             serde_json::from_slice(json).map_err(|e| format!("{}: {e}", path.display()))?;
-        if m.have != have.to_string() || m.want != want.to_string() {
+        let parse = trees_pack::id::parse_hex;
+        if parse(&m.have) != Some(*have) || parse(&m.want) != Some(*want) {
             return Err(format!(
                 "{}: names have {} and want {}, not the pair of its file name",
                 path.display(),

@@ -5,6 +5,7 @@
 
 mod cli;
 mod crash;
+mod derived;
 mod du;
 mod gc;
 mod repack;
