@@ -147,7 +147,9 @@ impl Bundle {
         ))
     }
 
-    fn from_parts(index: index::File, pack: data::File) -> Bundle {
+    /// An idx and a pack already opened (say from bytes), unchecked as
+    /// [`Bundle::open_unchecked`].
+    pub fn from_parts(index: index::File, pack: data::File) -> Bundle {
         Bundle {
             index,
             pack,

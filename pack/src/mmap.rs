@@ -9,6 +9,8 @@ pub(crate) enum Map {
     Mapped(memmap2::Mmap),
     /// Zero-length files cannot be mapped; they are empty buffers.
     Empty,
+    /// Bytes already in memory (fuzzing, tests, data fetched elsewhere).
+    Owned(Vec<u8>),
 }
 
 impl Map {
@@ -31,6 +33,7 @@ impl Map {
         match self {
             Map::Mapped(m) => m,
             Map::Empty => &[],
+            Map::Owned(v) => v,
         }
     }
 }

@@ -98,6 +98,15 @@ impl File {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_map(path, map)
+    }
+
+    /// A pack already in memory; `path` names it in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<File, Error> {
+        Self::from_map(path, Map::Owned(bytes))
+    }
+
+    fn from_map(path: &Path, map: Map) -> Result<File, Error> {
         let data = map.bytes();
         if data.len() < HEADER_LEN + TRAILER_LEN {
             return Err(Error::TooSmall {

@@ -52,6 +52,15 @@ impl File {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_map(path, map)
+    }
+
+    /// An idx already in memory; `path` names it in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<File, Error> {
+        Self::from_map(path, Map::Owned(bytes))
+    }
+
+    fn from_map(path: &Path, map: Map) -> Result<File, Error> {
         let corrupt = |what: String| Error::Corrupt {
             path: path.to_owned(),
             what,

@@ -89,7 +89,7 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
     assert!(
         String::from_utf8(silo_ok(&[&"verify", &dir]))
             .unwrap()
-            .contains(&format!("({} objects): ok", files.len()))
+            .contains(&format!("({} objects), 0 derived files: ok", files.len()))
     );
 }
 

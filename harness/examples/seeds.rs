@@ -1,0 +1,115 @@
+//! Writes seed inputs for every fuzz target into `DIR/<target>/`: small
+//! valid inputs the fuzzers start from (and that the replay test runs).
+//!
+//! usage: cargo run -p trees-harness --example seeds -- DIR
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use trees_pack::data::write::{Base, Entry};
+use trees_pack::id::{Kind, hash_object};
+use trees_pack::{data, delta, index};
+
+fn put(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
+    let d = dir.join(target);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join(name), bytes).unwrap();
+}
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("usage: seeds DIR");
+    let dir = Path::new(&dir);
+
+    // delta_apply: cut byte, base, delta.
+    let base = b"the quick brown fox jumps over the lazy dog\n".repeat(4);
+    let mut target = base.clone();
+    target.splice(50..60, b"NEW BYTES!".iter().copied());
+    let d = trees_delta::diff(&base, &target).unwrap();
+    let cut = (base.len() * 255 / (base.len() + d.len())) as u8;
+    let mut seed = vec![cut];
+    seed.extend_from_slice(&base);
+    seed.extend_from_slice(&d);
+    put(dir, "delta_apply", "copy-insert", &seed);
+
+    // pack and idx: a whole object, an OFS_DELTA and a REF_DELTA on it.
+    let (bid, tid) = (
+        hash_object(Kind::Blob, &base).unwrap(),
+        hash_object(Kind::Blob, &target).unwrap(),
+    );
+    let mut w = data::Writer::new(Vec::new(), 2).unwrap();
+    w.write(&Entry::whole(bid, Kind::Blob, &base, 6)).unwrap();
+    w.write(&Entry::delta(tid, Base::Ofs(bid), &d, 6)).unwrap();
+    let mut out = w.finish().unwrap();
+    put(dir, "pack", "whole-and-ofs", &out.out);
+    let mut idx = Vec::new();
+    index::write(&mut out.entries, &out.checksum, &mut idx).unwrap();
+    put(dir, "idx", "two-objects", &idx);
+    // The harness names entry i [i; 20]: a REF_DELTA on entry 0.
+    let mut w = data::Writer::new(Vec::new(), 2).unwrap();
+    w.write(&Entry::whole(bid, Kind::Blob, &base, 6)).unwrap();
+    w.write(&Entry::delta(tid, Base::Ref([0u8; 20].into()), &d, 6))
+        .unwrap();
+    put(dir, "pack", "whole-and-ref", &w.finish().unwrap().out);
+    let mut empty = delta::Encoder::new(0, 0).finish().unwrap();
+    empty.insert(0, 0);
+    put(dir, "delta_apply", "empty", &empty);
+
+    // JSON files.
+    let id = bid.to_string();
+    put(
+        dir,
+        "treeptr",
+        "plain",
+        format!(
+            r#"{{"blob": "{id}", "size": {}, "format": "tar"}}"#,
+            base.len()
+        )
+        .as_bytes(),
+    );
+    put(
+        dir,
+        "silo_json",
+        "path-and-url",
+        br#"{"silos": [{"path": "../deps.silo"}, {"url": "https://example.invalid/silo/"}]}"#,
+    );
+    put(
+        dir,
+        "hints_json",
+        "pair-and-related",
+        format!(r#"{{"hints": [{{"have": "{id}", "want": "{tid}"}}, {{"related": ["{id}", "x.treeptr"]}}]}}"#)
+            .as_bytes(),
+    );
+
+    // tar_unpack: a small tree.
+    let mut tree = BTreeMap::new();
+    tree.insert("README".to_string(), b"hello\n".to_vec());
+    tree.insert(
+        "src/main.c".to_string(),
+        b"int main(void) { return 0; }\n".to_vec(),
+    );
+    put(
+        dir,
+        "tar_unpack",
+        "small-tree",
+        &trees_testdata::tar_of("demo-1.0", &tree),
+    );
+
+    // patch: one per format, against the harness's fixed base.
+    let have: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut want = have.clone();
+    want.splice(100..100, b"inserted".iter().copied());
+    use trees_delta::patch::{lzma, vcdiff, xz, zstd};
+    let hd = trees_delta::diff(&have, &want).unwrap();
+    for (b, name, p) in [
+        (0u8, "lzma", lzma::encode(&have, &want).unwrap()),
+        (1, "zstd", zstd::encode(&have, &want, 3).unwrap()),
+        (2, "xz", xz::encode(&hd).unwrap()),
+        (3, "vcdiff", vcdiff::encode(&have, &want).unwrap()),
+    ] {
+        let mut seed = vec![b];
+        seed.extend_from_slice(&p);
+        put(dir, "patch", name, &seed);
+    }
+}

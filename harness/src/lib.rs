@@ -1,0 +1,158 @@
+//! Hostile-input harnesses: one function per reader of untrusted bytes,
+//! called by the cargo-fuzz targets in `fuzz/` and by the replay test that
+//! runs every input kept under `testdata/fuzz/<target>/`.
+//!
+//! A harness feeds its bytes to a reader and checks what a reader promises:
+//! it never panics, never allocates past its bound, and whatever it accepts
+//! is consistent (a delta's result has the announced size, an unpacked tar
+//! writes nothing outside its destination). A broken promise panics, which
+//! is what the fuzzer reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use trees_pack::{Bundle, ObjectId, data, delta, index};
+
+/// A harness: takes any bytes, panics only on a broken promise.
+pub type Harness = fn(&[u8]);
+
+/// Every target, by name: the directory names under `testdata/fuzz/` and
+/// the binaries of `fuzz/`.
+pub const TARGETS: [(&str, Harness); 8] = [
+    ("delta_apply", delta_apply),
+    ("pack", pack),
+    ("idx", idx),
+    ("treeptr", treeptr),
+    ("silo_json", silo_json),
+    ("hints_json", hints_json),
+    ("tar_unpack", tar_unpack),
+    ("patch", patch),
+];
+
+/// Results past this are refused by every harness: a bound, so that a
+/// hostile size costs nothing.
+const LIMIT: u64 = 1 << 24;
+
+/// The first byte splits the rest into a base and a delta.
+pub fn delta_apply(data: &[u8]) {
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
+    let cut = (usize::from(cut) * rest.len() / 255).min(rest.len());
+    let (base, d) = rest.split_at(cut);
+    let mut out = Vec::new();
+    if delta::apply::apply_with_limit(base, d, &mut out, LIMIT).is_ok() {
+        let (_, size, _) = delta::header(d).expect("an applied delta has a header");
+        assert_eq!(
+            out.len() as u64,
+            size,
+            "result differs from the announced size"
+        );
+    }
+}
+
+/// A pack: its entries are walked from the first, an idx is made of the
+/// offsets found (entry `i` gets the id `[i; 20]`, so REF_DELTAs can name
+/// them), and every object is read through the bundle, then verified.
+pub fn pack(data: &[u8]) {
+    let path = Path::new("fuzz.pack");
+    let Ok(pack) = data::File::from_bytes(path, data.to_vec()) else {
+        return;
+    };
+    let mut entries = Vec::new();
+    let mut at = data::HEADER_LEN as u64;
+    while entries.len() < 64 && entries.len() < pack.count() as usize {
+        let Ok(h) = pack.header(at) else { break };
+        if h.size > LIMIT {
+            break;
+        }
+        let Ok((_, end)) = pack.inflate(at, &h) else {
+            break;
+        };
+        entries.push(index::Entry {
+            id: ObjectId::from([entries.len() as u8; 20]),
+            offset: at,
+            crc32: 0,
+        });
+        at = end;
+    }
+    let mut idx = Vec::new();
+    let checksum = pack.checksum();
+    index::write(&mut entries, &checksum, &mut idx).expect("an idx of distinct ids");
+    let index = index::File::from_bytes(Path::new("fuzz.idx"), idx).expect("our own idx");
+    let mut bundle = Bundle::from_parts(index, pack);
+    bundle.set_cache_budget(1 << 20);
+    for e in &entries {
+        if let Ok(obj) = bundle.read_at(e.offset) {
+            assert!(obj.data.len() as u64 <= 1 << 36);
+        }
+    }
+    let _ = bundle.verify(&mut |_| {});
+}
+
+/// An idx: parsed, every entry and lookup tried, the checksum checked.
+pub fn idx(data: &[u8]) {
+    let Ok(f) = index::File::from_bytes(Path::new("fuzz.idx"), data.to_vec()) else {
+        return;
+    };
+    for i in 0..f.count().min(1024) {
+        let id = f.id(i);
+        let _ = f.offset(i);
+        let _ = f.crc32(i);
+        let _ = f.lookup(&id);
+        let _ = f.lookup_prefix(&id.as_slice()[..2], 4, 8);
+    }
+    let _ = f.verify();
+}
+
+/// A `*.treeptr`.
+pub fn treeptr(data: &[u8]) {
+    let _ = trees_hints::treeptr::Treeptr::parse(Path::new("fuzz/x.treeptr"), data);
+}
+
+/// A `SILO.json`.
+pub fn silo_json(data: &[u8]) {
+    let _ = trees_hints::silos::Silos::parse(Path::new("fuzz/SILO.json"), data);
+}
+
+/// A `HINTS.json` (treeptr names resolve under a directory that does not exist).
+pub fn hints_json(data: &[u8]) {
+    let _ = trees_hints::hints::Hints::parse(Path::new("/nonexistent-fuzz/HINTS.json"), data);
+}
+
+/// A tar, unpacked into a fresh directory: accepted or refused, nothing may
+/// appear outside the destination.
+pub fn tar_unpack(data: &[u8]) {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let blob = tmp.path().join("blob.tar");
+    std::fs::write(&blob, data).expect("write the blob");
+    let dest = tmp.path().join("dest");
+    let file = std::fs::File::open(&blob).expect("open the blob");
+    let _ = trees_silo::medo::unpack::unpack(file, trees_silo::medo::Format::Tar, &dest);
+    for e in std::fs::read_dir(tmp.path()).expect("list") {
+        let name = e.expect("entry").file_name();
+        assert!(
+            name == "blob.tar" || name == "dest",
+            "unpacking wrote {name:?} outside its destination"
+        );
+    }
+}
+
+/// A client patch: the first byte picks the format, the base is fixed.
+pub fn patch(data: &[u8]) {
+    use trees_delta::patch::{lzma, vcdiff, xz, zstd};
+    let Some((&which, p)) = data.split_first() else {
+        return;
+    };
+    let have: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let r = match which % 4 {
+        0 => lzma::decode(&have, p, LIMIT),
+        1 => zstd::decode(&have, p, LIMIT),
+        2 => xz::decode(&have, p, LIMIT),
+        _ => vcdiff::decode(&have, p, LIMIT),
+    };
+    if let Ok(out) = r {
+        assert!(out.len() as u64 <= LIMIT, "a decoder passed its limit");
+    }
+}
