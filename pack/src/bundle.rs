@@ -44,6 +44,20 @@ pub enum Error {
         /// What is wrong.
         source: delta::apply::Error,
     },
+    /// An object is larger than the reader's limit.
+    #[error(
+        "object at offset {offset} in pack {path} has {size} bytes, more than the limit of {limit}"
+    )]
+    TooLarge {
+        /// The pack.
+        path: PathBuf,
+        /// The entry's offset.
+        offset: u64,
+        /// Its announced size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A REF_DELTA base is not in the pack.
     #[error("delta at offset {offset} in pack {path} needs base {base}, which the pack lacks")]
     BaseMissing {
@@ -104,6 +118,7 @@ pub struct Bundle {
     /// The pack.
     pub pack: data::File,
     cache: Mutex<Cache>,
+    max_object: u64,
 }
 
 fn full_chain(e: &Error) -> String {
@@ -154,7 +169,16 @@ impl Bundle {
             index,
             pack,
             cache: Mutex::new(Cache::new(crate::cache::DEFAULT_BUDGET)),
+            max_object: delta::apply::DEFAULT_RESULT_LIMIT,
         }
+    }
+
+    /// Refuses objects (whole or rebuilt from deltas) larger than `limit`
+    /// bytes, before allocating them; the default is
+    /// [`delta::apply::DEFAULT_RESULT_LIMIT`]. Allocation is fallible
+    /// anyway: past an address-space limit a read fails, it does not abort.
+    pub fn set_object_limit(&mut self, limit: u64) {
+        self.max_object = limit;
     }
 
     /// Replaces the delta-base cache with one of `budget` bytes.
@@ -195,6 +219,14 @@ impl Bundle {
             let h = self.pack.header(cur)?;
             match h.kind {
                 Type::Whole(kind) => {
+                    if h.size > self.max_object {
+                        return Err(Error::TooLarge {
+                            path: path(),
+                            offset: cur,
+                            size: h.size,
+                            limit: self.max_object,
+                        });
+                    }
                     let (d, _) = self.pack.inflate(cur, &h)?;
                     let d = Arc::new(d);
                     if !chain.is_empty() {
@@ -225,11 +257,13 @@ impl Bundle {
         for (off, h) in chain.into_iter().rev() {
             let (d, _) = self.pack.inflate(off, &h)?;
             let mut out = Vec::new();
-            delta::apply(&data, &d, &mut out).map_err(|source| Error::Delta {
-                path: path(),
-                offset: off,
-                source,
-            })?;
+            delta::apply::apply_with_limit(&data, &d, &mut out, self.max_object).map_err(
+                |source| Error::Delta {
+                    path: path(),
+                    offset: off,
+                    source,
+                },
+            )?;
             data = Arc::new(out);
             self.cache().put(off, kind, data.clone());
         }

@@ -124,7 +124,7 @@ pub fn hash_object(kind: Kind, data: &[u8]) -> Result<ObjectId, HashError> {
 }
 
 /// A plain SHA-1 over bytes (pack and idx trailers), with collision detection.
-pub(crate) fn sha1(parts: &[&[u8]]) -> Result<ObjectId, HashError> {
+pub fn sha1(parts: &[&[u8]]) -> Result<ObjectId, HashError> {
     let mut h = gix_hash::hasher(gix_hash::Kind::Sha1);
     for p in parts {
         h.update(p);

@@ -34,6 +34,21 @@ impl Report {
 /// Checks the whole silo. Only listing its directories can fail outright;
 /// everything else wrong is a problem in the report.
 pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::ReadError> {
+    verify_with_limit(
+        silo,
+        progress,
+        trees_pack::delta::apply::DEFAULT_RESULT_LIMIT,
+    )
+}
+
+/// [`verify`], reporting packed objects larger than `max_object` bytes as
+/// problems instead of rebuilding them (a hostile pack can announce, or
+/// rebuild through deltas, objects of any size).
+pub fn verify_with_limit(
+    silo: &Silo,
+    progress: &dyn Progress,
+    max_object: u64,
+) -> Result<Report, store::ReadError> {
     let mut report = Report::default();
     let files = silo.loose_files()?;
     progress.stage("checking loose objects", files.len() as u64, Unit::Objects);
@@ -63,13 +78,14 @@ pub fn verify(silo: &Silo, progress: &dyn Progress) -> Result<Report, store::Rea
         report.packs += 1;
         // Opened unchecked: a pack that does not match its idx is reported
         // below, object by object, instead of as one unreadable file.
-        let bundle = match Bundle::open_unchecked(&idx, &idx.with_extension("pack")) {
+        let mut bundle = match Bundle::open_unchecked(&idx, &idx.with_extension("pack")) {
             Ok(b) => b,
             Err(e) => {
                 report.problems.push(error_chain(&e));
                 continue;
             }
         };
+        bundle.set_object_limit(max_object);
         progress.stage(
             &format!("checking {}", file_name(&idx)),
             u64::from(bundle.index.count()),

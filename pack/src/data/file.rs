@@ -200,7 +200,9 @@ impl File {
         let mut z = Decompress::new(true);
         // One spare byte, so that a stream longer than announced is noticed.
         let first = h.size.min(inflate_bound(input.len())).min(64 << 20) + 1;
-        let mut out = Vec::with_capacity(first as usize);
+        let mut out = Vec::new();
+        out.try_reserve_exact(first as usize)
+            .map_err(|_| bad(format!("cannot allocate {first} bytes to inflate it")))?;
         loop {
             let (in_before, out_before) = (z.total_in(), z.total_out());
             let status = z
@@ -221,7 +223,12 @@ impl File {
             }
             if out.len() == out.capacity() {
                 let want = (h.size - out.len() as u64 + 1).min(64 << 20);
-                out.reserve(want as usize);
+                out.try_reserve(want as usize).map_err(|_| {
+                    bad(format!(
+                        "cannot allocate {} bytes to inflate it",
+                        out.len() as u64 + want
+                    ))
+                })?;
             } else if z.total_in() == in_before && z.total_out() == out_before {
                 return Err(bad("zlib stream is truncated".into()));
             }

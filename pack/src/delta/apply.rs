@@ -64,6 +64,13 @@ pub enum Error {
         /// Announced size.
         expected: u64,
     },
+    /// The result cannot be allocated (an address-space limit, say): the
+    /// delta is refused instead of aborting the process.
+    #[error("cannot allocate {size} bytes for the delta's result")]
+    OutOfMemory {
+        /// Bytes asked for.
+        size: u64,
+    },
     /// The instructions end before the announced result size.
     #[error("delta produced {actual} bytes, but announced {expected}")]
     ShortResult {
@@ -107,7 +114,9 @@ pub fn apply_with_limit(
     // Each instruction byte yields at most 0xffffff/8 result bytes, so a
     // delta cannot honestly announce more than that: cap the reservation.
     let plausible = (delta.len() as u64).saturating_mul(0x20_0000);
-    out.reserve(result_size.min(plausible) as usize);
+    let want = result_size.min(plausible);
+    out.try_reserve_exact(want as usize)
+        .map_err(|_| Error::OutOfMemory { size: want })?;
     while pos < delta.len() {
         let at = pos;
         let op = delta[pos];
@@ -145,7 +154,7 @@ pub fn apply_with_limit(
                     expected: result_size,
                 });
             }
-            out.extend_from_slice(&base[offset as usize..end as usize]);
+            put(out, &base[offset as usize..end as usize])?;
         } else if op != 0 {
             let n = usize::from(op);
             let bytes = delta.get(pos..pos + n).ok_or(Error::Truncated { at })?;
@@ -155,7 +164,7 @@ pub fn apply_with_limit(
                     expected: result_size,
                 });
             }
-            out.extend_from_slice(bytes);
+            put(out, bytes)?;
             pos += n;
         } else {
             return Err(Error::ReservedOpcode { at });
@@ -167,6 +176,16 @@ pub fn apply_with_limit(
             actual: out.len() as u64,
         });
     }
+    Ok(())
+}
+
+/// Appends `bytes`, growing `out` fallibly.
+fn put(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Error> {
+    out.try_reserve(bytes.len())
+        .map_err(|_| Error::OutOfMemory {
+            size: (out.len() + bytes.len()) as u64,
+        })?;
+    out.extend_from_slice(bytes);
     Ok(())
 }
 

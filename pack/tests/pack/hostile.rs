@@ -390,3 +390,45 @@ fn idx_pointing_an_id_at_another_entry_is_caught_by_verify() {
     );
     problems_name_files(&problems, &[&w.pack]);
 }
+
+/// An honest chain one longer than [`MAX_CHAIN`] is refused at its end,
+/// naming the pack; the entry at depth `MAX_CHAIN` still reads.
+#[test]
+fn chain_deeper_than_the_limit_is_refused() {
+    let n = MAX_CHAIN + 2; // depths 0..=MAX_CHAIN+1
+    let mut objects: Vec<Vec<u8>> = Vec::with_capacity(n);
+    let mut w = data::Writer::new(Vec::new(), n as u32).unwrap();
+    let mut prev: Option<trees_pack::ObjectId> = None;
+    for i in 0..n {
+        let content = format!("object {i}\n").into_bytes();
+        let id = blob_id(&content);
+        match prev {
+            None => w.write(&Entry::whole(id, Kind::Blob, &content, 1)).unwrap(),
+            Some(base) => {
+                let base_len = objects[i - 1].len() as u64;
+                let mut enc = delta::Encoder::new(base_len, content.len() as u64);
+                enc.insert(&content);
+                w.write(&Entry::delta(
+                    id,
+                    Base::Ofs(base),
+                    &enc.finish().unwrap(),
+                    1,
+                ))
+                .unwrap()
+            }
+        };
+        objects.push(content);
+        prev = Some(id);
+    }
+    let out = w.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let written = save(dir.path(), &out.out, out.entries, out.checksum);
+    // Fresh bundles: a cached base would shorten the walk.
+    let deep = blob_id(&objects[MAX_CHAIN + 1]);
+    let e = Bundle::open(&written.idx).unwrap().read(&deep).unwrap_err();
+    assert!(matches!(e, bundle::Error::ChainTooDeep { .. }), "{e:?}");
+    names_file(&e, &[&written.pack]);
+    let ok = blob_id(&objects[MAX_CHAIN]);
+    let bundle = Bundle::open(&written.idx).unwrap();
+    assert_eq!(*bundle.read(&ok).unwrap().unwrap().data, objects[MAX_CHAIN]);
+}

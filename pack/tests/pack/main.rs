@@ -6,4 +6,5 @@ mod hostile;
 mod large;
 mod packs;
 mod read_git;
+mod sha1dc;
 mod write;

@@ -141,3 +141,69 @@ fn flipped_idx_byte_is_named_by_verify() {
         }
     }
 }
+
+/// A silo whose one pack holds 16 MiB of zeros and a delta of 8 KiB that
+/// copies them 2,048 times: a 32 GiB object (its id is made up). Returns
+/// the temporary directory, the silo and the pack's file name.
+fn delta_bomb() -> (tempfile::TempDir, PathBuf, String) {
+    use trees_pack::data::write::{Base, Entry};
+    use trees_pack::id::{Kind, hash_object};
+    let (tmp, dir) = new_silo();
+    let base = vec![0u8; 0xff_ffff];
+    let base_id = hash_object(Kind::Blob, &base).unwrap();
+    let copies: u64 = 2048;
+    let mut d = Vec::new();
+    for mut v in [base.len() as u64, copies * 0xff_ffff] {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            d.push(if v > 0 { b | 0x80 } else { b });
+            if v == 0 {
+                break;
+            }
+        }
+    }
+    for _ in 0..copies {
+        d.extend_from_slice(&[0xf0, 0xff, 0xff, 0xff]); // copy 0xffffff bytes from offset 0
+    }
+    let bomb_id = hash_object(Kind::Blob, b"not the real id").unwrap();
+    let mut w = trees_pack::data::Writer::new(Vec::new(), 2).unwrap();
+    w.write(&Entry::whole(base_id, Kind::Blob, &base, 1))
+        .unwrap();
+    w.write(&Entry::delta(bomb_id, Base::Ofs(base_id), &d, 1))
+        .unwrap();
+    let mut out = w.finish().unwrap();
+    let name = format!("pack-{}", out.checksum);
+    std::fs::write(dir.join("pack").join(format!("{name}.pack")), &out.out).unwrap();
+    let idx = std::fs::File::create(dir.join("pack").join(format!("{name}.idx"))).unwrap();
+    trees_pack::index::write(&mut out.entries, &out.checksum, idx).unwrap();
+    (tmp, dir, name)
+}
+
+/// A delta that rebuilds 32 GiB from 8 KiB: with a limit, verify names it
+/// without rebuilding it; under an address-space cap of 512 MiB and no
+/// limit, allocating it fails cleanly instead of aborting.
+#[test]
+fn a_delta_bomb_is_refused_within_a_memory_bound() {
+    let (_tmp, dir, name) = delta_bomb();
+    let out = silo(&[&"verify", &dir, &"--max-object-size", &"1073741824"]);
+    assert_names(&out, 1, &[&name, "more than the limit"]);
+
+    let runner = std::env::var("TREES_RUNNER").unwrap_or_default();
+    if !runner.is_empty() {
+        // qemu-user reserves gigabytes of address space for its guest.
+        eprintln!("under {runner}: the ulimit -v half of this test runs natively only");
+        return;
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 524288 && exec {} verify {}",
+            env!("CARGO_BIN_EXE_silo"),
+            dir.display()
+        ))
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert_names(&out, 1, &[&name, "cannot allocate"]);
+}

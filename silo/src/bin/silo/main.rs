@@ -71,6 +71,10 @@ enum Command {
     Verify {
         /// The silo directory.
         dir: PathBuf,
+        /// Report packed objects larger than this many bytes as problems
+        /// instead of rebuilding them (a hostile pack can announce any size).
+        #[arg(long, default_value_t = trees_pack::delta::apply::DEFAULT_RESULT_LIMIT)]
+        max_object_size: u64,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -273,10 +277,14 @@ fn run(cli: Cli) -> Result<Status> {
                     .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
             }
         }
-        Command::Verify { dir, json } => {
+        Command::Verify {
+            dir,
+            max_object_size,
+            json,
+        } => {
             let silo = open(&dir)?;
             let bar = progress::Bar::new();
-            let report = verify::verify(&silo, &bar)?;
+            let report = verify::verify_with_limit(&silo, &bar, max_object_size)?;
             bar.finish();
             if json {
                 serde_json::to_writer_pretty(&mut out, &report)?;
