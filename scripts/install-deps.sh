@@ -32,3 +32,15 @@ fi
 for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
+
+# The fuzz smoke run of .ci/run (scripts/fuzz.sh) needs nightly and cargo-fuzz.
+if [ "${TREES_FUZZ_DEPS:-0}" = 1 ]; then
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "install-deps: adding the nightly toolchain (cargo fuzz)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! command -v cargo-fuzz >/dev/null; then
+    echo "install-deps: installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
+fi
