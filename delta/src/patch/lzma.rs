@@ -43,14 +43,7 @@ const MIN_DICT: u32 = 4096;
 
 /// A patch that rebuilds `want` from `have`, at xz preset `-9e`.
 pub fn encode(have: &[u8], want: &[u8]) -> Result<Vec<u8>, Error> {
-    let size = pair_size(have, want);
-    if size > MAX_INPUT {
-        return Err(Error::TooLarge {
-            format: FORMAT,
-            size,
-            limit: MAX_INPUT,
-        });
-    }
+    let size = pair_size(FORMAT, have, want, MAX_INPUT)?;
     let fail = |what: String| Error::Encoder {
         format: FORMAT,
         what,

@@ -65,9 +65,17 @@ pub enum Error {
     },
 }
 
-/// Bytes of `have` and `want` together, for the size limits.
-fn pair_size(have: &[u8], want: &[u8]) -> u64 {
-    have.len() as u64 + want.len() as u64
+/// Bytes of `a` and `b` together, refused past a format's `limit`.
+fn pair_size(format: &'static str, a: &[u8], b: &[u8], limit: u64) -> Result<u64, Error> {
+    let size = a.len() as u64 + b.len() as u64;
+    if size > limit {
+        return Err(Error::TooLarge {
+            format,
+            size,
+            limit,
+        });
+    }
+    Ok(size)
 }
 
 /// Reads all of `r` into a vector, refusing more than `limit` bytes.

@@ -18,14 +18,7 @@ pub const MAX_INPUT: u64 = (u32::MAX / 2) as u64;
 
 /// A VCDIFF patch that rebuilds `want` from `have`.
 pub fn encode(have: &[u8], want: &[u8]) -> Result<Vec<u8>, Error> {
-    let size = pair_size(have, want);
-    if size > MAX_INPUT {
-        return Err(Error::TooLarge {
-            format: FORMAT,
-            size,
-            limit: MAX_INPUT,
-        });
-    }
+    let size = pair_size(FORMAT, have, want, MAX_INPUT)?;
     if have.is_empty() || want.is_empty() {
         return Err(Error::Unsupported {
             format: FORMAT,
@@ -47,14 +40,7 @@ pub fn encode(have: &[u8], want: &[u8]) -> Result<Vec<u8>, Error> {
 /// The bindings give the decoder an output buffer of `2 × (patch + have)`
 /// bytes; a result larger than that cannot be decoded through them.
 pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
-    let size = pair_size(have, patch);
-    if size > MAX_INPUT {
-        return Err(Error::TooLarge {
-            format: FORMAT,
-            size,
-            limit: MAX_INPUT,
-        });
-    }
+    let size = pair_size(FORMAT, have, patch, MAX_INPUT)?;
     let out = xdelta3::decode(patch, have).ok_or_else(|| Error::Corrupt {
         format: FORMAT,
         what: format!(

@@ -25,14 +25,7 @@ fn window_log(n: u64) -> u32 {
 
 /// A frame that rebuilds `want` from `have`, at `level`.
 pub fn encode(have: &[u8], want: &[u8], level: i32) -> Result<Vec<u8>, Error> {
-    let size = pair_size(have, want);
-    if size > MAX_INPUT {
-        return Err(Error::TooLarge {
-            format: FORMAT,
-            size,
-            limit: MAX_INPUT,
-        });
-    }
+    let size = pair_size(FORMAT, have, want, MAX_INPUT)?;
     let fail = |code: usize| Error::Encoder {
         format: FORMAT,
         what: zstd::zstd_safe::get_error_name(code).to_owned(),
