@@ -47,7 +47,8 @@ pub fn encode(have: &[u8], want: &[u8], level: i32) -> Result<Vec<u8>, Error> {
 }
 
 /// The output of `patch` applied to `have`: at most `limit` bytes, one
-/// frame, its checksum checked.
+/// frame, its checksum checked, its window no larger than `have` and
+/// `limit` need.
 pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
     let corrupt = |e: std::io::Error| Error::Corrupt {
         format: FORMAT,
@@ -56,7 +57,11 @@ pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
     let mut d = zstd::stream::read::Decoder::with_ref_prefix(patch, have)
         .map_err(corrupt)?
         .single_frame();
-    d.window_log_max(31).map_err(corrupt)?;
+    // No honest frame needs a window past have + the whole output: a frame
+    // that asks for more (up to 2 GiB) is refused before its window is
+    // allocated.
+    let needed = window_log((have.len() as u64).saturating_add(limit).min(MAX_INPUT));
+    d.window_log_max(needed).map_err(corrupt)?;
     let out = read_bounded(&mut d, limit, FORMAT)?;
     // One frame, and nothing after it.
     let rest = d.finish();

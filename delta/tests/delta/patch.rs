@@ -179,3 +179,16 @@ fn too_large_pairs_are_refused_with_the_limit() {
         Err(Error::TooLarge { .. })
     ));
 }
+
+/// Found by `scripts/fuzz.sh` (testdata/fuzz/patch/oom-46a7…): a zstd frame
+/// header asking for a 2 GiB window. It is refused for its window, before
+/// the window is allocated.
+#[test]
+fn a_zstd_frame_asking_for_a_huge_window_is_refused_before_allocating_it() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/fuzz/patch/oom-46a7ca97713c64729c7fa0b2a235d799703d8ec8");
+    let data = std::fs::read(p).unwrap();
+    let have = vec![0u8; 4096];
+    let e = zstd::decode(&have, &data[1..], 1 << 24).unwrap_err();
+    assert!(e.to_string().contains("memory"), "{e}");
+}

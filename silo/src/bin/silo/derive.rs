@@ -77,6 +77,17 @@ pub fn is_check_failure(e: &ApplyError) -> bool {
     !matches!(e, ApplyError::Io { .. } | ApplyError::Name { .. })
 }
 
+/// The `want_size` of the manifest beside a derived file, if there is one
+/// that parses: the tightest bound on what applying it may produce.
+fn manifest_size(patch: &Path) -> Option<u64> {
+    let (have, want, _) = derived::parse_name(patch)?;
+    let json = patch.with_file_name(format!("{}.json", derived::stem(&have, &want)));
+    let bytes = std::fs::read(&json).ok()?;
+    derived::Manifest::parse(&json, &have, &want, &bytes)
+        .ok()
+        .map(|m| m.want_size)
+}
+
 /// `silo apply`: reads `have`, applies `patch`, and writes `want` to
 /// `output` (via a temporary file renamed into place) or stdout. Nothing is
 /// written unless the result's id is the `want` of the file's name.
@@ -88,6 +99,7 @@ pub fn apply(
     stdout: &mut dyn Write,
 ) -> Result<std::result::Result<ObjectId, ApplyError>> {
     let base = std::fs::read(have).with_context(|| format!("cannot read {}", have.display()))?;
+    let limit = limit.min(manifest_size(patch).unwrap_or(u64::MAX));
     let (id, bytes) = match derived::apply(&base, patch, limit) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),

@@ -157,7 +157,8 @@ enum Command {
         /// Where to write the blob (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Refuse results larger than this many bytes.
+        /// Refuse results larger than this many bytes (the manifest beside
+        /// PATCH, `<have>..<want>.json`, bounds it further when present).
         #[arg(long, default_value_t = 1 << 36)]
         max_size: u64,
     },
