@@ -80,6 +80,23 @@ fn check_id(data: &[u8], id: &ObjectId) -> Result<(), String> {
 /// Applies the derived file at `path` to `have` and returns `want`'s id and
 /// bytes, at most `limit` of them, after checking both ids.
 pub fn apply(have: &[u8], path: &Path, limit: u64) -> Result<(ObjectId, Vec<u8>), ApplyError> {
+    apply_to(Have::Unchecked(have), path, limit)
+}
+
+/// The base a derived file is applied to.
+pub(super) enum Have<'a> {
+    /// Bytes whose id must still be checked against the file's name.
+    Unchecked(&'a [u8]),
+    /// Bytes read from the silo by this id (the read checked it): `verify`
+    /// applies five files to one `have` and hashes it once, not five times.
+    Read(&'a [u8], ObjectId),
+}
+
+pub(super) fn apply_to(
+    have: Have<'_>,
+    path: &Path,
+    limit: u64,
+) -> Result<(ObjectId, Vec<u8>), ApplyError> {
     let (have_id, want_id, format) = match parse_name(path) {
         Some((h, w, Some(f))) => (h, w, f),
         _ => {
@@ -88,13 +105,26 @@ pub fn apply(have: &[u8], path: &Path, limit: u64) -> Result<(ObjectId, Vec<u8>)
             });
         }
     };
-    if let Err(actual) = check_id(have, &have_id) {
-        return Err(ApplyError::WrongHave {
-            path: path.to_owned(),
-            expected: have_id,
-            actual,
-        });
-    }
+    let have = match have {
+        Have::Read(bytes, id) if id == have_id => bytes,
+        Have::Read(_, id) => {
+            return Err(ApplyError::WrongHave {
+                path: path.to_owned(),
+                expected: have_id,
+                actual: id.to_string(),
+            });
+        }
+        Have::Unchecked(bytes) => {
+            if let Err(actual) = check_id(bytes, &have_id) {
+                return Err(ApplyError::WrongHave {
+                    path: path.to_owned(),
+                    expected: have_id,
+                    actual,
+                });
+            }
+            bytes
+        }
+    };
     let io = |source| ApplyError::Io {
         path: path.to_owned(),
         source,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use trees_pack::{Bundle, ObjectId};
 
-use super::{Manifest, apply, deltas_dir, parse_name};
+use super::apply::{Have, apply_to};
+use super::{Manifest, deltas_dir, parse_name};
 use crate::{Silo, store};
 
 /// The files of `derived/deltas/`, grouped by pair; names that are not a
@@ -91,7 +92,7 @@ pub fn verify(silo: &Silo, packs: &[Bundle]) -> Result<(u64, Vec<String>), store
                     }
                     Ok(_) => {}
                 }
-                apply(&have_bytes, &path, manifest.want_size)
+                apply_to(Have::Read(&have_bytes, *have), &path, manifest.want_size)
                     .err()
                     .map(|e| crate::verify::error_chain(&e))
             })
