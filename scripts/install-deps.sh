@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: git and gzip (oracles),
+# nginx (serves silos over HTTP in the remote tests),
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
 # libclang (the xdelta3 crate generates its bindings with bindgen at build
 # time), the aarch64 cross toolchain and qemu-user (the aarch64 run), the
@@ -16,13 +17,25 @@ command -v xz >/dev/null || need_apt+=(xz-utils)
 ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+# The HTTP tests serve silos with a real nginx, started by each test on
+# 127.0.0.1 from its own configuration.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need_apt+=(nginx)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # Packages must not start services (nginx would take port 80): the
+  # tests start their own. policy-rc.d says so to invoke-rc.d.
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ] && [ -w /usr/sbin ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then

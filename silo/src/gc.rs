@@ -108,6 +108,9 @@ pub enum Error {
     /// The lock is held or cannot be taken.
     #[error(transparent)]
     Lock(#[from] lock::Error),
+    /// The listing (info/files.json) cannot be written.
+    #[error(transparent)]
+    Listing(#[from] crate::listing::Error),
     /// Listing or reading failed.
     #[error(transparent)]
     Read(#[from] store::ReadError),
@@ -270,6 +273,7 @@ pub fn gc(
         let usage = du::usage(silo)?;
         outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
         outcome.after_apparent = usage.objects.apparent_bytes + usage.pack.apparent_bytes;
+        crate::listing::write(silo)?;
     }
     outcome.plan = plan;
     outcome.seconds = start.elapsed().as_secs_f64();

@@ -4,6 +4,7 @@
 //! SILO/objects/ab/<38 hex>.gz   loose blobs, gzip of the raw content
 //! SILO/pack/pack-<sha>.{pack,idx}  git pack v2 + idx v2
 //! SILO/derived/deltas/           client deltas of have/want hints (recomputable)
+//! SILO/info/files.json           what the silo holds, for HTTP clients
 //! SILO/tmp/                      writes in progress, never read
 //! SILO/silo.lock                 held by repack and gc
 //! ```
@@ -12,7 +13,8 @@
 //! checks them ([`verify`]), measures them ([`du`]), repacks them into one
 //! pack ([`repack`]), collects what is unreachable ([`gc`]), and does the
 //! medo side's work on trees: deterministic tars in, safe untar out
-//! ([`medo`]). Every write goes to `tmp/`, is fsynced, and is renamed
+//! ([`medo`]). Silos served over HTTP are read object by object with
+//! range requests, and mirrored ([`remote`]). Every write goes to `tmp/`, is fsynced, and is renamed
 //! into place, so that a reader never sees half a file and a crash never
 //! loses a blob that was added. The `silo` binary is a thin CLI over it.
 //!
@@ -38,10 +40,12 @@ pub mod derived;
 pub mod du;
 mod fsutil;
 pub mod gc;
+pub mod listing;
 pub mod lock;
 pub mod loose;
 pub mod medo;
 pub mod progress;
+pub mod remote;
 pub mod repack;
 pub mod store;
 pub mod verify;

@@ -6,9 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use flate2::{Decompress, FlushDecompress, Status};
-
 use super::entry::{self, Header};
+use super::inflate;
 use super::{HEADER_LEN, TRAILER_LEN};
 use crate::ObjectId;
 use crate::mmap::Map;
@@ -76,12 +75,6 @@ pub enum Error {
         /// The computed hash.
         actual: ObjectId,
     },
-}
-
-/// deflate cannot expand more than about 1032:1; no honest stream of `n`
-/// compressed bytes inflates beyond this, so we never reserve more.
-fn inflate_bound(compressed: usize) -> u64 {
-    (compressed as u64).saturating_mul(1032).saturating_add(64)
 }
 
 /// An open pack.
@@ -192,55 +185,12 @@ impl File {
     pub fn inflate(&self, offset: u64, h: &Header) -> Result<(Vec<u8>, u64), Error> {
         let start = offset + h.len as u64;
         let input = self.bytes(start, self.entries_end())?;
-        let bad = |what: String| Error::Inflate {
+        let (out, used) = inflate::inflate(input, h.size).map_err(|e| Error::Inflate {
             path: self.path.clone(),
             offset,
-            what,
-        };
-        let mut z = Decompress::new(true);
-        // One spare byte, so that a stream longer than announced is noticed.
-        let first = h.size.min(inflate_bound(input.len())).min(64 << 20) + 1;
-        let mut out = Vec::new();
-        out.try_reserve_exact(first as usize)
-            .map_err(|_| bad(format!("cannot allocate {first} bytes to inflate it")))?;
-        loop {
-            let (in_before, out_before) = (z.total_in(), z.total_out());
-            let status = z
-                .decompress_vec(
-                    &input[z.total_in() as usize..],
-                    &mut out,
-                    FlushDecompress::Finish,
-                )
-                .map_err(|e| bad(format!("corrupt zlib stream: {e}")))?;
-            if out.len() as u64 > h.size {
-                return Err(bad(format!(
-                    "inflates to more than the {} bytes its header announces",
-                    h.size
-                )));
-            }
-            if status == Status::StreamEnd {
-                break;
-            }
-            if out.len() == out.capacity() {
-                let want = (h.size - out.len() as u64 + 1).min(64 << 20);
-                out.try_reserve(want as usize).map_err(|_| {
-                    bad(format!(
-                        "cannot allocate {} bytes to inflate it",
-                        out.len() as u64 + want
-                    ))
-                })?;
-            } else if z.total_in() == in_before && z.total_out() == out_before {
-                return Err(bad("zlib stream is truncated".into()));
-            }
-        }
-        if out.len() as u64 != h.size {
-            return Err(bad(format!(
-                "inflates to {} bytes, but its header announces {}",
-                out.len(),
-                h.size
-            )));
-        }
-        Ok((out, start + z.total_in()))
+            what: e.to_string(),
+        })?;
+        Ok((out, start + used as u64))
     }
 
     /// Re-hashes the pack and compares with its trailer.

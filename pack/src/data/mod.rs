@@ -13,6 +13,7 @@
 
 pub mod entry;
 pub mod file;
+pub mod inflate;
 pub mod write;
 
 pub use entry::{Header, Type};

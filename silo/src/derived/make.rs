@@ -42,6 +42,9 @@ pub enum Error {
     /// The lock is held or cannot be taken.
     #[error(transparent)]
     Lock(#[from] lock::Error),
+    /// The listing (info/files.json) cannot be written.
+    #[error(transparent)]
+    Listing(#[from] crate::listing::Error),
     /// An object cannot be read.
     #[error(transparent)]
     Read(#[from] store::ReadError),
@@ -117,6 +120,7 @@ pub fn make_all(
         out.push(made);
         progress.advance(1);
     }
+    crate::listing::write(silo)?;
     Ok(out)
 }
 

@@ -1,11 +1,12 @@
 //! A treeptr's blob, read from the first silo of its SILO.json that has it.
 //!
-//! Silos are tried in the order SILO.json lists them. A `url` silo is
-//! skipped with a note (reading over HTTP is not built yet); a local silo
-//! that lacks the blob, or whose copy is corrupt, is skipped too, and the
-//! reason kept for the error if no silo has a good copy. Every read checks
-//! the content against its id ([`Silo::read`]), and the size against the
-//! treeptr's `size`.
+//! Silos are tried in the order SILO.json lists them. A `url` silo is read
+//! over HTTP ([`crate::remote`]: the idx files, then only the byte ranges
+//! the blob needs). A silo that lacks the blob, or whose copy is corrupt
+//! or unreachable, is skipped, and the reason kept for the error if no
+//! silo has a good copy. Every read checks the content against its id
+//! ([`Silo::read`], [`Remote::read`]), and the size against the treeptr's
+//! `size`.
 
 use std::fs::File;
 use std::io::{self, Seek};
@@ -17,6 +18,7 @@ use trees_pack::ObjectId;
 
 use super::{Format, chain};
 use crate::Silo;
+use crate::remote::{self, Remote};
 use crate::loose;
 use crate::store::ReadError;
 
@@ -46,7 +48,7 @@ pub enum Error {
 /// What [`fetch`] did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// The silo it came from.
+    /// The silo it came from (its directory, or its URL).
     pub silo: PathBuf,
     /// Its size.
     pub size: u64,
@@ -65,8 +67,25 @@ pub fn fetch(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, 
     for loc in &silos.silos {
         let root = match loc {
             Location::Url(u) => {
-                notes.push(format!("{u}: url silos are not supported yet"));
-                continue;
+                out.set_len(0).map_err(output)?;
+                out.rewind().map_err(output)?;
+                let remote = Remote::new(u, remote::Options::default());
+                match remote.read_to(blob, out) {
+                    Ok(size) => {
+                        out.rewind().map_err(output)?;
+                        notes.extend(remote.notes().iter().map(|n| format!("{u}: {n}")));
+                        return Ok(Outcome {
+                            silo: PathBuf::from(u),
+                            size,
+                            notes,
+                        });
+                    }
+                    Err(remote::Error::Output(source)) => return Err(output(source)),
+                    Err(e) => {
+                        notes.push(format!("{u}: {}", chain(&e)));
+                        continue;
+                    }
+                }
             }
             // Resolved, for messages: `m/../deps.silo` reads badly.
             Location::Path(p) => &p.canonicalize().unwrap_or_else(|_| p.clone()),

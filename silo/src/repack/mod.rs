@@ -96,6 +96,9 @@ pub enum Error {
     /// The lock is held or cannot be taken.
     #[error(transparent)]
     Lock(#[from] lock::Error),
+    /// The listing (info/files.json) cannot be written.
+    #[error(transparent)]
+    Listing(#[from] crate::listing::Error),
     /// An object or a directory cannot be read.
     #[error(transparent)]
     Read(#[from] store::ReadError),
@@ -183,6 +186,7 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             "nothing to repack: no loose objects and {} pack(s)",
             packs.len()
         );
+        crate::listing::write(silo)?;
         return Ok(Outcome {
             before_bytes: before,
             after_bytes: before,
@@ -207,6 +211,7 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     let usage = du::usage(silo)?;
     outcome.before_bytes = before;
     outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
+    crate::listing::write(silo)?;
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)
 }

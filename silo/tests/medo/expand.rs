@@ -187,32 +187,62 @@ fn a_wrong_size_or_format_in_the_treeptr_is_an_error_naming_it() {
     assert!(e.contains("t.treeptr"), "{e}");
 }
 
+/// `medo ARGS` with its cache in `f` and no retries.
+fn medo_env(f: &Fixture, args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    super::runner::command(env!("CARGO_BIN_EXE_medo"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .env("TREES_CACHE", f.path("cache"))
+        .env("TREES_HTTP_RETRIES", "0")
+        .output()
+        .unwrap()
+}
+
 #[test]
-fn url_silos_are_skipped_with_a_note_and_the_next_silo_is_used() {
+fn url_silos_are_read_over_http_and_unreachable_ones_skipped_with_a_note() {
     let f = Fixture::new();
     let (t, _) = f.treeptr("t.treeptr", b"content\n", "file");
-    std::fs::write(
-        f.medo.join("SILO.json"),
-        r#"{"silos": [{"url": "https://example.org/s.silo/"}, {"path": "../s.silo"}]}"#,
-    )
-    .unwrap();
-    let out = super::cli::medo(&[&"expand", &t, &f.path("out")]);
-    assert!(out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        e.contains("https://example.org/s.silo/: url silos are not supported yet"),
-        "{e}"
-    );
-    assert_eq!(std::fs::read(f.path("out")).unwrap(), b"content\n");
+    super::cli::silo_ok(&[&"repack", &f.silo]);
+    let nginx = super::nginx::Nginx::serve(f.tmp.path());
+    let served = nginx.url("s.silo/");
+    let dead = "http://127.0.0.1:9/s.silo/";
 
     std::fs::write(
         f.medo.join("SILO.json"),
-        r#"{"silos": [{"url": "https://example.org/s.silo/"}]}"#,
+        format!(r#"{{"silos": [{{"url": "{served}"}}]}}"#),
     )
     .unwrap();
-    let e = medo_fails(2, &[&"expand", &t, &f.path("out2")]);
+    let out = medo_env(&f, &[&"expand", &t, &f.path("out")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(f.path("out")).unwrap(), b"content\n");
+    // It came from the pack, with a range request.
     assert!(
-        e.contains("url silos are not supported yet") && e.contains("SILO.json"),
-        "{e}"
+        nginx
+            .requests()
+            .iter()
+            .any(|r| r.0.ends_with(".pack") && r.1 == 206),
+        "{:?}",
+        nginx.requests()
     );
+
+    std::fs::write(
+        f.medo.join("SILO.json"),
+        format!(r#"{{"silos": [{{"url": "{dead}"}}, {{"url": "{served}"}}]}}"#),
+    )
+    .unwrap();
+    let out = medo_env(&f, &[&"expand", &t, &f.path("out2")]);
+    assert!(out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains(dead), "{e}");
+    assert_eq!(std::fs::read(f.path("out2")).unwrap(), b"content\n");
+
+    std::fs::write(
+        f.medo.join("SILO.json"),
+        format!(r#"{{"silos": [{{"url": "{dead}"}}]}}"#),
+    )
+    .unwrap();
+    let out = medo_env(&f, &[&"expand", &t, &f.path("out3")]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains(dead) && e.contains("SILO.json"), "{e}");
+    assert!(!f.path("out3").exists());
 }

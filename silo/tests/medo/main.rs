@@ -7,6 +7,8 @@
 mod add;
 mod cli;
 mod expand;
+#[path = "../common/nginx.rs"]
+mod nginx;
 mod reachable;
 mod roundtrip;
 #[path = "../common/runner.rs"]

@@ -8,6 +8,9 @@ mod crash;
 mod derived;
 mod du;
 mod gc;
+#[path = "../common/nginx.rs"]
+mod nginx;
+mod remote;
 mod repack;
 #[path = "../common/runner.rs"]
 mod runner;

@@ -3,6 +3,7 @@
 
 mod derive;
 mod progress;
+mod remote;
 
 #[path = "../common/exit.rs"]
 mod exit;
@@ -19,7 +20,7 @@ use trees_silo::{Silo, derived, du, gc, repack, verify};
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 a check failed (verify found a problem); 2 usage error, I/O error, or an object that cannot be read.
 
-Environment: SILO_LOG=debug (or info, trace) for logs on stderr.";
+Environment: SILO_LOG=debug (or info, trace) for logs on stderr; TREES_CACHE, TREES_HTTP_TIMEOUT and TREES_HTTP_RETRIES for silos read over HTTP (see `silo cat --help`).";
 
 /// A silo is a plain directory of blobs named by their git blob id, served by
 /// any static web server and copied with rsync. `silo` adds blobs, reads
@@ -51,11 +52,22 @@ enum Command {
     },
     /// Write a blob's content to stdout, from its loose copy or a pack.
     ///
-    /// A loose object is streamed and checked at the end: if it is corrupt,
-    /// the exit code is 2 and the output must be discarded.
+    /// A local loose object is streamed and checked at the end: if it is
+    /// corrupt, the exit code is 2 and the output must be discarded.
+    ///
+    /// SILO may be the URL of a silo served over HTTP(S) by any static web
+    /// server. Then the silo's info/files.json names its packs, their idx
+    /// files are fetched once into the cache (checked against their
+    /// checksums), and only the byte ranges of the object's pack entry and
+    /// its delta bases are fetched, with Range requests, each checked
+    /// against the CRC32 of the idx; an object in no pack is fetched loose.
+    /// Objects read over HTTP are checked against their id before anything
+    /// is written. A server that ignores Range gets the whole pack
+    /// downloaded into the cache instead.
     Cat {
-        /// The silo directory.
-        dir: PathBuf,
+        /// The silo directory, or its URL (http:// or https://).
+        #[arg(value_name = "SILO")]
+        dir: String,
         /// The blob id, or a unique prefix of at least 4 hex digits.
         #[arg(required_unless_present = "batch")]
         id: Option<String>,
@@ -65,6 +77,40 @@ enum Command {
         /// reads them all, so delta bases stay cached between objects.
         #[arg(long, conflicts_with = "id")]
         batch: bool,
+        #[command(flatten)]
+        remote: remote::RemoteArgs,
+    },
+    /// Copy into the local silo DIR (created if missing) what the silo
+    /// served at URL has and DIR lacks: packs, loose objects, derived files.
+    ///
+    /// URL's info/files.json says what it has. Every pack is checked
+    /// against its length, its trailer and its name, and every object in it
+    /// against its id, before it is renamed into pack/; loose objects are
+    /// checked against their id, derived files are applied and must give
+    /// their `want`. An interrupted run leaves tmp/mirror-*.pack.part: the
+    /// next run resumes it with a Range request. Holds DIR's silo.lock.
+    /// Exit 1 if a derived file was refused (the rest was copied).
+    Mirror {
+        /// The remote silo (http:// or https://).
+        url: String,
+        /// The local silo.
+        dir: PathBuf,
+        /// Wait for silo.lock instead of failing when it is held.
+        #[arg(long)]
+        wait: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: remote::RemoteArgs,
+    },
+    /// Write info/files.json, the list of packs, loose objects and derived
+    /// files that HTTP clients (`silo cat URL`, `silo mirror`, `medo
+    /// expand`) read. Repack, gc and the making of derived files write it
+    /// too; run this after `silo add` on a served silo.
+    UpdateServerInfo {
+        /// The silo directory.
+        dir: PathBuf,
     },
     /// Re-hash every loose object and every pack entry; check pack trailers
     /// and idx checksums. Names every bad file and object; exits 1 if any.
@@ -261,7 +307,18 @@ fn run(cli: Cli) -> Result<Status> {
                 writeln!(out, "{id}  {}", f.display())?;
             }
         }
-        Command::Cat { dir, id, batch } => {
+        Command::Cat {
+            dir,
+            id,
+            batch,
+            remote,
+        } => {
+            if trees_silo::remote::is_url(&dir) {
+                remote::cat(&remote, &dir, id.as_deref(), batch, &mut out)?;
+                out.flush()?;
+                return Ok(Status::Ok);
+            }
+            let dir = PathBuf::from(dir);
             let silo = open(&dir)?;
             let packs = silo.open_packs()?;
             if batch {
@@ -278,6 +335,18 @@ fn run(cli: Cli) -> Result<Status> {
                     .with_context(|| format!("cannot read object {id} from {}", dir.display()))?;
             }
         }
+        Command::Mirror {
+            url,
+            dir,
+            wait,
+            json,
+            remote,
+        } => {
+            let status = remote::mirror(&remote, &url, &dir, wait, json, &mut out)?;
+            out.flush()?;
+            return Ok(status);
+        }
+        Command::UpdateServerInfo { dir } => remote::update_server_info(&dir, &mut out)?,
         Command::Verify {
             dir,
             max_object_size,

@@ -1,0 +1,204 @@
+//! `silo cat URL`, `silo mirror` and `silo update-server-info`: the HTTP side.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use trees_silo::remote::{self, Remote, mirror};
+use trees_silo::{Silo, du, listing};
+
+use super::exit::Status;
+use super::progress;
+
+/// How to reach a silo served over HTTP.
+#[derive(clap::Args, Clone)]
+pub struct RemoteArgs {
+    /// Where idx files of remote silos are cached [default: $TREES_CACHE,
+    /// else $XDG_CACHE_HOME/trees, else ~/.cache/trees].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Seconds to wait for a connection, and for each read of an answer
+    /// [default: $TREES_HTTP_TIMEOUT, else 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Attempts after a failed one that received nothing (a transfer that
+    /// makes progress resumes with Range and is not counted)
+    /// [default: $TREES_HTTP_RETRIES, else 3].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Print what was transferred to stderr as one JSON line:
+    /// requests, bytes received, retries.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+impl RemoteArgs {
+    fn options(&self) -> remote::Options {
+        let mut o = remote::Options::default();
+        if let Some(c) = &self.cache {
+            o.cache = c.clone();
+        }
+        if let Some(t) = self.timeout {
+            o.http.timeout = Duration::from_secs(t.max(1));
+        }
+        if let Some(r) = self.retries {
+            o.http.retries = r;
+        }
+        o
+    }
+
+    /// The remote silo at `url`.
+    pub fn open(&self, url: &str) -> Remote {
+        Remote::new(url, self.options())
+    }
+
+    /// Prints notes, and the transfer as JSON if asked.
+    pub fn report(&self, r: &Remote) {
+        for n in r.notes() {
+            eprintln!("silo: note: {n}");
+        }
+        if self.stats {
+            let s = r.stats();
+            eprintln!(
+                "{}",
+                serde_json::json!({
+                    "requests": s.requests(),
+                    "received_bytes": s.bytes(),
+                    "retries": s.retries(),
+                })
+            );
+        }
+    }
+}
+
+/// `silo cat URL ID` and `silo cat URL --batch`.
+pub fn cat(
+    args: &RemoteArgs,
+    url: &str,
+    id: Option<&str>,
+    batch: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let r = args.open(url);
+    let result = if batch {
+        cat_batch(&r, out).with_context(|| format!("cannot read from {url}"))
+    } else {
+        let id = id.context("an id is needed without --batch")?;
+        (|| -> Result<()> {
+            let full = r.resolve(id)?;
+            r.read_to(&full, out)?;
+            Ok(())
+        })()
+        .with_context(|| format!("cannot read object {id} from {url}"))
+    };
+    args.report(&r);
+    result
+}
+
+fn cat_batch(r: &Remote, out: &mut dyn Write) -> Result<()> {
+    for line in io::stdin().lines() {
+        let line = line.context("cannot read ids from stdin")?;
+        let input = line.trim();
+        if input.is_empty() {
+            continue;
+        }
+        let id = match r.resolve(input) {
+            Ok(id) => id,
+            Err(remote::Error::NotFound { .. }) => {
+                writeln!(out, "{input} missing")?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let data = match r.read(&id) {
+            Ok(d) => d,
+            Err(remote::Error::NotFound { .. }) => {
+                writeln!(out, "{input} missing")?;
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read object {id}")),
+        };
+        writeln!(out, "{id} blob {}", data.len())?;
+        out.write_all(&data)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `silo mirror URL DIR`.
+pub fn mirror(
+    args: &RemoteArgs,
+    url: &str,
+    dir: &std::path::Path,
+    wait: bool,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let silo = Silo::init(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
+    let r = args.open(url);
+    let bar = progress::Bar::new();
+    let result = mirror::mirror(&r, &silo, wait, &bar);
+    bar.finish();
+    args.report(&r);
+    let o = result.with_context(|| {
+        format!(
+            "cannot mirror {url} into {} (run the command again to resume)",
+            dir.display()
+        )
+    })?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &o)?;
+        writeln!(out)?;
+    } else {
+        for (what, c) in [
+            ("packs", &o.packs),
+            ("loose objects", &o.loose),
+            ("derived files", &o.derived),
+        ] {
+            writeln!(
+                out,
+                "{what}: {} copied ({}), {} already there",
+                c.copied,
+                du::si(c.bytes),
+                c.present
+            )?;
+        }
+        if o.resumed_bytes > 0 {
+            writeln!(
+                out,
+                "resumed: {} fetched by an earlier run were kept",
+                du::si(o.resumed_bytes)
+            )?;
+        }
+        writeln!(
+            out,
+            "received {} in {} requests",
+            du::si(o.received_bytes),
+            o.requests
+        )?;
+    }
+    for r in &o.refused {
+        eprintln!("silo: bad: {r}");
+    }
+    Ok(if o.refused.is_empty() {
+        Status::Ok
+    } else {
+        Status::CheckFailed
+    })
+}
+
+/// `silo update-server-info DIR`.
+pub fn update_server_info(dir: &std::path::Path, out: &mut dyn Write) -> Result<()> {
+    let silo = Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
+    let l = listing::write(&silo)?;
+    writeln!(
+        out,
+        "wrote {}: {} packs, {} loose objects, {} derived files",
+        silo.root().join(listing::PATH).display(),
+        l.packs.len(),
+        l.loose.len(),
+        l.derived.len()
+    )?;
+    Ok(())
+}

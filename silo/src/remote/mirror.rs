@@ -1,0 +1,402 @@
+//! `silo mirror URL DIR`: copies what a local silo lacks from a remote one.
+//!
+//! The remote's `info/files.json` says what it holds. Each pack the local
+//! silo lacks is downloaded into `tmp/mirror-<name>.pack.part`, resuming
+//! what an interrupted run left there; it must match its listed length,
+//! its trailer and the checksum its name carries, and then every object in
+//! it is read back and hashed against its idx ([`Bundle::verify`]) before
+//! the pack and then its idx are renamed into `pack/`. Loose objects are
+//! checked against their ids, derived files are applied to their `have`
+//! and must give their `want`, and only then renamed into place (a pair's
+//! `.json` last). Whatever was already complete is kept, so running the
+//! command again after an interruption finishes the job. The local silo's
+//! listing is written at the end, so that the copy can be served in turn.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use trees_pack::{Bundle, ObjectId};
+
+use super::{Error as RemoteError, Remote, cache};
+use crate::derived;
+use crate::fsutil;
+use crate::listing::{self, Listing};
+use crate::lock::{self, Lock};
+use crate::loose;
+use crate::progress::{Progress, Unit};
+use crate::store::{ReadError, Silo};
+
+/// Why a mirror run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading from the remote failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// A request failed.
+    #[error(transparent)]
+    Http(#[from] super::http::Error),
+    /// Another process holds the local silo's lock.
+    #[error(transparent)]
+    Lock(#[from] lock::Error),
+    /// The local silo cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The local listing cannot be written.
+    #[error(transparent)]
+    Listing(#[from] listing::Error),
+    /// A downloaded pack fails its check.
+    #[error("pack {url} is corrupt: {what}")]
+    BadPack {
+        /// Its URL.
+        url: String,
+        /// The problems, joined by "; ".
+        what: String,
+    },
+    /// A local file cannot be written.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What one kind of file came to.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// Copied now.
+    pub copied: u64,
+    /// Already there.
+    pub present: u64,
+    /// Bytes copied now.
+    pub bytes: u64,
+}
+
+/// What [`mirror`] did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Outcome {
+    /// Packs.
+    pub packs: Count,
+    /// Loose objects (those the local silo has in a pack count as present).
+    pub loose: Count,
+    /// Derived files.
+    pub derived: Count,
+    /// Derived files refused (they do not give their `want`): the message.
+    pub refused: Vec<String>,
+    /// Bytes of pack that an earlier, interrupted run had already fetched.
+    pub resumed_bytes: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Body bytes received.
+    pub received_bytes: u64,
+    /// Notes (a server that ignores Range, say).
+    pub notes: Vec<String>,
+}
+
+/// Copies into `silo` what `remote` lists and `silo` lacks. Holds the
+/// silo's lock (waiting for it if `wait`).
+pub fn mirror(
+    remote: &Remote,
+    silo: &Silo,
+    wait: bool,
+    progress: &dyn Progress,
+) -> Result<Outcome, Error> {
+    let listing = remote.listing()?.ok_or_else(|| RemoteError::NoListing {
+        url: format!("{}{}", remote.url(), listing::PATH),
+    })?;
+    let _lock = Lock::exclusive(silo.lock_path(), wait)?;
+    let mut out = Outcome::default();
+    copy_packs(remote, silo, listing, &mut out, progress)?;
+    let packs = silo.open_packs()?;
+    copy_loose(remote, silo, listing, &packs, &mut out, progress)?;
+    copy_derived(remote, silo, listing, &packs, &mut out, progress)?;
+    listing::write(silo)?;
+    out.requests = remote.stats().requests();
+    out.received_bytes = remote.stats().bytes();
+    out.notes = remote.notes().iter().map(ToString::to_string).collect();
+    Ok(out)
+}
+
+fn copy_packs(
+    remote: &Remote,
+    silo: &Silo,
+    listing: &Listing,
+    out: &mut Outcome,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let pack_dir = silo.pack_dir();
+    let missing: Vec<&listing::Pack> = listing
+        .packs
+        .iter()
+        .filter(|p| {
+            let present = pack_dir.join(format!("{}.idx", p.name)).is_file()
+                && pack_dir.join(format!("{}.pack", p.name)).is_file();
+            if present {
+                out.packs.present += 1;
+            }
+            !present
+        })
+        .collect();
+    let total: u64 = missing.iter().map(|p| p.pack + p.idx).sum();
+    progress.stage("mirroring packs", total, Unit::Bytes);
+    for p in missing {
+        let base = remote.url();
+        let pack_url = format!("{base}pack/{}.pack", p.name);
+        let idx_url = format!("{base}pack/{}.idx", p.name);
+        let idx_bytes = remote
+            .client
+            .get(&idx_url, p.idx.max(1))?
+            .ok_or_else(|| RemoteError::Gone {
+                url: idx_url.clone(),
+            })?;
+        cache::parse_idx(Path::new(&idx_url), idx_bytes.clone(), p).map_err(|what| {
+            RemoteError::Idx {
+                url: idx_url.clone(),
+                what,
+            }
+        })?;
+        progress.advance(idx_bytes.len() as u64);
+        let part = silo.tmp_dir().join(format!("mirror-{}.pack.part", p.name));
+        let resumed = fs::metadata(&part).map(|m| m.len()).unwrap_or(0).min(p.pack);
+        out.resumed_bytes += resumed;
+        progress.advance(resumed);
+        let seen = std::sync::atomic::AtomicU64::new(resumed);
+        let on_bytes = |at: u64| {
+            let before = seen.swap(at, std::sync::atomic::Ordering::Relaxed);
+            if at > before {
+                progress.advance(at - before);
+            }
+        };
+        cache::fetch_checked_pack(&remote.client, &pack_url, p, &part, &on_bytes)?;
+        // Every object read back and hashed before the pack is let in.
+        let mut idx_tmp = silo.temp_file(".idx").map_err(io_at(&silo.tmp_dir()))?;
+        idx_tmp.write_all(&idx_bytes).map_err(io_at(idx_tmp.path()))?;
+        idx_tmp
+            .as_file()
+            .sync_all()
+            .map_err(io_at(idx_tmp.path()))?;
+        let bundle = Bundle::open_pair(idx_tmp.path(), &part).map_err(|e| Error::BadPack {
+            url: pack_url.clone(),
+            what: e.to_string(),
+        })?;
+        let problems = bundle.verify(&mut |_| {});
+        drop(bundle);
+        if !problems.is_empty() {
+            let _ = fs::remove_file(&part);
+            return Err(Error::BadPack {
+                url: pack_url,
+                what: problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        // The pack first, then its idx: readers look for packs by their idx.
+        let pack_dest = pack_dir.join(format!("{}.pack", p.name));
+        set_read_only(&part)?;
+        fs::rename(&part, &pack_dest).map_err(io_at(&pack_dest))?;
+        let idx_dest = pack_dir.join(format!("{}.idx", p.name));
+        idx_tmp.persist(&idx_dest).map_err(|e| Error::Io {
+            path: idx_dest.clone(),
+            source: e.error,
+        })?;
+        fsutil::sync_dir(&pack_dir).map_err(io_at(&pack_dir))?;
+        out.packs.copied += 1;
+        out.packs.bytes += p.pack + p.idx;
+    }
+    Ok(())
+}
+
+fn set_read_only(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o444)).map_err(io_at(path))
+}
+
+/// Downloads `url` into a new temporary file of the silo's `tmp/`.
+fn fetch_temp(
+    remote: &Remote,
+    silo: &Silo,
+    url: &str,
+    limit: u64,
+) -> Result<tempfile::NamedTempFile, Error> {
+    let tmp = silo.temp_file(".part").map_err(io_at(&silo.tmp_dir()))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(tmp.path())
+        .or_else(|_| tmp.reopen())
+        .map_err(io_at(tmp.path()))?;
+    remote
+        .client
+        .download(url, &mut f, 0, limit, &|_| {})?
+        .ok_or_else(|| RemoteError::Gone {
+            url: url.to_owned(),
+        })?;
+    f.sync_all().map_err(io_at(tmp.path()))?;
+    Ok(tmp)
+}
+
+fn copy_loose(
+    remote: &Remote,
+    silo: &Silo,
+    listing: &Listing,
+    packs: &[Bundle],
+    out: &mut Outcome,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let missing: Vec<&listing::Loose> = listing
+        .loose
+        .iter()
+        .filter(|l| {
+            let present = silo.contains(&l.id.0, packs);
+            if present {
+                out.loose.present += 1;
+            }
+            !present
+        })
+        .collect();
+    progress.stage(
+        "mirroring loose objects",
+        missing.iter().map(|l| l.size).sum(),
+        Unit::Bytes,
+    );
+    for l in missing {
+        let id = l.id.0;
+        let url = remote.loose_url(&id);
+        let tmp = fetch_temp(remote, silo, &url, l.size)?;
+        loose::read(tmp.path(), &id, &mut io::sink()).map_err(|source| RemoteError::Loose {
+            url: url.clone(),
+            source,
+        })?;
+        let dest = silo.loose_path(&id);
+        let dir = dest.parent().unwrap_or(silo.root()).to_owned();
+        fsutil::ensure_dir(&dir).map_err(io_at(&dir))?;
+        tmp.persist(&dest).map_err(|e| Error::Io {
+            path: dest.clone(),
+            source: e.error,
+        })?;
+        fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
+        out.loose.copied += 1;
+        out.loose.bytes += l.size;
+        progress.advance(l.size);
+    }
+    Ok(())
+}
+
+fn copy_derived(
+    remote: &Remote,
+    silo: &Silo,
+    listing: &Listing,
+    packs: &[Bundle],
+    out: &mut Outcome,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let dir = derived::deltas_dir(silo);
+    // Files of one pair together, so that the pair's .json goes in last.
+    let mut pairs: BTreeMap<(ObjectId, ObjectId), Vec<&listing::Derived>> = BTreeMap::new();
+    for d in &listing.derived {
+        if dir.join(&d.name).is_file() {
+            out.derived.present += 1;
+            continue;
+        }
+        if let Some((have, want, _)) = derived::parse_name(Path::new(&d.name)) {
+            pairs.entry((have, want)).or_default().push(d);
+        }
+    }
+    progress.stage(
+        "mirroring derived files",
+        pairs.values().flatten().map(|d| d.size).sum(),
+        Unit::Bytes,
+    );
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    fsutil::ensure_dir(&silo.derived_dir()).map_err(io_at(&silo.derived_dir()))?;
+    fsutil::ensure_dir(&dir).map_err(io_at(&dir))?;
+    for ((have, want), files) in pairs {
+        copy_pair(remote, silo, packs, (&have, &want), &files, out, progress)?;
+    }
+    fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
+    Ok(())
+}
+
+/// Copies the listed files of one pair: each is fetched under its own name
+/// into a fresh directory of `tmp/`, applied to `have` (bounded by the
+/// `want_size` of the pair's manifest, when the manifest is among them),
+/// and renamed into place if it gives `want`; the `.json` goes in last.
+fn copy_pair(
+    remote: &Remote,
+    silo: &Silo,
+    packs: &[Bundle],
+    (have, want): (&ObjectId, &ObjectId),
+    files: &[&listing::Derived],
+    out: &mut Outcome,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let dir = derived::deltas_dir(silo);
+    let tmp = tempfile::Builder::new()
+        .prefix("mirror-")
+        .tempdir_in(silo.tmp_dir())
+        .map_err(io_at(&silo.tmp_dir()))?;
+    let mut fetched = Vec::new();
+    for d in files {
+        let url = format!("{}derived/deltas/{}", remote.url(), d.name);
+        let path = tmp.path().join(&d.name);
+        let mut f = fs::File::create(&path).map_err(io_at(&path))?;
+        remote
+            .client
+            .download(&url, &mut f, 0, d.size, &|_| {})?
+            .ok_or_else(|| RemoteError::Gone { url: url.clone() })?;
+        f.sync_all().map_err(io_at(&path))?;
+        progress.advance(d.size);
+        fetched.push((url, path, d.size, d.name.ends_with(".json")));
+    }
+    // The bound on what a file may rebuild: the manifest's want_size.
+    let mut limit = trees_pack::delta::apply::DEFAULT_RESULT_LIMIT;
+    for (url, path, _, is_json) in &fetched {
+        if *is_json {
+            let json = fs::read(path).map_err(io_at(path))?;
+            match derived::Manifest::parse(path, have, want, &json) {
+                Ok(m) => limit = m.want_size,
+                Err(e) => {
+                    out.refused.push(format!("{url}: {e}"));
+                    return Ok(());
+                }
+            }
+        }
+    }
+    let mut have_bytes: Option<Vec<u8>> = None;
+    fetched.sort_by_key(|f| f.3);
+    for (url, path, size, is_json) in fetched {
+        if !is_json {
+            if have_bytes.is_none() {
+                let mut buf = Vec::new();
+                silo.read_with(have, packs, &mut buf)?;
+                have_bytes = Some(buf);
+            }
+            let h = have_bytes.as_deref().unwrap_or_default();
+            if let Err(e) = derived::apply(h, &path, limit) {
+                out.refused
+                    .push(format!("{url}: {}", crate::verify::error_chain(&e)));
+                continue;
+            }
+        }
+        let dest = dir.join(path.file_name().unwrap_or_default());
+        set_read_only(&path)?;
+        fs::rename(&path, &dest).map_err(io_at(&dest))?;
+        out.derived.copied += 1;
+        out.derived.bytes += size;
+    }
+    Ok(())
+}
