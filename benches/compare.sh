@@ -19,7 +19,9 @@
 # and prints one Markdown table: bytes, ratio to raw, ratio to git
 # aggressive, wall seconds, ratio of time to git aggressive, peak RSS.
 #
-# Then it appends the read-latency rows (benches/read-latency.sh) and writes
+# Then it appends the read-latency rows (benches/read-latency.sh) and the
+# remote-read rows (benches/remote.sh: single objects over HTTP from nginx
+# against fetching the whole pack), and writes
 # the whole as benches/results/compare.md, and a bar chart of sizes and
 # times per tool and set as benches/results/compare.svg (benches/chart.py).
 #
@@ -162,6 +164,8 @@ mapfile -t all < <(ls "$t"/*.tar | shuf --random-source=<(yes 42))
 measure mixed "${all[@]}"
 echo
 "$root/benches/read-latency.sh"
+echo
+"$root/benches/remote.sh"
 }
 run_all | tee "$results/compare.md.new"
 mv "$results/compare.md.new" "$results/compare.md"

@@ -18,8 +18,8 @@ use trees_pack::ObjectId;
 
 use super::{Format, chain};
 use crate::Silo;
-use crate::remote::{self, Remote};
 use crate::loose;
+use crate::remote::{self, Remote};
 use crate::store::ReadError;
 
 /// Why a blob cannot be fetched.

@@ -31,7 +31,11 @@ fn cache_io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// Checks idx bytes against their trailer and against the pack's checksum.
-pub(crate) fn parse_idx(path: &Path, bytes: Vec<u8>, p: &listing::Pack) -> Result<index::File, String> {
+pub(crate) fn parse_idx(
+    path: &Path,
+    bytes: Vec<u8>,
+    p: &listing::Pack,
+) -> Result<index::File, String> {
     let idx = index::File::from_bytes(path, bytes).map_err(|e| e.to_string())?;
     idx.verify().map_err(|e| e.to_string())?;
     if Some(idx.pack_checksum()) != p.checksum() {
@@ -57,13 +61,16 @@ pub(crate) fn idx(
     if let Ok(bytes) = fs::read(&path) {
         match parse_idx(&path, bytes, p) {
             Ok(idx) => return Ok((idx, path)),
-            Err(why) => tracing::warn!("cached {} is bad ({why}); fetching it again", path.display()),
+            Err(why) => tracing::warn!(
+                "cached {} is bad ({why}); fetching it again",
+                path.display()
+            ),
         }
     }
     let limit = if p.idx > 0 { p.idx } else { MAX_IDX };
-    let bytes = client
-        .get(url, limit)?
-        .ok_or_else(|| Error::Gone { url: url.to_owned() })?;
+    let bytes = client.get(url, limit)?.ok_or_else(|| Error::Gone {
+        url: url.to_owned(),
+    })?;
     fs::create_dir_all(&dir).map_err(cache_io(&dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(cache_io(&dir))?;
     tmp.write_all(&bytes).map_err(cache_io(&path))?;
@@ -132,7 +139,9 @@ pub(crate) fn fetch_checked_pack(
         let have = if have > p.pack { 0 } else { have };
         let len = client
             .download(url, &mut f, have, p.pack, on_bytes)?
-            .ok_or_else(|| Error::Gone { url: url.to_owned() })?;
+            .ok_or_else(|| Error::Gone {
+                url: url.to_owned(),
+            })?;
         f.sync_all().map_err(cache_io(part))?;
         drop(f);
         match check_pack(part, p, len) {
@@ -158,7 +167,11 @@ fn check_pack(path: &Path, p: &listing::Pack, len: u64) -> Result<(), String> {
     let f = data::File::open(path).map_err(|e| e.to_string())?;
     f.verify_checksum().map_err(|e| e.to_string())?;
     if Some(f.checksum()) != p.checksum() {
-        return Err(format!("its trailer is {}, its name says {}", f.checksum(), p.name));
+        return Err(format!(
+            "its trailer is {}, its name says {}",
+            f.checksum(),
+            p.name
+        ));
     }
     Ok(())
 }

@@ -154,12 +154,13 @@ fn copy_packs(
         let base = remote.url();
         let pack_url = format!("{base}pack/{}.pack", p.name);
         let idx_url = format!("{base}pack/{}.idx", p.name);
-        let idx_bytes = remote
-            .client
-            .get(&idx_url, p.idx.max(1))?
-            .ok_or_else(|| RemoteError::Gone {
-                url: idx_url.clone(),
-            })?;
+        let idx_bytes =
+            remote
+                .client
+                .get(&idx_url, p.idx.max(1))?
+                .ok_or_else(|| RemoteError::Gone {
+                    url: idx_url.clone(),
+                })?;
         cache::parse_idx(Path::new(&idx_url), idx_bytes.clone(), p).map_err(|what| {
             RemoteError::Idx {
                 url: idx_url.clone(),
@@ -168,7 +169,10 @@ fn copy_packs(
         })?;
         progress.advance(idx_bytes.len() as u64);
         let part = silo.tmp_dir().join(format!("mirror-{}.pack.part", p.name));
-        let resumed = fs::metadata(&part).map(|m| m.len()).unwrap_or(0).min(p.pack);
+        let resumed = fs::metadata(&part)
+            .map(|m| m.len())
+            .unwrap_or(0)
+            .min(p.pack);
         out.resumed_bytes += resumed;
         progress.advance(resumed);
         let seen = std::sync::atomic::AtomicU64::new(resumed);
@@ -181,7 +185,9 @@ fn copy_packs(
         cache::fetch_checked_pack(&remote.client, &pack_url, p, &part, &on_bytes)?;
         // Every object read back and hashed before the pack is let in.
         let mut idx_tmp = silo.temp_file(".idx").map_err(io_at(&silo.tmp_dir()))?;
-        idx_tmp.write_all(&idx_bytes).map_err(io_at(idx_tmp.path()))?;
+        idx_tmp
+            .write_all(&idx_bytes)
+            .map_err(io_at(idx_tmp.path()))?;
         idx_tmp
             .as_file()
             .sync_all()

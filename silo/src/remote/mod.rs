@@ -42,7 +42,9 @@ pub enum Error {
         url: String,
     },
     /// A file the listing names is gone (the silo was repacked since?).
-    #[error("{url} is listed in info/files.json but the server does not have it (repacked since? try again)")]
+    #[error(
+        "{url} is listed in info/files.json but the server does not have it (repacked since? try again)"
+    )]
     Gone {
         /// Its URL.
         url: String,
@@ -161,6 +163,9 @@ impl std::fmt::Display for Note {
     }
 }
 
+/// Largest listing accepted: about 3 million loose objects.
+const MAX_LISTING: u64 = 256 << 20;
+
 /// How to reach a remote silo.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -176,7 +181,11 @@ impl Options {
     /// `$TREES_CACHE`, else `$XDG_CACHE_HOME/trees`, else `~/.cache/trees`,
     /// else `trees-cache` in the system's temporary directory.
     pub fn default_cache() -> PathBuf {
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         env("TREES_CACHE")
             .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("trees")))
             .or_else(|| env("HOME").map(|d| d.join(".cache").join("trees")))
@@ -256,7 +265,7 @@ impl Remote {
             return Ok(l.as_ref());
         }
         let url = format!("{}{}", self.base, listing::PATH);
-        let l = match self.client.get(&url, 1 << 30)? {
+        let l = match self.client.get(&url, MAX_LISTING)? {
             Some(bytes) => Some(Listing::parse(&bytes, &url)?),
             None => {
                 self.note(Note::NoListing { url });
@@ -374,7 +383,11 @@ impl Remote {
             source,
         })?;
         let limit = self.options.max_object_size.saturating_add(1 << 20);
-        if self.client.download(&url, &mut f, 0, limit, &|_| {})?.is_none() {
+        if self
+            .client
+            .download(&url, &mut f, 0, limit, &|_| {})?
+            .is_none()
+        {
             return Err(Error::NotFound {
                 url: self.base.clone(),
                 id: id.to_string(),

@@ -74,7 +74,9 @@ impl RemotePack {
                 .first()
                 .is_some_and(|f| f.0 < data::HEADER_LEN as u64)
         {
-            return Err(bad("two entries share an offset, or one is inside the header".into()));
+            return Err(bad(
+                "two entries share an offset, or one is inside the header".into(),
+            ));
         }
         let whole = OnceLock::new();
         if let Some(local) = cache::cached_pack(cache_dir, p)
@@ -112,10 +114,7 @@ impl RemotePack {
                 what: "a delta names a base at this offset, where no entry starts".into(),
             })?;
         let (_, i) = self.by_offset[at];
-        let end = self
-            .by_offset
-            .get(at + 1)
-            .map_or(self.entries_end, |e| e.0);
+        let end = self.by_offset.get(at + 1).map_or(self.entries_end, |e| e.0);
         let raw = match client.range(&self.url, offset, end)? {
             Ranged::Bytes(b) => b,
             Ranged::Ignored => {
@@ -178,7 +177,12 @@ impl RemotePack {
         let mut chain: Vec<(u64, Vec<u8>, data::Header)> = Vec::new();
         let mut cur = offset;
         let (kind, mut content) = loop {
-            if let Some(hit) = self.bases.lock().unwrap_or_else(|e| e.into_inner()).get(cur) {
+            if let Some(hit) = self
+                .bases
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(cur)
+            {
                 break hit;
             }
             let Some(raw) = self.entry(client, cur, p, cache_dir, notes)? else {

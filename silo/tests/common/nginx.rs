@@ -147,13 +147,13 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: kill has no memory-safety preconditions.
-                #[allow(unsafe_code)]
-                unsafe {
-                    libc::kill(pid, libc::SIGTERM);
-                }
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid"))
+            && let Ok(pid) = pid.trim().parse::<i32>()
+        {
+            // SAFETY: kill has no memory-safety preconditions.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
             }
         }
     }

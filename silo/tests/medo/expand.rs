@@ -212,7 +212,11 @@ fn url_silos_are_read_over_http_and_unreachable_ones_skipped_with_a_note() {
     )
     .unwrap();
     let out = medo_env(&f, &[&"expand", &t, &f.path("out")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(f.path("out")).unwrap(), b"content\n");
     // It came from the pack, with a range request.
     assert!(

@@ -206,7 +206,10 @@ fn prefixes_and_batches_read_like_a_local_silo() {
     assert!(out.status.success());
     assert_eq!(out.stdout, silo_ok(&[&"cat", &s.silo, &s.ids[2]]));
 
-    let input = format!("{}\n{}\n0000000000000000000000000000000000000000\n", s.ids[0], s.ids[4]);
+    let input = format!(
+        "{}\n{}\n0000000000000000000000000000000000000000\n",
+        s.ids[0], s.ids[4]
+    );
     let stdin = s.tmp.path().join("ids");
     std::fs::write(&stdin, &input).unwrap();
     let batch = |dir: &dyn AsRef<std::ffi::OsStr>, extra: &[&str]| {
@@ -217,9 +220,16 @@ fn prefixes_and_batches_read_like_a_local_silo() {
     };
     let remote = batch(&url, &["--cache", cache.to_str().unwrap()]);
     let local = batch(&s.silo, &[]);
-    assert!(remote.status.success(), "{}", String::from_utf8_lossy(&remote.stderr));
+    assert!(
+        remote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
     assert_eq!(remote.stdout, local.stdout);
-    assert!(String::from_utf8_lossy(&remote.stdout).contains("0000000000000000000000000000000000000000 missing"));
+    assert!(
+        String::from_utf8_lossy(&remote.stdout)
+            .contains("0000000000000000000000000000000000000000 missing")
+    );
 }
 
 #[test]
@@ -231,7 +241,11 @@ fn a_server_that_ignores_range_gets_the_whole_pack_once() {
     let id = &s.ids[1];
     let want = silo_ok(&[&"cat", &s.silo, id]);
     let out = cat(&url, id, &cache, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, want);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ignores Range"), "{err}");
@@ -296,7 +310,11 @@ fn a_wrong_byte_is_an_error_naming_the_file_and_nothing_is_written() {
         .find(|l| l.split_whitespace().count() == 5 && l.len() > 40)
         .unwrap();
     let f: Vec<&str> = line.split_whitespace().collect();
-    let (id, in_pack, offset) = (f[0].to_owned(), f[3].parse::<u64>().unwrap(), f[4].parse::<u64>().unwrap());
+    let (id, in_pack, offset) = (
+        f[0].to_owned(),
+        f[3].parse::<u64>().unwrap(),
+        f[4].parse::<u64>().unwrap(),
+    );
     assert!(e.contains_key(&id));
     let pack_name = pack.file_name().unwrap().to_owned();
     let url = damaged_copy(&s, "bad-pack.silo", |d| {
@@ -321,7 +339,10 @@ fn a_wrong_byte_is_an_error_naming_the_file_and_nothing_is_written() {
     let out = cat(&url, &id, &s.cache("c2"), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("idx") && err.contains(idx_name.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("idx") && err.contains(idx_name.to_str().unwrap()),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 
     // A damaged loose object is refused.
@@ -356,24 +377,44 @@ fn truncated_bodies_are_resumed_or_refused() {
     // Only the first answer is cut: the retry resumes and the bytes are right.
     let proxy = Faulty::new(s.nginx.port, Fault::CutFirst(7));
     let out = cat(&proxy.url("s.silo/"), id, &s.cache("c1"), &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, want);
     assert!(stats(&out.stderr)["retries"].as_u64().unwrap() >= 1);
 
     // Every answer cut at 0 bytes: bounded retries, then a clear error.
     let proxy = Faulty::new(s.nginx.port, Fault::Cut(0));
-    let out = cat(&proxy.url("s.silo/"), id, &s.cache("c2"), &["--retries", "2"]);
+    let out = cat(
+        &proxy.url("s.silo/"),
+        id,
+        &s.cache("c2"),
+        &["--retries", "2"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("stopped after 0 of") && err.contains("(attempts: 3)"), "{err}");
+    assert!(
+        err.contains("stopped after 0 of") && err.contains("(attempts: 3)"),
+        "{err}"
+    );
     assert_eq!(proxy.served.load(std::sync::atomic::Ordering::SeqCst), 3);
 
     // Nothing listens: a quick, clear error.
-    let out = cat("http://127.0.0.1:9/s.silo/", id, &s.cache("c3"), &["--retries", "0"]);
+    let out = cat(
+        "http://127.0.0.1:9/s.silo/",
+        id,
+        &s.cache("c3"),
+        &["--retries", "0"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("127.0.0.1:9") && err.contains("(attempts: 1)"), "{err}");
+    assert!(
+        err.contains("127.0.0.1:9") && err.contains("(attempts: 1)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -383,16 +424,27 @@ fn mirror_copies_everything_checks_it_and_resumes() {
     // The pack's answer stops after 4 KiB, and the server then sends
     // nothing: with no retries left, the pack is left partial.
     let pack_len = std::fs::metadata(s.pack()).unwrap().len();
-    assert!(pack_len > 8192, "the fixture's pack must be larger than the cut");
+    assert!(
+        pack_len > 8192,
+        "the fixture's pack must be larger than the cut"
+    );
     let proxy = Faulty::new(s.nginx.port, Fault::StallPack(4096));
-    let out = super::cli::silo_cmd().args([
-        "mirror",
-        &proxy.url("s.silo/"),
-        dest.to_str().unwrap(),
-        "--retries",
-        "0",
-    ]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = super::cli::silo_cmd()
+        .args([
+            "mirror",
+            &proxy.url("s.silo/"),
+            dest.to_str().unwrap(),
+            "--retries",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("resume"), "{err}");
     let part = std::fs::read_dir(dest.join("tmp"))
@@ -423,13 +475,22 @@ fn mirror_copies_everything_checks_it_and_resumes() {
     // The copy is whole and sound, by our verify and by git's.
     silo_ok(&[&"verify", &dest]);
     for id in &s.ids {
-        assert_eq!(silo_ok(&[&"cat", &dest, id]), silo_ok(&[&"cat", &s.silo, id]));
+        assert_eq!(
+            silo_ok(&[&"cat", &dest, id]),
+            silo_ok(&[&"cat", &s.silo, id])
+        );
     }
     let copied_pack = dest.join("pack").join(s.pack().file_name().unwrap());
-    assert_eq!(std::fs::read(&copied_pack).unwrap(), std::fs::read(s.pack()).unwrap());
+    assert_eq!(
+        std::fs::read(&copied_pack).unwrap(),
+        std::fs::read(s.pack()).unwrap()
+    );
     git(
         dest.as_path(),
-        &["verify-pack", copied_pack.with_extension("idx").to_str().unwrap()],
+        &[
+            "verify-pack",
+            copied_pack.with_extension("idx").to_str().unwrap(),
+        ],
     );
     assert!(dest.join("info/files.json").is_file());
 
@@ -448,7 +509,9 @@ fn mirror_refuses_a_hostile_listing_and_a_damaged_pack() {
     let pack = s.pack();
     let pack_name = pack.file_name().unwrap().to_owned();
     let url = damaged_copy(&s, "bad.silo", |d| {
-        let len = std::fs::metadata(d.join("pack").join(&pack_name)).unwrap().len();
+        let len = std::fs::metadata(d.join("pack").join(&pack_name))
+            .unwrap()
+            .len();
         flip(&d.join("pack").join(&pack_name), len / 2);
     });
     let dest = s.tmp.path().join("copy.silo");
@@ -490,7 +553,10 @@ fn repack_and_gc_keep_the_listing_current() {
     silo_ok(&[&"gc", &dir, &"--reachable", &reachable, &"--grace", &"0"]);
     let l2: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("info/files.json")).unwrap()).unwrap();
-    assert_ne!(l["packs"], l2["packs"], "gc rewrote the pack: the listing must say so");
+    assert_ne!(
+        l["packs"], l2["packs"],
+        "gc rewrote the pack: the listing must say so"
+    );
     let name = l2["packs"][0]["name"].as_str().unwrap();
     assert!(dir.join("pack").join(format!("{name}.pack")).is_file());
 }

@@ -21,7 +21,9 @@ use trees_silo::medo::{add, expand, url, verify};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 a check failed (verify found a difference); 2 usage error, I/O error, \
-a bad treeptr or SILO.json, a blob that no silo has, or a tar member refused as unsafe.";
+a bad treeptr or SILO.json, a blob that no silo has, or a tar member refused as unsafe.
+
+Silos of SILO.json with a \"url\" are read over HTTP(S) like `silo cat URL` reads them: the idx files are cached in $TREES_CACHE (else $XDG_CACHE_HOME/trees, else ~/.cache/trees), and only the byte ranges the blob needs are fetched. TREES_HTTP_TIMEOUT (seconds, default 30) and TREES_HTTP_RETRIES (default 3) bound the waiting.";
 
 /// A medo directory lives in a git repository and names blobs of a silo
 /// with `*.treeptr` files; its `SILO.json` (or the nearest one of a parent
