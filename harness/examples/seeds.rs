@@ -76,6 +76,17 @@ fn main() {
     );
     put(
         dir,
+        "silo_listing",
+        "pack-loose-derived",
+        format!(
+            r#"{{"version": 1, "packs": [{{"name": "pack-{id}", "pack": 1000, "idx": 1100}}],
+  "loose": [{{"id": "{tid}", "size": 30}}],
+  "derived": [{{"name": "{id}..{tid}.patch.zst", "size": 12}}, {{"name": "{id}..{tid}.json", "size": 200}}]}}"#
+        )
+        .as_bytes(),
+    );
+    put(
+        dir,
         "hints_json",
         "pair-and-related",
         format!(r#"{{"hints": [{{"have": "{id}", "want": "{tid}"}}, {{"related": ["{id}", "x.treeptr"]}}]}}"#)

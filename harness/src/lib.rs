@@ -19,7 +19,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 8] = [
+pub const TARGETS: [(&str, Harness); 9] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
@@ -28,6 +28,7 @@ pub const TARGETS: [(&str, Harness); 8] = [
     ("hints_json", hints_json),
     ("tar_unpack", tar_unpack),
     ("patch", patch),
+    ("silo_listing", silo_listing),
 ];
 
 /// Results past this are refused by every harness: a bound, so that a
@@ -114,6 +115,29 @@ pub fn treeptr(data: &[u8]) {
 /// A `SILO.json`.
 pub fn silo_json(data: &[u8]) {
     let _ = trees_hints::silos::Silos::parse(Path::new("fuzz/SILO.json"), data);
+}
+
+/// A remote silo's `info/files.json`: whatever it accepts names only
+/// files of the shapes a silo holds, so a mirror cannot be sent elsewhere.
+pub fn silo_listing(data: &[u8]) {
+    let Ok(l) = trees_silo::listing::Listing::parse(data, "fuzz/info/files.json") else {
+        return;
+    };
+    for p in &l.packs {
+        assert!(p.checksum().is_some(), "pack name {:?} accepted", p.name);
+        assert!(
+            !p.name.contains('/') && !p.name.contains(".."),
+            "{:?}",
+            p.name
+        );
+    }
+    for d in &l.derived {
+        assert!(
+            !d.name.contains('/') && !d.name.starts_with('.'),
+            "derived name {:?} accepted",
+            d.name
+        );
+    }
 }
 
 /// A `HINTS.json` (treeptr names resolve under a directory that does not exist).

@@ -176,7 +176,13 @@ impl RemotePack {
         // (or one already in the cache of bases).
         let mut chain: Vec<(u64, Vec<u8>, data::Header)> = Vec::new();
         let mut cur = offset;
+        // A hostile pack can make a chain loop (REF_DELTA to itself): each
+        // step would cost a request, so a loop is refused at once.
+        let mut seen = std::collections::HashSet::new();
         let (kind, mut content) = loop {
+            if !seen.insert(cur) {
+                return Err(bad(cur, "the delta chain loops back to this entry".into()));
+            }
             if let Some(hit) = self
                 .bases
                 .lock()
@@ -218,7 +224,7 @@ impl RemotePack {
                 }
             }
             if chain.len() > trees_pack::bundle::MAX_CHAIN {
-                return Err(bad(offset, "the delta chain is too deep (a cycle?)".into()));
+                return Err(bad(offset, "the delta chain is too deep".into()));
             }
         };
         for (off, raw, h) in chain.into_iter().rev() {

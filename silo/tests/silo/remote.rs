@@ -560,3 +560,90 @@ fn repack_and_gc_keep_the_listing_current() {
     let name = l2["packs"][0]["name"].as_str().unwrap();
     assert!(dir.join("pack").join(format!("{name}.pack")).is_file());
 }
+
+#[test]
+fn a_delta_loop_in_a_served_pack_is_refused_at_the_first_repeat() {
+    use trees_pack::data::{self, write::Base, write::Entry};
+    use trees_pack::{Kind, delta, id::hash_object, index};
+    // a needs b, b needs a, c needs itself.
+    let mut enc = delta::Encoder::new(2, 2);
+    enc.insert(b"a\n");
+    let d = enc.finish().unwrap();
+    let blob = |b: &[u8]| hash_object(Kind::Blob, b).unwrap();
+    let (a, b, c) = (blob(b"a\n"), blob(b"b\n"), blob(b"c\n"));
+    let mut w = data::Writer::new(Vec::new(), 3).unwrap();
+    w.write(&Entry::delta(a, Base::Ref(b), &d, 6)).unwrap();
+    w.write(&Entry::delta(b, Base::Ref(a), &d, 6)).unwrap();
+    w.write(&Entry::delta(c, Base::Ref(c), &d, 6)).unwrap();
+    let mut out = w.finish().unwrap();
+    let mut idx = Vec::new();
+    index::write(&mut out.entries, &out.checksum, &mut idx).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let silo_dir = tmp.path().join("evil.silo");
+    std::fs::create_dir_all(silo_dir.join("pack")).unwrap();
+    std::fs::create_dir_all(silo_dir.join("info")).unwrap();
+    let name = format!("pack-{}", out.checksum);
+    std::fs::write(silo_dir.join(format!("pack/{name}.pack")), &out.out).unwrap();
+    std::fs::write(silo_dir.join(format!("pack/{name}.idx")), &idx).unwrap();
+    std::fs::write(
+        silo_dir.join("info/files.json"),
+        format!(
+            r#"{{"version":1,"packs":[{{"name":"{name}","pack":{},"idx":{}}}],"loose":[],"derived":[]}}"#,
+            out.out.len(),
+            idx.len()
+        ),
+    )
+    .unwrap();
+    let nginx = Nginx::serve(tmp.path());
+    for id in [a, b, c] {
+        nginx.clear_log();
+        let out = cat(
+            &nginx.url("evil.silo/"),
+            &id.to_string(),
+            &tmp.path().join("cache"),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("loops back"), "{err}");
+        let pack_requests = nginx
+            .requests()
+            .iter()
+            .filter(|r| r.0.ends_with(".pack"))
+            .count();
+        assert!(pack_requests <= 2, "{:?}", nginx.requests());
+    }
+}
+
+#[test]
+fn without_a_listing_loose_objects_still_read_and_the_user_is_told() {
+    let s = Served::new(18);
+    let url = damaged_copy(&s, "unlisted.silo", |d| {
+        std::fs::remove_file(d.join("info/files.json")).unwrap();
+    });
+    let late = s.ids.last().unwrap();
+    let out = cat(&url, late, &s.cache("c"), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, silo_ok(&[&"cat", &s.silo, late]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("info/files.json is missing"), "{err}");
+
+    let out = cat(&url, &s.ids[0], &s.cache("c"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no object") && err.contains("is missing"),
+        "{err}"
+    );
+
+    let out = silo(&[&"mirror", &url, &s.tmp.path().join("m.silo")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("update-server-info"), "{err}");
+}
