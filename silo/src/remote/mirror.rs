@@ -230,26 +230,22 @@ fn set_read_only(path: &Path) -> Result<(), Error> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o444)).map_err(io_at(path))
 }
 
-/// Downloads `url` into a new temporary file of the silo's `tmp/`.
+/// Downloads `url` into a new temporary file of the silo's `tmp/` (written
+/// through the handle that created it: the file itself is read-only).
 fn fetch_temp(
     remote: &Remote,
     silo: &Silo,
     url: &str,
     limit: u64,
 ) -> Result<tempfile::NamedTempFile, Error> {
-    let tmp = silo.temp_file(".part").map_err(io_at(&silo.tmp_dir()))?;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .open(tmp.path())
-        .or_else(|_| tmp.reopen())
-        .map_err(io_at(tmp.path()))?;
+    let mut tmp = silo.temp_file(".part").map_err(io_at(&silo.tmp_dir()))?;
     remote
         .client
-        .download(url, &mut f, 0, limit, &|_| {})?
+        .download(url, tmp.as_file_mut(), 0, limit, &|_| {})?
         .ok_or_else(|| RemoteError::Gone {
             url: url.to_owned(),
         })?;
-    f.sync_all().map_err(io_at(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_at(tmp.path()))?;
     Ok(tmp)
 }
 

@@ -374,18 +374,14 @@ impl Remote {
             path: dir.clone(),
             source,
         })?;
-        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|source| Error::Cache {
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|source| Error::Cache {
             path: dir.clone(),
-            source,
-        })?;
-        let mut f = tmp.reopen().map_err(|source| Error::Cache {
-            path: tmp.path().to_owned(),
             source,
         })?;
         let limit = self.options.max_object_size.saturating_add(1 << 20);
         if self
             .client
-            .download(&url, &mut f, 0, limit, &|_| {})?
+            .download(&url, tmp.as_file_mut(), 0, limit, &|_| {})?
             .is_none()
         {
             return Err(Error::NotFound {
