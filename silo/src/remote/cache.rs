@@ -110,6 +110,17 @@ pub(crate) fn download_pack(
     fs::create_dir_all(&dir).map_err(cache_io(&dir))?;
     let dest = dir.join(format!("{}.pack", p.name));
     let part = dir.join(format!("{}.pack.part", p.name));
+    // Two readers of the same server share the cache: one downloads, the
+    // other waits for it and then finds the pack in place.
+    let lock_path = dir.join(format!("{}.pack.lock", p.name));
+    let _lock =
+        crate::lock::Lock::exclusive(lock_path.clone(), true).map_err(|e| Error::Cache {
+            path: lock_path,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    if let Some(done) = cached_pack(cache, p) {
+        return Ok(done);
+    }
     fetch_checked_pack(client, url, p, &part, &|_| {})?;
     fs::rename(&part, &dest).map_err(cache_io(&dest))?;
     Ok(dest)
@@ -153,9 +164,8 @@ pub(crate) fn fetch_checked_pack(
             }
         }
     }
-    Err(Error::Entry {
+    Err(Error::BadPack {
         url: url.to_owned(),
-        offset: 0,
         what: last,
     })
 }

@@ -8,8 +8,10 @@
 //! `Range`; that is reported ([`Ranged::Ignored`]) so the caller can fall
 //! back to the whole file. Connection failures, timeouts, truncated bodies
 //! and `5xx` answers are retried, resuming from the last byte received;
-//! only attempts that receive nothing count against `retries`, so a flaky
-//! server still finishes a large transfer and a dead one fails quickly.
+//! an attempt that moved the transfer at least [`MIN_PROGRESS`] bytes past
+//! the furthest point reached so far does not count against `retries`, so
+//! a flaky server still finishes a large transfer, while a dead one, or
+//! one that trickles a few bytes per connection, fails after `retries`.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +19,10 @@ use std::time::Duration;
 
 use ureq::Agent;
 use ureq::http::{Response, StatusCode, header};
+
+/// What an attempt must add to the furthest point reached so far for a
+/// retry not to count against the limit.
+pub const MIN_PROGRESS: u64 = 64 << 10;
 
 /// Timeouts and retries.
 #[derive(Debug, Clone, Copy)]
@@ -177,7 +183,8 @@ impl Client {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or has failed
-    /// `retries + 1` times in a row without `progress()` growing.
+    /// `retries + 1` times without `progress()` (the bytes held) passing
+    /// its previous best by [`MIN_PROGRESS`].
     fn retrying<T>(
         &self,
         url: &str,
@@ -187,15 +194,17 @@ impl Client {
         let mut idle = 0u32;
         let mut attempts = 0u32;
         let mut wait = self.options.backoff;
+        let mut best = progress();
         loop {
-            let before = progress();
             attempts += 1;
             let why = match attempt() {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Fail(e)) => return Err(e),
                 Err(Attempt::Retry(why)) => why,
             };
-            if progress() > before {
+            let now = progress();
+            if now >= best.saturating_add(MIN_PROGRESS) {
+                best = now;
                 idle = 0;
                 wait = self.options.backoff;
             } else {
@@ -303,6 +312,9 @@ impl Client {
                 })
             })?;
             got.fetch_add(k as u64, Ordering::Relaxed);
+            if want == Some(n) {
+                break;
+            }
         }
         if want.is_some_and(|w| n < w) {
             return Err(truncated(n));
@@ -310,20 +322,28 @@ impl Client {
         Ok(())
     }
 
-    /// GETs `url` whole into memory, at most `limit` bytes. `None` for 404.
+    /// GETs `url` whole into memory, at most `limit` bytes. `None` for
+    /// 404. A body cut short is resumed with `Range`.
     pub fn get(&self, url: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
-        let got = AtomicU64::new(0);
+        let held = AtomicU64::new(0);
         let mut out = Vec::new();
-        self.retrying(url, &|| 0, || {
-            out.clear();
-            let resp = self.send(url, None)?;
-            match resp.status().as_u16() {
-                200 => {}
-                404 | 410 => return Ok(None),
+        self.retrying(url, &|| held.load(Ordering::Relaxed), || {
+            let from = out.len() as u64;
+            let resp = self.send(url, (from > 0).then_some((from, u64::MAX)))?;
+            let total = match resp.status().as_u16() {
+                200 => {
+                    out.clear();
+                    held.store(0, Ordering::Relaxed);
+                    content_length(&resp)
+                }
+                206 if from > 0 => check_content_range(url, &resp, from, u64::MAX)?,
+                404 | 410 if from == 0 => return Ok(None),
                 s => return Err(Attempt::Fail(status(url, s))),
-            }
-            let want = content_length(&resp);
-            self.copy_body(url, resp, want, limit, &mut out, &got)?;
+            };
+            let start = out.len() as u64;
+            let want = total.map(|t| t.saturating_sub(start));
+            let room = limit.saturating_sub(start);
+            self.copy_body(url, resp, want, room, &mut out, &held)?;
             Ok(Some(()))
         })
         .map(|found| found.map(|()| out))
@@ -339,6 +359,9 @@ impl Client {
         let mut out = Vec::new();
         let ignored = self.retrying(url, &|| got.load(Ordering::Relaxed), || {
             let from = start + out.len() as u64;
+            if from >= end {
+                return Ok(false);
+            }
             let resp = self.send(url, Some((from, end)))?;
             match resp.status().as_u16() {
                 206 => {}
@@ -491,10 +514,11 @@ fn check_content_range(
         "*" => None,
         t => Some(t.parse().map_err(|_| bad())?),
     };
+    let last = b.checked_add(1).ok_or_else(bad)?;
     let last_ok = if end == u64::MAX {
-        total.is_none_or(|t| b + 1 == t)
+        total.is_none_or(|t| last == t)
     } else {
-        b + 1 == end
+        last == end
     };
     if a != from || !last_ok {
         return Err(bad());

@@ -379,18 +379,34 @@ fn copy_pair(
         }
     }
     let mut have_bytes: Option<Vec<u8>> = None;
+    let mut refused = false;
     fetched.sort_by_key(|f| f.3);
     for (url, path, size, is_json) in fetched {
+        if is_json && refused {
+            // The manifest would list a file that is not there.
+            out.refused.push(format!(
+                "{url}: not installed, a file of its pair was refused"
+            ));
+            continue;
+        }
         if !is_json {
             if have_bytes.is_none() {
                 let mut buf = Vec::new();
-                silo.read_with(have, packs, &mut buf)?;
+                if let Err(e) = silo.read_with(have, packs, &mut buf) {
+                    out.refused.push(format!(
+                        "{url}: its have cannot be read here: {}",
+                        crate::verify::error_chain(&e)
+                    ));
+                    refused = true;
+                    continue;
+                }
                 have_bytes = Some(buf);
             }
             let h = have_bytes.as_deref().unwrap_or_default();
             if let Err(e) = derived::apply(h, &path, limit) {
                 out.refused
                     .push(format!("{url}: {}", crate::verify::error_chain(&e)));
+                refused = true;
                 continue;
             }
         }

@@ -67,6 +67,14 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A whole pack downloaded twice fails its checks.
+    #[error("pack {url} does not match its listing and name, twice: {what}")]
+    BadPack {
+        /// Its URL.
+        url: String,
+        /// What is wrong.
+        what: String,
+    },
     /// An object that does not hash to its id.
     #[error("object {id} read from {url} hashes to {actual}")]
     Mismatch {

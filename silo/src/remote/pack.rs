@@ -115,6 +115,23 @@ impl RemotePack {
             })?;
         let (_, i) = self.by_offset[at];
         let end = self.by_offset.get(at + 1).map_or(self.entries_end, |e| e.0);
+        // deflate adds at most 5 bytes per 16 KiB block, plus headers: an
+        // entry longer than this cannot hold an object within the limit.
+        let most = self
+            .limit
+            .saturating_add(self.limit / 1024)
+            .saturating_add(1 << 20);
+        if end - offset > most {
+            return Err(Error::Entry {
+                url: self.url.clone(),
+                offset,
+                what: format!(
+                    "the entry spans {} bytes, more than an object within the limit of {} bytes can take",
+                    end - offset,
+                    self.limit
+                ),
+            });
+        }
         let raw = match client.range(&self.url, offset, end)? {
             Ranged::Bytes(b) => b,
             Ranged::Ignored => {
@@ -192,7 +209,10 @@ impl RemotePack {
                 break hit;
             }
             let Some(raw) = self.entry(client, cur, p, cache_dir, notes)? else {
-                let b = self.whole.get().expect("set when the server ignores Range");
+                // The server ignores Range: `entry` has set the local copy.
+                let Some(b) = self.whole.get() else {
+                    return Err(bad(cur, "the downloaded copy of the pack is gone".into()));
+                };
                 return self.read_local(b, &id, offset);
             };
             let h = entry::decode(&raw, cur).map_err(|e| bad(cur, format!("bad header: {e}")))?;
@@ -208,7 +228,16 @@ impl RemotePack {
                     }
                     let (d, _) = inflate::inflate(&raw[h.len..], h.size)
                         .map_err(|e| bad(cur, e.to_string()))?;
-                    break (kind, Arc::new(d));
+                    let d = Arc::new(d);
+                    if !chain.is_empty() {
+                        // A base: the next object of its family needs it too.
+                        self.bases.lock().unwrap_or_else(|e| e.into_inner()).put(
+                            cur,
+                            kind,
+                            d.clone(),
+                        );
+                    }
+                    break (kind, d);
                 }
                 data::Type::OfsDelta { distance } => {
                     let next = cur - distance; // decode checked distance <= cur
@@ -249,13 +278,23 @@ impl RemotePack {
         id: &ObjectId,
         offset: u64,
     ) -> Result<(Kind, Arc<Vec<u8>>), Error> {
-        let obj = b.read_at(offset).map_err(|e| Error::Entry {
-            url: self.url.clone(),
-            offset,
-            what: e.to_string(),
-        })?;
-        check(&self.url, id, obj.kind, &obj.data)?;
-        Ok((obj.kind, obj.data))
+        let checked = b
+            .read_at(offset)
+            .map_err(|e| Error::Entry {
+                url: self.url.clone(),
+                offset,
+                what: format!("in the cached copy {}: {e}", b.pack.path().display()),
+            })
+            .and_then(|obj| check(&self.url, id, obj.kind, &obj.data).map(|()| obj));
+        match checked {
+            Ok(obj) => Ok((obj.kind, obj.data)),
+            Err(e) => {
+                // A damaged cached copy is dropped, so the next run fetches it again.
+                tracing::warn!("removing the cached copy {}", b.pack.path().display());
+                let _ = std::fs::remove_file(b.pack.path());
+                Err(e)
+            }
+        }
     }
 }
 

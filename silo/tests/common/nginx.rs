@@ -5,8 +5,9 @@
 //! when `nginx` returns, its master has bound the ports, so the tests can
 //! connect at once (no polling, no sleeps). It serves the same root on two
 //! ports: a normal one, and one with `max_ranges 0`, which ignores Range
-//! and answers every request with the whole file. Requests are logged as
-//! `<uri> <status> <body bytes sent> <range>`, one a line.
+//! and answers every request with the whole file. What crosses the wire is
+//! counted by a [`Faulty`] proxy in front of it (with [`Fault::None`], a
+//! plain counting pass-through).
 
 #![allow(dead_code)]
 
@@ -14,8 +15,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A running nginx; stopped when dropped.
 pub struct Nginx {
@@ -71,8 +72,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format t '$request_uri $status $body_bytes_sent $http_range';
-    access_log {d}/access.log t;
+    access_log off;
     client_body_temp_path {d}/client;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -121,28 +121,6 @@ http {{
     pub fn url_no_range(&self, rel: &str) -> String {
         format!("http://127.0.0.1:{}/{rel}", self.port_no_range)
     }
-
-    /// The access log so far: (uri, status, body bytes, range).
-    /// nginx writes a request's line before it takes the next one on the
-    /// connection, and the client has read the whole answer by then.
-    pub fn requests(&self) -> Vec<(String, u16, u64, String)> {
-        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
-        text.lines()
-            .map(|l| {
-                let mut f = l.splitn(4, ' ');
-                let uri = f.next().unwrap().to_owned();
-                let status = f.next().unwrap().parse().unwrap();
-                let bytes = f.next().unwrap().parse().unwrap();
-                let range = f.next().unwrap_or("-").to_owned();
-                (uri, status, bytes, range)
-            })
-            .collect()
-    }
-
-    /// Empties the access log.
-    pub fn clear_log(&self) {
-        std::fs::write(self.dir.path().join("access.log"), "").unwrap();
-    }
 }
 
 impl Drop for Nginx {
@@ -159,19 +137,38 @@ impl Drop for Nginx {
     }
 }
 
-/// How a [`Faulty`] proxy damages answers.
+/// How a [`Faulty`] proxy damages answers. A suffix selects the answers
+/// to requests whose path ends with it (`".pack"`, `".idx"`, `""` for all).
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
-    /// Every body stops after this many bytes (the header still announces
-    /// the full length), and the connection closes.
-    Cut(usize),
-    /// Only the first answer is cut after this many bytes.
-    CutFirst(usize),
-    /// Byte `n` of every body is flipped.
-    Flip(usize),
-    /// Answers for `.pack` files: the first stops after this many bytes,
-    /// every later one after none (a server that went away mid-transfer).
-    StallPack(usize),
+    /// Nothing: a counting pass-through.
+    None,
+    /// Every selected body stops after this many bytes (the header still
+    /// announces the full length), and the connection closes.
+    Cut(&'static str, usize),
+    /// Only the first selected answer is cut after this many bytes.
+    CutFirst(&'static str, usize),
+    /// Byte `n` of every selected body is flipped.
+    Flip(&'static str, usize),
+    /// The first selected answer stops after this many bytes, every later
+    /// one after none (a server that went away mid-transfer).
+    Stall(&'static str, usize),
+}
+
+/// One answer as the proxy relayed it: path, status, body bytes sent, the
+/// request's Range header (`-` if none). Recorded before the bytes are
+/// written to the client, so a client that has read an answer finds it
+/// here: no waiting on a log file.
+#[derive(Debug, Clone)]
+pub struct Relayed {
+    /// The request's path.
+    pub uri: String,
+    /// The status code.
+    pub status: u16,
+    /// Body bytes sent to the client.
+    pub body: u64,
+    /// The Range header, or `-`.
+    pub range: String,
 }
 
 /// A proxy to nginx that damages its answers; stopped when dropped.
@@ -179,8 +176,7 @@ pub struct Faulty {
     /// Its port.
     pub port: u16,
     stop: Arc<AtomicBool>,
-    /// Requests served.
-    pub served: Arc<AtomicUsize>,
+    log: Arc<Mutex<Vec<Relayed>>>,
 }
 
 impl Faulty {
@@ -188,25 +184,34 @@ impl Faulty {
     pub fn new(upstream: u16, fault: Fault) -> Faulty {
         let (listener, port) = free_port();
         let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(AtomicUsize::new(0));
-        let (stop2, served2) = (stop.clone(), served.clone());
-        let packs = AtomicUsize::new(0);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, log2) = (stop.clone(), log.clone());
+        let selected = AtomicUsize::new(0);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let n = served2.fetch_add(1, Ordering::SeqCst);
-                let _ = relay(conn, upstream, fault, n, &packs);
+                let _ = relay(conn, upstream, fault, &selected, &log2);
             }
         });
-        Faulty { port, stop, served }
+        Faulty { port, stop, log }
     }
 
     /// `http://127.0.0.1:<port>/<rel>`.
     pub fn url(&self, rel: &str) -> String {
         format!("http://127.0.0.1:{}/{rel}", self.port)
+    }
+
+    /// Every answer relayed so far.
+    pub fn log(&self) -> Vec<Relayed> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Forgets the answers relayed so far.
+    pub fn clear(&self) {
+        self.log.lock().unwrap().clear();
     }
 }
 
@@ -223,8 +228,8 @@ fn relay(
     mut client: TcpStream,
     upstream: u16,
     fault: Fault,
-    n: usize,
-    packs: &AtomicUsize,
+    selected: &AtomicUsize,
+    log: &Mutex<Vec<Relayed>>,
 ) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -235,13 +240,15 @@ fn relay(
         head.push(byte[0]);
     }
     let text = String::from_utf8_lossy(&head);
-    let is_pack = text
-        .split_whitespace()
-        .nth(1)
-        .is_some_and(|uri| uri.ends_with(".pack"));
+    let uri = text.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let mut range = "-".to_owned();
     let mut req = String::new();
     for line in text.split("\r\n").filter(|l| !l.is_empty()) {
-        if !line.to_ascii_lowercase().starts_with("connection:") {
+        let lower = line.to_ascii_lowercase();
+        if let Some(r) = lower.strip_prefix("range:") {
+            range = r.trim().to_owned();
+        }
+        if !lower.starts_with("connection:") {
             req.push_str(line);
             req.push_str("\r\n");
         }
@@ -256,26 +263,44 @@ fn relay(
         .position(|w| w == b"\r\n\r\n")
         .map_or(answer.len(), |p| p + 4);
     let (h, body) = answer.split_at(split);
+    let status = String::from_utf8_lossy(h)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut body = body.to_vec();
+    let picks = |suffix: &str| uri.ends_with(suffix);
     let keep = match fault {
-        Fault::Cut(k) => k.min(body.len()),
-        Fault::CutFirst(k) if n == 0 => k.min(body.len()),
-        Fault::Flip(i) => {
+        Fault::None => body.len(),
+        Fault::Cut(sfx, k) if picks(sfx) => k.min(body.len()),
+        Fault::CutFirst(sfx, k) if picks(sfx) => {
+            if selected.fetch_add(1, Ordering::SeqCst) == 0 {
+                k.min(body.len())
+            } else {
+                body.len()
+            }
+        }
+        Fault::Flip(sfx, i) if picks(sfx) => {
             if let Some(b) = body.get_mut(i) {
                 *b ^= 0x01;
             }
             body.len()
         }
-        Fault::CutFirst(_) => body.len(),
-        Fault::StallPack(k) if is_pack => {
-            if packs.fetch_add(1, Ordering::SeqCst) == 0 {
+        Fault::Stall(sfx, k) if picks(sfx) => {
+            if selected.fetch_add(1, Ordering::SeqCst) == 0 {
                 k.min(body.len())
             } else {
                 0
             }
         }
-        Fault::StallPack(_) => body.len(),
+        _ => body.len(),
     };
+    log.lock().unwrap().push(Relayed {
+        uri,
+        status,
+        body: keep as u64,
+        range,
+    });
     client.write_all(h)?;
     client.write_all(&body[..keep])?;
     client.flush()?;

@@ -203,7 +203,8 @@ fn url_silos_are_read_over_http_and_unreachable_ones_skipped_with_a_note() {
     let (t, _) = f.treeptr("t.treeptr", b"content\n", "file");
     super::cli::silo_ok(&[&"repack", &f.silo]);
     let nginx = super::nginx::Nginx::serve(f.tmp.path());
-    let served = nginx.url("s.silo/");
+    let proxy = super::nginx::Faulty::new(nginx.port, super::nginx::Fault::None);
+    let served = proxy.url("s.silo/");
     let dead = "http://127.0.0.1:9/s.silo/";
 
     std::fs::write(
@@ -219,13 +220,11 @@ fn url_silos_are_read_over_http_and_unreachable_ones_skipped_with_a_note() {
     );
     assert_eq!(std::fs::read(f.path("out")).unwrap(), b"content\n");
     // It came from the pack, with a range request.
+    let log = proxy.log();
     assert!(
-        nginx
-            .requests()
-            .iter()
-            .any(|r| r.0.ends_with(".pack") && r.1 == 206),
-        "{:?}",
-        nginx.requests()
+        log.iter()
+            .any(|r| r.uri.ends_with(".pack") && r.status == 206),
+        "{log:?}"
     );
 
     std::fs::write(

@@ -20,6 +20,8 @@ struct Served {
     /// Every blob id, the loose one last.
     ids: Vec<String>,
     nginx: Nginx,
+    /// A counting pass-through to nginx: `url()` goes through it.
+    proxy: Faulty,
 }
 
 impl Served {
@@ -58,17 +60,19 @@ impl Served {
         ids.extend(add(&silo, &[late]));
         silo_ok(&[&"update-server-info", &silo]);
         let nginx = Nginx::serve(&root);
+        let proxy = Faulty::new(nginx.port, Fault::None);
         Served {
             tmp,
             root,
             silo,
             ids,
             nginx,
+            proxy,
         }
     }
 
     fn url(&self) -> String {
-        self.nginx.url("s.silo/")
+        self.proxy.url("s.silo/")
     }
 
     fn cache(&self, name: &str) -> PathBuf {
@@ -153,7 +157,7 @@ fn single_objects_cost_their_entries_and_bases_not_the_pack() {
         let cache = s.cache(&format!("cache{n}"));
         let want = silo_ok(&[&"cat", &s.silo, id]);
         for (round, idx_cost) in [(0, idx_len), (1, 0)] {
-            s.nginx.clear_log();
+            s.proxy.clear();
             let out = cat(&url, id, &cache, &[]);
             assert!(
                 out.status.success(),
@@ -177,19 +181,18 @@ fn single_objects_cost_their_entries_and_bases_not_the_pack() {
                 }
             };
             assert_eq!(got, expected, "object {id}, round {round}: {st}");
-            // nginx counts the same bytes.
-            let sent: u64 = s.nginx.requests().iter().map(|r| r.2).sum();
-            assert_eq!(sent, got, "{:?}", s.nginx.requests());
+            // What crossed the wire, counted by the proxy, is the same.
+            let log = s.proxy.log();
+            let sent: u64 = log.iter().map(|r| r.body).sum();
+            assert_eq!(sent, got, "{log:?}");
+            assert_eq!(log.len() as u64, st["requests"].as_u64().unwrap());
             if e.contains_key(id) {
                 assert!(got < pack_len, "{got} >= the whole pack, {pack_len}");
                 assert!(
-                    s.nginx
-                        .requests()
-                        .iter()
-                        .filter(|r| r.0.ends_with(".pack"))
-                        .all(|r| r.1 == 206 && r.3.starts_with("bytes=")),
-                    "{:?}",
-                    s.nginx.requests()
+                    log.iter()
+                        .filter(|r| r.uri.ends_with(".pack"))
+                        .all(|r| r.status == 206 && r.range.starts_with("bytes=")),
+                    "{log:?}"
                 );
             }
         }
@@ -235,7 +238,8 @@ fn prefixes_and_batches_read_like_a_local_silo() {
 #[test]
 fn a_server_that_ignores_range_gets_the_whole_pack_once() {
     let s = Served::new(13);
-    let url = s.nginx.url_no_range("s.silo/");
+    let proxy = Faulty::new(s.nginx.port_no_range, Fault::None);
+    let url = proxy.url("s.silo/");
     let cache = s.cache("c");
     let pack_len = std::fs::metadata(s.pack()).unwrap().len();
     let id = &s.ids[1];
@@ -251,15 +255,12 @@ fn a_server_that_ignores_range_gets_the_whole_pack_once() {
     assert!(err.contains("ignores Range"), "{err}");
     assert!(stats(&out.stderr)["received_bytes"].as_u64().unwrap() >= pack_len);
     // The cached copy serves the next reads: no pack byte is fetched again.
-    s.nginx.clear_log();
+    proxy.clear();
     let out = cat(&url, &s.ids[2], &cache, &[]);
     assert!(out.status.success());
     assert_eq!(out.stdout, silo_ok(&[&"cat", &s.silo, &s.ids[2]]));
-    assert!(
-        s.nginx.requests().iter().all(|r| !r.0.ends_with(".pack")),
-        "{:?}",
-        s.nginx.requests()
-    );
+    let log = proxy.log();
+    assert!(log.iter().all(|r| !r.uri.ends_with(".pack")), "{log:?}");
 }
 
 /// A copy of the served silo, as `name`, with `damage` done to one file.
@@ -361,12 +362,27 @@ fn a_wrong_byte_is_an_error_naming_the_file_and_nothing_is_written() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&late[2..]) && err.contains("corrupt"), "{err}");
 
-    // A byte flipped in transit: the idx check catches it on the first
-    // request that carries the idx.
-    let proxy = Faulty::new(s.nginx.port, Fault::Flip(100));
+    // A byte of the idx flipped in transit: its checksum catches it.
+    let proxy = Faulty::new(s.nginx.port, Fault::Flip(".idx", 100));
     let out = cat(&proxy.url("s.silo/"), &id, &s.cache("c4"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("idx") && err.contains(idx_name.to_str().unwrap()),
+        "{err}"
+    );
+
+    // A byte of a pack entry flipped in transit: its CRC32 catches it.
+    let proxy = Faulty::new(s.nginx.port, Fault::Flip(".pack", 3));
+    let out = cat(&proxy.url("s.silo/"), &id, &s.cache("c4"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CRC32") && err.contains(&format!("offset {offset}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -374,19 +390,46 @@ fn truncated_bodies_are_resumed_or_refused() {
     let s = Served::new(15);
     let id = &s.ids[0];
     let want = silo_ok(&[&"cat", &s.silo, id]);
-    // Only the first answer is cut: the retry resumes and the bytes are right.
-    let proxy = Faulty::new(s.nginx.port, Fault::CutFirst(7));
-    let out = cat(&proxy.url("s.silo/"), id, &s.cache("c1"), &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, want);
-    assert!(stats(&out.stderr)["retries"].as_u64().unwrap() >= 1);
+    // The first answer for a pack entry, and the one for the idx, are cut
+    // after 7 bytes: each retry asks for the rest only, and the bytes are
+    // right.
+    for suffix in [".pack", ".idx"] {
+        let proxy = Faulty::new(s.nginx.port, Fault::CutFirst(suffix, 7));
+        let out = cat(
+            &proxy.url("s.silo/"),
+            id,
+            &s.cache(&format!("c1{suffix}")),
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, want);
+        assert!(stats(&out.stderr)["retries"].as_u64().unwrap() >= 1);
+        let log = proxy.log();
+        let mine: Vec<_> = log.iter().filter(|r| r.uri.ends_with(suffix)).collect();
+        let first_start = match mine[0].range.as_str() {
+            "-" => 0,
+            r => r["bytes=".len()..]
+                .split('-')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
+        };
+        assert_eq!(mine[0].body, 7, "{log:?}");
+        assert!(
+            mine[1]
+                .range
+                .starts_with(&format!("bytes={}-", first_start + 7)),
+            "the retry must resume after the 7 bytes received: {log:?}"
+        );
+    }
 
     // Every answer cut at 0 bytes: bounded retries, then a clear error.
-    let proxy = Faulty::new(s.nginx.port, Fault::Cut(0));
+    let proxy = Faulty::new(s.nginx.port, Fault::Cut("", 0));
     let out = cat(
         &proxy.url("s.silo/"),
         id,
@@ -400,7 +443,25 @@ fn truncated_bodies_are_resumed_or_refused() {
         err.contains("stopped after 0 of") && err.contains("(attempts: 3)"),
         "{err}"
     );
-    assert_eq!(proxy.served.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(proxy.log().len(), 3);
+
+    // A server that trickles one byte per connection: each attempt gains
+    // too little to count as progress, so the retries still run out.
+    let proxy = Faulty::new(s.nginx.port, Fault::Cut(".pack", 1));
+    let out = cat(
+        &proxy.url("s.silo/"),
+        id,
+        &s.cache("c4"),
+        &["--retries", "2"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let packs = proxy
+        .log()
+        .iter()
+        .filter(|r| r.uri.ends_with(".pack"))
+        .count();
+    assert_eq!(packs, 3, "{:?}", proxy.log());
 
     // Nothing listens: a quick, clear error.
     let out = cat(
@@ -428,7 +489,7 @@ fn mirror_copies_everything_checks_it_and_resumes() {
         pack_len > 8192,
         "the fixture's pack must be larger than the cut"
     );
-    let proxy = Faulty::new(s.nginx.port, Fault::StallPack(4096));
+    let proxy = Faulty::new(s.nginx.port, Fault::Stall(".pack", 4096));
     let out = super::cli::silo_cmd()
         .args([
             "mirror",
@@ -456,7 +517,7 @@ fn mirror_copies_everything_checks_it_and_resumes() {
     assert!(!dest.join("pack").read_dir().unwrap().any(|e| e.is_ok()));
 
     // Again, from nginx itself: it resumes at 4 KiB.
-    s.nginx.clear_log();
+    s.proxy.clear();
     let out = silo_ok(&[&"mirror", &s.url(), &dest, &"--json"]);
     let o: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(o["resumed_bytes"], 4096);
@@ -464,13 +525,11 @@ fn mirror_copies_everything_checks_it_and_resumes() {
     assert_eq!(o["loose"]["copied"], 1);
     assert_eq!(o["derived"]["copied"], 3, "{o}");
     assert!(o["refused"].as_array().unwrap().is_empty());
+    let log = s.proxy.log();
     assert!(
-        s.nginx
-            .requests()
-            .iter()
-            .any(|r| r.0.ends_with(".pack") && r.3 == "bytes=4096-"),
-        "{:?}",
-        s.nginx.requests()
+        log.iter()
+            .any(|r| r.uri.ends_with(".pack") && r.range == "bytes=4096-"),
+        "{log:?}"
     );
     // The copy is whole and sound, by our verify and by git's.
     silo_ok(&[&"verify", &dest]);
@@ -596,10 +655,11 @@ fn a_delta_loop_in_a_served_pack_is_refused_at_the_first_repeat() {
     )
     .unwrap();
     let nginx = Nginx::serve(tmp.path());
+    let proxy = Faulty::new(nginx.port, Fault::None);
     for id in [a, b, c] {
-        nginx.clear_log();
+        proxy.clear();
         let out = cat(
-            &nginx.url("evil.silo/"),
+            &proxy.url("evil.silo/"),
             &id.to_string(),
             &tmp.path().join("cache"),
             &[],
@@ -608,12 +668,9 @@ fn a_delta_loop_in_a_served_pack_is_refused_at_the_first_repeat() {
         assert!(out.stdout.is_empty());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("loops back"), "{err}");
-        let pack_requests = nginx
-            .requests()
-            .iter()
-            .filter(|r| r.0.ends_with(".pack"))
-            .count();
-        assert!(pack_requests <= 2, "{:?}", nginx.requests());
+        let log = proxy.log();
+        let pack_requests = log.iter().filter(|r| r.uri.ends_with(".pack")).count();
+        assert!(pack_requests <= 2, "{log:?}");
     }
 }
 
