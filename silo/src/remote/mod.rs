@@ -386,7 +386,18 @@ impl Remote {
             path: dir.clone(),
             source,
         })?;
-        let limit = self.options.max_object_size.saturating_add(1 << 20);
+        // The listing's size of the .gz, when it names the object; else
+        // what the largest object allowed could take gzipped.
+        let listed = self
+            .listing()
+            .ok()
+            .flatten()
+            .and_then(|l| l.loose.iter().find(|x| x.id.0 == *id))
+            .map(|x| x.size);
+        let limit = listed.unwrap_or_else(|| {
+            let m = self.options.max_object_size;
+            m.saturating_add(m / 1024).saturating_add(1 << 20)
+        });
         if self
             .client
             .download(&url, tmp.as_file_mut(), 0, limit, &|_| {})?
