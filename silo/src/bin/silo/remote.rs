@@ -14,16 +14,18 @@ use super::progress;
 /// How to reach a silo served over HTTP.
 #[derive(clap::Args, Clone)]
 pub struct RemoteArgs {
-    /// Where idx files of remote silos are cached [default: $TREES_CACHE,
-    /// else $XDG_CACHE_HOME/trees, else ~/.cache/trees].
+    /// Where `silo cat URL` caches idx files (and whole packs from servers
+    /// that ignore Range) [default: $TREES_CACHE, else
+    /// $XDG_CACHE_HOME/trees, else ~/.cache/trees].
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
     /// Seconds to wait for a connection, and for each read of an answer
     /// [default: $TREES_HTTP_TIMEOUT, else 30].
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// Attempts after a failed one that received nothing (a transfer that
-    /// makes progress resumes with Range and is not counted)
+    /// Failed attempts allowed after the first, per request. A retry
+    /// resumes with Range; an attempt that moved the transfer at least
+    /// 64 KiB past its furthest point is not counted
     /// [default: $TREES_HTTP_RETRIES, else 3].
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
