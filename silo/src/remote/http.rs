@@ -29,7 +29,8 @@ pub const MIN_PROGRESS: u64 = 64 << 10;
 pub struct Options {
     /// For connecting, and for each read of a response.
     pub timeout: Duration,
-    /// Attempts after the first one that receive no byte, per request.
+    /// Failed attempts allowed after the first, per request; one that
+    /// gained [`MIN_PROGRESS`] bytes on the furthest point is not counted.
     pub retries: u32,
     /// First wait between attempts; doubled each time, at most 5 s.
     pub backoff: Duration,
