@@ -74,19 +74,14 @@ pub(crate) fn idx(
     fs::create_dir_all(&dir).map_err(cache_io(&dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(cache_io(&dir))?;
     tmp.write_all(&bytes).map_err(cache_io(&path))?;
-    parse_idx(Path::new(url), bytes, p).map_err(|what| Error::Idx {
+    // Checked once, in memory; named by its cache path for later errors.
+    let idx = parse_idx(&path, bytes, p).map_err(|what| Error::Idx {
         url: url.to_owned(),
         what,
     })?;
     tmp.persist(&path).map_err(|e| Error::Cache {
         path: path.clone(),
         source: e.error,
-    })?;
-    // Reopened from the cache, so that errors name the local file.
-    let bytes = fs::read(&path).map_err(cache_io(&path))?;
-    let idx = parse_idx(&path, bytes, p).map_err(|what| Error::Idx {
-        url: url.to_owned(),
-        what,
     })?;
     Ok((idx, path))
 }
