@@ -63,6 +63,14 @@ pub fn shared(a: &Fingerprint, b: &Fingerprint) -> u64 {
 
 /// For each blob, its best candidate bases, most shared bytes first.
 pub fn relate(fps: &[Fingerprint], o: &Options) -> Vec<Vec<Candidate>> {
+    let all: Vec<usize> = (0..fps.len()).collect();
+    relate_some(fps, &all, o)
+}
+
+/// [`relate`] for the blobs `which` only, against all of `fps`: an
+/// incremental repack relates its few new blobs to every packed one. The
+/// index costs one pass over every chunk; the search, only `which`'s.
+pub fn relate_some(fps: &[Fingerprint], which: &[usize], o: &Options) -> Vec<Vec<Candidate>> {
     let mut index: HashMap<ChunkHash, Vec<u32>> = HashMap::new();
     for (i, fp) in fps.iter().enumerate() {
         for c in &fp.chunks {
@@ -72,41 +80,48 @@ pub fn relate(fps: &[Fingerprint], o: &Options) -> Vec<Vec<Candidate>> {
             }
         }
     }
-    (0..fps.len())
-        .into_par_iter()
-        .map(|i| {
-            let mut shared: HashMap<u32, u64> = HashMap::new();
-            let mut seen = std::collections::HashSet::new();
-            for c in &fps[i].chunks {
-                if !seen.insert(c.hash) {
-                    continue;
-                }
-                let Some(list) = index.get(&c.hash) else {
-                    continue;
-                };
-                if list.len() > o.max_postings {
-                    continue;
-                }
-                for &j in list {
-                    if j as usize != i {
-                        *shared.entry(j).or_default() += u64::from(c.len);
-                    }
-                }
-            }
-            let floor = fps[i].size / o.min_share.max(1);
-            let mut v: Vec<Candidate> = shared
-                .into_iter()
-                .filter(|&(_, s)| s > 0 && s >= floor)
-                .map(|(j, s)| Candidate {
-                    other: j as usize,
-                    shared: s,
-                })
-                .collect();
-            v.sort_unstable_by(|a, b| b.shared.cmp(&a.shared).then(a.other.cmp(&b.other)));
-            v.truncate(o.candidates);
-            v
-        })
+    which
+        .par_iter()
+        .map(|&i| candidates_of(fps, &index, i, o))
         .collect()
+}
+
+fn candidates_of(
+    fps: &[Fingerprint],
+    index: &HashMap<ChunkHash, Vec<u32>>,
+    i: usize,
+    o: &Options,
+) -> Vec<Candidate> {
+    let mut shared: HashMap<u32, u64> = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for c in &fps[i].chunks {
+        if !seen.insert(c.hash) {
+            continue;
+        }
+        let Some(list) = index.get(&c.hash) else {
+            continue;
+        };
+        if list.len() > o.max_postings {
+            continue;
+        }
+        for &j in list {
+            if j as usize != i {
+                *shared.entry(j).or_default() += u64::from(c.len);
+            }
+        }
+    }
+    let floor = fps[i].size / o.min_share.max(1);
+    let mut v: Vec<Candidate> = shared
+        .into_iter()
+        .filter(|&(_, s)| s > 0 && s >= floor)
+        .map(|(j, s)| Candidate {
+            other: j as usize,
+            shared: s,
+        })
+        .collect();
+    v.sort_unstable_by(|a, b| b.shared.cmp(&a.shared).then(a.other.cmp(&b.other)));
+    v.truncate(o.candidates);
+    v
 }
 
 #[cfg(test)]

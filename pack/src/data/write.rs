@@ -41,6 +41,19 @@ pub enum Error {
         /// Written.
         written: u32,
     },
+    /// An entry copied verbatim from another pack does not match the CRC32
+    /// that pack's idx records for it: the source pack is damaged.
+    #[error(
+        "entry {id} copied from another pack has CRC32 {actual:08x}, its idx says {expected:08x}"
+    )]
+    CopyCrc {
+        /// The entry's id.
+        id: ObjectId,
+        /// The CRC32 in the source idx.
+        expected: u32,
+        /// The CRC32 of the bytes copied.
+        actual: u32,
+    },
     /// The trailer hash saw a collision attack (never expected in practice).
     #[error("computing the pack checksum")]
     Hash(#[from] crate::id::HashError),
@@ -131,6 +144,29 @@ pub struct Outcome<W> {
     pub out: W,
 }
 
+/// Everything written to the pack goes to its output, its checksum and
+/// the entry's CRC32 at once.
+struct Tee<'a, W: Write> {
+    out: &'a mut W,
+    hasher: &'a mut gix_hash::Hasher,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// Writes entries, in order, to `out`.
 pub struct Writer<W: Write> {
     out: W,
@@ -210,6 +246,85 @@ impl<W: Write> Writer<W> {
             id: e.id,
             offset,
             crc32: crc.finalize(),
+        });
+        Ok(offset)
+    }
+
+    /// Writes `raw`, one entry of another pack (header and zlib stream,
+    /// exactly as stored there), verbatim: git's pack reuse. Its CRC32
+    /// must equal `crc32`, the one the source idx records. The caller keeps
+    /// OFS_DELTA distances valid by copying a whole pack's entries in their
+    /// order and with nothing between them.
+    pub fn copy_raw(&mut self, id: ObjectId, raw: &[u8], crc32: u32) -> Result<u64, Error> {
+        if self.entries.len() as u64 >= u64::from(self.expected) {
+            return Err(Error::TooMany(self.expected));
+        }
+        if self.written.contains_key(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let actual = crc32fast::hash(raw);
+        if actual != crc32 {
+            return Err(Error::CopyCrc {
+                id,
+                expected: crc32,
+                actual,
+            });
+        }
+        self.out.write_all(raw)?;
+        self.hasher.update(raw);
+        let offset = self.offset;
+        self.offset += raw.len() as u64;
+        self.written.insert(id, offset);
+        self.entries.push(index::Entry { id, offset, crc32 });
+        Ok(offset)
+    }
+
+    /// Writes a whole object of `size` bytes read from `input`, compressed
+    /// as it streams (zlib at `level`, 0 to 9): for objects too large to
+    /// hold compressed in memory. `input` must yield exactly `size` bytes.
+    pub fn write_streamed(
+        &mut self,
+        id: ObjectId,
+        kind: Kind,
+        size: u64,
+        input: &mut dyn std::io::Read,
+        level: u8,
+    ) -> Result<u64, Error> {
+        if self.entries.len() as u64 >= u64::from(self.expected) {
+            return Err(Error::TooMany(self.expected));
+        }
+        if self.written.contains_key(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        self.header.clear();
+        entry::encode(&Type::Whole(kind), size, &mut self.header);
+        let mut sink = Tee {
+            out: &mut self.out,
+            hasher: &mut self.hasher,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        sink.write_all(&self.header)?;
+        let mut z = flate2::write::ZlibEncoder::new(
+            &mut sink,
+            flate2::Compression::new(u32::from(level.min(9))),
+        );
+        let copied = std::io::copy(&mut std::io::Read::take(input, size), &mut z)?;
+        if copied != size {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("object {id}: {copied} bytes read, {size} announced"),
+            )));
+        }
+        z.finish()?;
+        let (len, crc) = (sink.len, sink.crc.finalize());
+        let offset = self.offset;
+        self.offset += len;
+        self.written.insert(id, offset);
+        self.entries.push(index::Entry {
+            id,
+            offset,
+            crc32: crc,
         });
         Ok(offset)
     }

@@ -10,6 +10,8 @@
 //! and after it every object exists twice until its old copy is removed.
 
 mod encode;
+mod fingerprints;
+mod incremental;
 pub(crate) mod load;
 pub mod plan;
 mod write;
@@ -45,6 +47,9 @@ pub struct Options {
     pub tar_aware: bool,
     /// Groups of blobs to try as each other's bases (`related` hints).
     pub related: Vec<Vec<trees_pack::ObjectId>>,
+    /// Recompute everything (read, relate and re-encode every object)
+    /// instead of packing the new objects against the packed ones.
+    pub full: bool,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             dry_run: false,
             tar_aware: true,
             related: Vec::new(),
+            full: false,
         }
     }
 }
@@ -72,7 +78,15 @@ pub struct Outcome {
     pub before_bytes: u64,
     /// Disk bytes of `objects/` and `pack/` after.
     pub after_bytes: u64,
-    /// Objects stored as deltas.
+    /// `full` or `incremental`.
+    pub mode: &'static str,
+    /// Objects packed for the first time (all of them in a full repack).
+    pub new_objects: u64,
+    /// Objects copied verbatim from rolled-up packs (incremental only).
+    pub reused_objects: u64,
+    /// Packs left as they were (incremental only).
+    pub packs_kept: u64,
+    /// Objects stored as deltas (of the new objects, when incremental).
     pub deltas: u64,
     /// Longest chain.
     pub max_depth: u64,
@@ -154,8 +168,13 @@ pub(crate) fn replace(
     let forest = &made.forest;
     let raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
     let count = objects.len();
+    let ids: Vec<trees_pack::ObjectId> = objects.iter().map(|o| o.id).collect();
     let written = write::write_pack(silo, objects, forest, &deltas, opts.level, progress)?;
-    let mut outcome = write::install(silo, written, loose, packs)?;
+    let pairs: Vec<_> = ids.into_iter().zip(made.fingerprints.iter()).collect();
+    let fp = fingerprints::encode(&chunk_params(opts), &pairs);
+    let mut outcome = write::install_with_fp(silo, written, loose, packs, &fp)?;
+    outcome.mode = "full";
+    outcome.new_objects = count as u64;
     outcome.raw_bytes = raw_bytes;
     outcome.objects = count as u64;
     outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
@@ -166,6 +185,14 @@ pub(crate) fn replace(
         forest.depth.iter().sum::<usize>() as f64 / count as f64
     };
     Ok(outcome)
+}
+
+/// The chunking of a repack with `opts`.
+pub(crate) fn chunk_params(opts: &Options) -> trees_delta::chunk::Params {
+    trees_delta::chunk::Params {
+        tar_aware: opts.tar_aware,
+        ..trees_delta::chunk::Params::default()
+    }
 }
 
 /// Removes loose objects (a gc's unreachable ones); returns how many.
@@ -193,6 +220,22 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             seconds: start.elapsed().as_secs_f64(),
             ..Outcome::default()
         });
+    }
+    if !opts.full && !opts.dry_run {
+        match incremental::repack(silo, opts, &chunk_params(opts), &loose, &packs, progress)? {
+            Ok(mut outcome) => {
+                outcome.mode = "incremental";
+                let usage = du::usage(silo)?;
+                outcome.before_bytes = before;
+                outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
+                crate::listing::write(silo)?;
+                outcome.seconds = start.elapsed().as_secs_f64();
+                return Ok(outcome);
+            }
+            Err(incremental::Fallback::Duplicates) => {
+                tracing::info!("packs to roll up share objects: repacking in full");
+            }
+        }
     }
     let objects = load::load(silo, &loose, &packs, None, progress)?;
     if opts.dry_run {

@@ -49,10 +49,7 @@ pub(crate) struct Made {
 pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) -> Made {
     let total: u64 = objects.iter().map(|o| o.data.len() as u64).sum();
     progress.stage("fingerprinting", total, Unit::Bytes);
-    let params = chunk::Params {
-        tar_aware: opts.tar_aware,
-        ..chunk::Params::default()
-    };
+    let params = super::chunk_params(opts);
     let fingerprints: Vec<Fingerprint> = objects
         .par_iter()
         .map(|o| {

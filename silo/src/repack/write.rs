@@ -22,12 +22,12 @@ const READ_BACK_CACHE: usize = 32 << 20;
 
 /// A checked pack and idx, still in `tmp/`.
 pub(crate) struct Written {
-    pack: NamedTempFile,
-    idx: NamedTempFile,
-    checksum: ObjectId,
+    pub(crate) pack: NamedTempFile,
+    pub(crate) idx: NamedTempFile,
+    pub(crate) checksum: ObjectId,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -131,12 +131,15 @@ pub(crate) fn write_pack(
 }
 
 /// Renames the new pack into place (pack first, then idx: readers find
-/// packs by their idx), then removes the loose objects and packs it replaces.
-pub(crate) fn install(
+/// packs by their idx), writes its fingerprint file `fp` (see
+/// [`super::fingerprints`]), then removes the loose objects and packs it
+/// replaces.
+pub(crate) fn install_with_fp(
     silo: &Silo,
     w: Written,
     loose: &[ObjectId],
     old_packs: &[PathBuf],
+    fp: &[u8],
 ) -> Result<Outcome, Error> {
     let dir = silo.pack_dir();
     let name = format!("pack-{}", w.checksum);
@@ -152,8 +155,25 @@ pub(crate) fn install(
         source: e.error,
     })?;
     fsutil::sync_dir(&dir).map_err(io(&dir))?;
-
+    write_fp_bytes(silo, &idx_dest, fp)?;
     remove_replaced(silo, Some(pack_dest), loose, old_packs)
+}
+
+/// Writes `bytes` as the fingerprint file of the pack `idx` (tmp, fsync,
+/// rename). A cache: the pack is complete without it.
+pub(crate) fn write_fp_bytes(silo: &Silo, idx: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let tmp = silo.tmp_dir();
+    let mut f = silo.temp_file(".fp").map_err(io(&tmp))?;
+    let path = f.path().to_owned();
+    f.write_all(bytes).map_err(io(&path))?;
+    f.as_file().sync_all().map_err(io(&path))?;
+    let dest = super::fingerprints::path_for(idx);
+    f.persist(&dest).map_err(|e| Error::Io {
+        path: dest.clone(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 /// Removes the loose objects and packs that a new pack (if any) replaces.
@@ -185,6 +205,8 @@ pub(crate) fn remove_replaced(
         fsutil::remove_if_present(idx).map_err(io(idx))?;
         let pack = idx.with_extension("pack");
         fsutil::remove_if_present(&pack).map_err(io(&pack))?;
+        let fp = super::fingerprints::path_for(idx);
+        fsutil::remove_if_present(&fp).map_err(io(&fp))?;
         outcome.packs_removed += 1;
     }
     fsutil::sync_dir(&dir).map_err(io(&dir))?;

@@ -133,13 +133,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Pack every loose object and every pack into one new pack with its idx.
+    /// Pack the loose objects against the packed ones (the nightly job), or
+    /// everything anew with --full.
     ///
     /// Every object is cut into content-defined chunks; objects that share
     /// chunks become deltas of each other, along a maximum spanning forest
     /// of bytes shared (no window: any object can be any object's base).
-    /// Every object of the new pack is read back and checked against its id
-    /// before anything old is removed. Holds silo.lock while it runs.
+    ///
+    /// By default the repack is incremental: only the loose objects are
+    /// read and fingerprinted (the packed ones' chunks are kept in
+    /// pack/*.fp), each becomes a delta of its best base anywhere in the
+    /// silo, and small packs are rolled up as `git repack --geometric=2`
+    /// does, their entries copied verbatim (checked by CRC32). A pack that
+    /// holds a new delta's base is rolled up too. --full reads, relates and
+    /// re-encodes every object into one pack.
+    ///
+    /// Every new object is read back through the new pack and checked
+    /// against its id before anything old is removed. Holds silo.lock while
+    /// it runs.
     Repack {
         /// The silo directory.
         dir: PathBuf,
@@ -153,8 +164,13 @@ enum Command {
         #[arg(long, default_value_t = repack::DEFAULT_LEVEL, value_parser = clap::value_parser!(u8).range(1..=12))]
         level: u8,
         /// Print the plan (each object, its base, its depth, bytes shared) and change nothing.
+        /// The plan is that of a full repack.
         #[arg(long)]
         dry_run: bool,
+        /// Read, relate and re-encode every object into one new pack,
+        /// instead of packing only the loose objects against the packed ones.
+        #[arg(long)]
+        full: bool,
         /// Chunk tars like any other data, without cutting at their members
         /// (to measure what tar-aware chunking gains).
         #[arg(long)]
@@ -417,6 +433,7 @@ fn run(cli: Cli) -> Result<Status> {
             root,
             level,
             dry_run,
+            full,
             plain_chunks,
             threads,
             wait,
@@ -445,6 +462,7 @@ fn run(cli: Cli) -> Result<Status> {
                 dry_run,
                 tar_aware: !plain_chunks,
                 related: read.related,
+                full,
             };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
@@ -492,7 +510,15 @@ fn run(cli: Cli) -> Result<Status> {
                 derive::print_made(&mut out, &made)?;
             } else {
                 let ratio = o.after_bytes as f64 / o.before_bytes.max(1) as f64;
+                writeln!(out, "mode        {}", o.mode)?;
                 writeln!(out, "objects     {}", o.objects)?;
+                if o.mode == "incremental" {
+                    writeln!(
+                        out,
+                        "            {} new, {} copied from rolled-up packs, {} packs kept",
+                        o.new_objects, o.reused_objects, o.packs_kept
+                    )?;
+                }
                 writeln!(
                     out,
                     "raw         {} ({} bytes)",
