@@ -85,6 +85,99 @@ pub fn fingerprint(data: &[u8], p: &Params) -> Fingerprint {
     }
 }
 
+/// Bytes of a large blob held at once by [`fingerprint_at`].
+pub const WINDOW: usize = 64 << 20;
+
+/// [`fingerprint`] of a blob of `size` bytes too large to hold in memory,
+/// read through `read_at(offset, buf)` (which fills `buf` exactly) one
+/// window of [`WINDOW`] bytes at a time. The chunks are the same as
+/// [`fingerprint`]'s: a cut point depends only on the bytes since the
+/// chunk's start, so each window's last chunk, which the window may have
+/// cut short, is dropped and read again at the start of the next.
+pub fn fingerprint_at(
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    size: u64,
+    p: &Params,
+) -> std::io::Result<Fingerprint> {
+    let mut chunks = Vec::new();
+    let regions = if p.tar_aware {
+        tar_members_at(read_at, size)?
+    } else {
+        Vec::new()
+    };
+    let mut buf = Vec::new();
+    let mut start = 0u64;
+    for end in regions.into_iter().chain([size]) {
+        while start < end {
+            let win_end = end.min(start + WINDOW as u64);
+            let len = (win_end - start) as usize;
+            buf.resize(len, 0);
+            read_at(start, &mut buf)?;
+            let first = chunks.len();
+            cut(&buf, 0, len, p, &mut chunks);
+            for c in &mut chunks[first..] {
+                c.offset += start;
+            }
+            if win_end < end && chunks.len() > first + 1 {
+                let last = chunks.pop().expect("more than one chunk");
+                start = last.offset;
+            } else {
+                start = win_end;
+            }
+        }
+    }
+    Ok(Fingerprint { size, chunks })
+}
+
+/// [`tar_members`] through `read_at`, one header at a time.
+fn tar_members_at(
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    size: u64,
+) -> std::io::Result<Vec<u64>> {
+    let mut ends = Vec::new();
+    let mut at = 0u64;
+    let mut h = [0u8; 512];
+    while at + 512 <= size {
+        read_at(at, &mut h)?;
+        match member_end(&h, at as usize) {
+            Some(next) if (next as u64) <= size => {
+                ends.push(next as u64);
+                at = next as u64;
+            }
+            _ => break,
+        }
+    }
+    Ok(ends)
+}
+
+/// Where the member whose header `h` is at `at` ends, if `h` is a sound
+/// ustar header.
+fn member_end(h: &[u8], at: usize) -> Option<usize> {
+    const BLOCK: usize = 512;
+    if h.len() < BLOCK || &h[257..262] != b"ustar" {
+        return None;
+    }
+    // Size: 11 octal digits (GNU's base-256 form for huge members is
+    // not parsed: such a member ends the walk).
+    let field = &h[124..136];
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .filter(|b| (b'0'..=b'7').contains(b))
+        .collect();
+    if field[0] & 0x80 != 0 || digits.is_empty() {
+        return None;
+    }
+    let size = digits.iter().try_fold(0u64, |v, d| {
+        v.checked_mul(8)?.checked_add(u64::from(d - b'0'))
+    })?;
+    usize::try_from(size)
+        .ok()
+        .and_then(|s| s.checked_add(BLOCK - 1))
+        .map(|s| s / BLOCK * BLOCK)
+        .and_then(|s| (at + BLOCK).checked_add(s))
+}
+
 fn cut(data: &[u8], start: usize, end: usize, p: &Params, out: &mut Vec<Chunk>) {
     let region = &data[start..end];
     if region.len() <= p.min as usize {
@@ -115,46 +208,16 @@ fn cut(data: &[u8], start: usize, end: usize, p: &Params, out: &mut Vec<Chunk>) 
 /// tar; empty otherwise. The input is untrusted: parsing stops at the first
 /// header that does not make sense, and the rest is chunked as plain data.
 pub fn tar_members(data: &[u8]) -> Vec<usize> {
-    const BLOCK: usize = 512;
-    let is_tar = |h: &[u8]| h.len() >= BLOCK && &h[257..262] == b"ustar";
-    if !data.get(..BLOCK).is_some_and(is_tar) {
-        return Vec::new();
-    }
     let mut ends = Vec::new();
     let mut at = 0usize;
-    while let Some(h) = data.get(at..at + BLOCK) {
-        if !is_tar(h) {
-            break;
+    while let Some(h) = data.get(at..at + 512) {
+        match member_end(h, at) {
+            Some(next) if next <= data.len() => {
+                ends.push(next);
+                at = next;
+            }
+            _ => break,
         }
-        // Size: 11 octal digits (GNU's base-256 form for huge members is
-        // not parsed: such a member ends the walk).
-        let field = &h[124..136];
-        let digits: Vec<u8> = field
-            .iter()
-            .copied()
-            .filter(|b| (b'0'..=b'7').contains(b))
-            .collect();
-        if field[0] & 0x80 != 0 || digits.is_empty() {
-            break;
-        }
-        let Some(size) = digits.iter().try_fold(0u64, |v, d| {
-            v.checked_mul(8)?.checked_add(u64::from(d - b'0'))
-        }) else {
-            break;
-        };
-        let Some(next) = usize::try_from(size)
-            .ok()
-            .and_then(|s| s.checked_add(BLOCK - 1))
-            .map(|s| s / BLOCK * BLOCK)
-            .and_then(|s| (at + BLOCK).checked_add(s))
-        else {
-            break;
-        };
-        if next > data.len() {
-            break;
-        }
-        ends.push(next);
-        at = next;
     }
     ends
 }
@@ -204,6 +267,28 @@ mod tests {
         assert!(tar_members(&bad).is_empty());
         assert!(tar_members(b"not a tar").is_empty());
         assert!(tar_members(&tar[..600]).is_empty());
+    }
+
+    #[test]
+    fn windows_give_the_same_chunks_as_the_whole() {
+        let rel = trees_testdata::series("w", &trees_testdata::Options::small(5));
+        let mut data = rel[0].tar.clone();
+        data.extend(trees_testdata::random_bytes(4, 3 * WINDOW / 2));
+        for p in [
+            Params::default(),
+            Params {
+                tar_aware: false,
+                ..Params::default()
+            },
+        ] {
+            let whole = fingerprint(&data, &p);
+            let mut read = |at: u64, buf: &mut [u8]| {
+                buf.copy_from_slice(&data[at as usize..at as usize + buf.len()]);
+                Ok(())
+            };
+            let windowed = fingerprint_at(&mut read, data.len() as u64, &p).unwrap();
+            assert_eq!(windowed, whole);
+        }
     }
 
     #[test]

@@ -52,6 +52,92 @@ pub fn delta(
     target_fp: &Fingerprint,
     max_size: usize,
 ) -> Result<Option<Vec<u8>>, matcher::Error> {
+    let ranges = unshared_ranges(base_fp, target_fp);
+    Index::with_ranges(base, &ranges).diff_seeded(target, &seeds(base_fp, target_fp), max_size)
+}
+
+/// A blob too large to hold in memory, mapped one window at a time.
+pub trait Windows {
+    /// A mapped window; dropping it releases its pages.
+    type Window: std::ops::Deref<Target = [u8]>;
+    /// The blob's size.
+    fn size(&self) -> u64;
+    /// Bytes `start..start + len`.
+    fn window(&self, start: u64, len: usize) -> std::io::Result<Self::Window>;
+}
+
+/// Why [`delta_windowed`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowedError {
+    /// A window could not be mapped.
+    #[error("cannot map a window of a large blob")]
+    Io(#[from] std::io::Error),
+    /// The encoder refused a copy (a bug).
+    #[error(transparent)]
+    Encode(#[from] matcher::Error),
+}
+
+/// Bases whose unshared bytes exceed this are indexed every 16th byte
+/// (git's step) instead of every 4th: the table costs 2 bytes per base
+/// byte at step 4, half a byte at step 16.
+pub const FINE_INDEX_LIMIT: usize = 64 << 20;
+
+/// [`delta`] for blobs too large to hold in memory. The target is diffed
+/// one `window` at a time, with the base mapped afresh for each window, so
+/// the pages resident stay near two windows and the block table, whatever
+/// the blobs' sizes. A match never spans two windows: that costs one copy
+/// instruction per window.
+pub fn delta_windowed<B: Windows, T: Windows>(
+    base: &B,
+    base_fp: &Fingerprint,
+    target: &T,
+    target_fp: &Fingerprint,
+    max_size: usize,
+    window: usize,
+) -> Result<Option<Vec<u8>>, WindowedError> {
+    let ranges = unshared_ranges(base_fp, target_fp);
+    let indexed: usize = ranges.iter().map(|(s, e)| e - s).sum();
+    let step = if indexed > FINE_INDEX_LIMIT {
+        matcher::BLOCK
+    } else {
+        matcher::STEP
+    };
+    let base_len = usize::try_from(base.size()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "base larger than memory")
+    })?;
+    let mut table = {
+        let b = base.window(0, base_len)?;
+        Index::with_ranges_step(&b, &ranges, step).into_table()
+    };
+    let seeds = seeds(base_fp, target_fp);
+    let mut enc = trees_pack::delta::Encoder::new(base.size(), target.size());
+    let window = window.max(1) as u64;
+    let mut start = 0u64;
+    let mut next_seed = 0;
+    while start < target.size() {
+        let len = (target.size() - start).min(window);
+        let part_seeds: Vec<(u64, u64)> = seeds[next_seed..]
+            .iter()
+            .take_while(|s| s.0 < start + len)
+            .map(|&(t, b)| (t - start, b))
+            .collect();
+        next_seed += part_seeds.len();
+        let t = target.window(start, len as usize)?;
+        let b = base.window(0, base_len)?;
+        let idx = table.bind(&b);
+        let ok = idx.diff_part(&mut enc, &t, &part_seeds, max_size)?;
+        table = idx.into_table();
+        if !ok {
+            return Ok(None);
+        }
+        start += len;
+    }
+    let d = enc.finish()?;
+    Ok((d.len() <= max_size).then_some(d))
+}
+
+/// The ranges of `base` in chunks that `target` lacks, merged.
+fn unshared_ranges(base_fp: &Fingerprint, target_fp: &Fingerprint) -> Vec<(usize, usize)> {
     let in_target: std::collections::HashSet<ChunkHash> =
         target_fp.chunks.iter().map(|c| c.hash).collect();
     let mut ranges: Vec<(usize, usize)> = Vec::new();
@@ -66,7 +152,7 @@ pub fn delta(
             _ => ranges.push((s, e)),
         }
     }
-    Index::with_ranges(base, &ranges).diff_seeded(target, &seeds(base_fp, target_fp), max_size)
+    ranges
 }
 
 /// Where `target`'s chunks are found in `base`, by equal chunk hashes:

@@ -33,6 +33,13 @@ pub type Error = encode::Error;
 /// The hash table of one base's blocks.
 pub struct Index<'a> {
     base: &'a [u8],
+    table: Table,
+}
+
+/// An [`Index`] without its base: what a caller that maps a large base
+/// one window at a time keeps between windows ([`Index::into_table`],
+/// [`Table::bind`]).
+pub struct Table {
     shift: u32,
     heads: Vec<u32>,
     next: Vec<u32>,
@@ -40,6 +47,15 @@ pub struct Index<'a> {
     positions: Vec<u32>,
     /// M^(BLOCK-1), to take the oldest byte out of the rolling hash.
     top: u64,
+}
+
+impl Table {
+    /// The index again, over `base`: the same bytes the table was built
+    /// from (a new mapping of them); other bytes give worse deltas, never
+    /// wrong ones, since every match is verified.
+    pub fn bind(self, base: &[u8]) -> Index<'_> {
+        Index { base, table: self }
+    }
 }
 
 fn hash_block(b: &[u8]) -> u64 {
@@ -76,18 +92,31 @@ impl<'a> Index<'a> {
     /// `(start, end)` pairs): where chunk seeds already cover the rest, the
     /// index need not hold it.
     pub fn with_ranges(base: &'a [u8], ranges: &[(usize, usize)]) -> Self {
+        Self::with_ranges_step(base, ranges, STEP)
+    }
+
+    /// [`Index::with_ranges`], a block every `step` bytes (a multiple of
+    /// 4, at most [`BLOCK`]): for large bases, where an index at every 4th
+    /// byte would cost twice the base's size in memory.
+    pub fn with_ranges_step(base: &'a [u8], ranges: &[(usize, usize)], step: usize) -> Self {
+        let step = step.clamp(STEP, BLOCK) / STEP * STEP;
         let usable = base.len().min(MAX_COPY_OFFSET as usize + 1);
         let positions: Vec<u32> = ranges
             .iter()
             .flat_map(|&(s, e)| {
                 let e = e.min(usable);
-                let first = s.div_ceil(STEP) * STEP;
+                let first = s.div_ceil(step) * step;
                 (first..e.saturating_sub(BLOCK - 1))
-                    .step_by(STEP)
+                    .step_by(step)
                     .map(|p| p as u32)
             })
             .collect();
         Self::build(base, positions)
+    }
+
+    /// The table, to [`Table::bind`] to the base again later.
+    pub fn into_table(self) -> Table {
+        self.table
     }
 
     fn build(base: &'a [u8], positions: Vec<u32>) -> Self {
@@ -112,28 +141,31 @@ impl<'a> Index<'a> {
         let top = (0..BLOCK - 1).fold(1u64, |p, _| p.wrapping_mul(M));
         Index {
             base,
-            shift,
-            heads,
-            next,
-            positions,
-            top,
+            table: Table {
+                shift,
+                heads,
+                next,
+                positions,
+                top,
+            },
         }
     }
 
     fn slot(&self, h: u64) -> usize {
-        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.table.shift) as usize
     }
 
     /// The longest verified match of `target[i..]` in the base: (offset, length).
     fn best_match(&self, target: &[u8], i: usize, h: u64) -> (usize, usize) {
         let mut best = (0, 0);
-        let mut c = self.heads[self.slot(h)];
+        let t = &self.table;
+        let mut c = t.heads[self.slot(h)];
         let want = &target[i..];
         for _ in 0..MAX_PROBES {
             if c == NONE {
                 break;
             }
-            let off = self.positions[c as usize] as usize;
+            let off = t.positions[c as usize] as usize;
             let len = common_prefix(&self.base[off..], want);
             if len >= BLOCK && len > best.1 {
                 best = (off, len);
@@ -141,7 +173,7 @@ impl<'a> Index<'a> {
                     break;
                 }
             }
-            c = self.next[c as usize];
+            c = t.next[c as usize];
         }
         best
     }
@@ -163,6 +195,24 @@ impl<'a> Index<'a> {
         max_size: usize,
     ) -> Result<Option<Vec<u8>>, Error> {
         let mut enc = Encoder::new(self.base.len() as u64, target.len() as u64);
+        if !self.diff_part(&mut enc, target, seeds, max_size)? {
+            return Ok(None);
+        }
+        let d = enc.finish()?;
+        Ok((d.len() <= max_size).then_some(d))
+    }
+
+    /// Appends to `enc` the instructions that rebuild `target`, one part
+    /// of a larger target whose other parts the caller diffs before and
+    /// after (seeds relative to this part). False once `enc` would exceed
+    /// `max_size`.
+    pub fn diff_part(
+        &self,
+        enc: &mut Encoder,
+        target: &[u8],
+        seeds: &[(u64, u64)],
+        max_size: usize,
+    ) -> Result<bool, Error> {
         let (mut i, mut lit) = (0usize, 0usize);
         let mut h = target.get(..BLOCK).map_or(0, hash_block);
         let mut next_seed = 0;
@@ -197,14 +247,14 @@ impl<'a> Index<'a> {
                     let out = u64::from(target[i]) + 1;
                     let inc = u64::from(target[i + BLOCK]) + 1;
                     h = h
-                        .wrapping_sub(out.wrapping_mul(self.top))
+                        .wrapping_sub(out.wrapping_mul(self.table.top))
                         .wrapping_mul(M)
                         .wrapping_add(inc);
                 }
                 i += 1;
                 // Pending literals cost at least their length: give up early.
                 if (i - lit) % 1024 == 0 && enc.len() + (i - lit) > max_size {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 continue;
             }
@@ -216,15 +266,14 @@ impl<'a> Index<'a> {
             lit = i;
             diagonal = Some(off as isize + len as isize - i as isize);
             if enc.len() > max_size {
-                return Ok(None);
+                return Ok(false);
             }
             if let Some(next) = target.get(i..i + BLOCK) {
                 h = hash_block(next);
             }
         }
         enc.insert(&target[lit..]);
-        let d = enc.finish()?;
-        Ok((d.len() <= max_size).then_some(d))
+        Ok(enc.len() <= max_size)
     }
 }
 
@@ -259,7 +308,7 @@ mod tests {
             let out = u64::from(data[i]) + 1;
             let inc = u64::from(data[i + BLOCK]) + 1;
             h = h
-                .wrapping_sub(out.wrapping_mul(idx.top))
+                .wrapping_sub(out.wrapping_mul(idx.table.top))
                 .wrapping_mul(M)
                 .wrapping_add(inc);
             assert_eq!(h, hash_block(&data[i + 1..i + 1 + BLOCK]));

@@ -52,7 +52,7 @@ pub mod data;
 pub mod delta;
 pub mod id;
 pub mod index;
-mod mmap;
+pub mod mmap;
 
 pub use bundle::{Bundle, Object, Problem};
 pub use cache::Cache;

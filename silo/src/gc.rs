@@ -246,7 +246,14 @@ pub fn gc(
     if !opts.dry_run {
         if !plan.rewrite_packs.is_empty() {
             let packs: Vec<PathBuf> = plan.rewrite_packs.iter().map(|p| p.idx.clone()).collect();
-            let objects = load::load(silo, &[], &packs, Some(reachable), progress)?;
+            let objects = load::load(
+                silo,
+                &[],
+                &packs,
+                Some(reachable),
+                opts.repack.large(),
+                progress,
+            )?;
             let r = repack::replace(silo, objects, &[], &packs, &opts.repack, progress)?;
             outcome.pack = r.pack;
             outcome.packs_rewritten = r.packs_removed;

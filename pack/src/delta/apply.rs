@@ -65,6 +65,9 @@ pub enum Error {
         expected: u64,
     },
     /// The result cannot be allocated (an address-space limit, say): the
+    /// The writer of a streamed result failed.
+    #[error("cannot write the rebuilt object: {0}")]
+    Output(String),
     /// delta is refused instead of aborting the process.
     #[error("cannot allocate {size} bytes for the delta's result")]
     OutOfMemory {
@@ -98,6 +101,46 @@ pub fn apply_with_limit(
     limit: u64,
 ) -> Result<(), Error> {
     out.clear();
+    let (_, result_size, _) = header(delta)?;
+    if result_size > limit {
+        return Err(Error::ResultTooLarge {
+            size: result_size,
+            limit,
+        });
+    }
+    // Each instruction byte yields at most 0xffffff/8 result bytes, so a
+    // delta cannot honestly announce more than that: cap the reservation.
+    let plausible = (delta.len() as u64).saturating_mul(0x20_0000);
+    let want = result_size.min(plausible);
+    out.try_reserve_exact(want as usize)
+        .map_err(|_| Error::OutOfMemory { size: want })?;
+    run(base, delta, limit, &mut |bytes| put(out, bytes))?;
+    Ok(())
+}
+
+/// [`apply_with_limit`], streaming the result into `out` instead of
+/// holding it: for objects too large for memory. On an error, `out` may
+/// have received part of a wrong result. Returns the result's size.
+pub fn apply_to(
+    base: &[u8],
+    delta: &[u8],
+    out: &mut dyn std::io::Write,
+    limit: u64,
+) -> Result<u64, Error> {
+    run(base, delta, limit, &mut |bytes| {
+        out.write_all(bytes)
+            .map_err(|e| Error::Output(e.to_string()))
+    })
+}
+
+/// Checks and runs the instructions of `delta`, handing each piece of the
+/// result to `put`; returns the result's size.
+fn run(
+    base: &[u8],
+    delta: &[u8],
+    limit: u64,
+    put: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<u64, Error> {
     let (base_size, result_size, mut pos) = header(delta)?;
     if base_size != base.len() as u64 {
         return Err(Error::BaseSizeMismatch {
@@ -111,17 +154,12 @@ pub fn apply_with_limit(
             limit,
         });
     }
-    // Each instruction byte yields at most 0xffffff/8 result bytes, so a
-    // delta cannot honestly announce more than that: cap the reservation.
-    let plausible = (delta.len() as u64).saturating_mul(0x20_0000);
-    let want = result_size.min(plausible);
-    out.try_reserve_exact(want as usize)
-        .map_err(|_| Error::OutOfMemory { size: want })?;
+    let mut written = 0u64;
     while pos < delta.len() {
         let at = pos;
         let op = delta[pos];
         pos += 1;
-        let remaining = result_size - out.len() as u64;
+        let remaining = result_size - written;
         if op & 0x80 != 0 {
             let mut field = |bits: u8, shift_count: usize| -> Result<u64, Error> {
                 let mut v = 0u64;
@@ -154,7 +192,8 @@ pub fn apply_with_limit(
                     expected: result_size,
                 });
             }
-            put(out, &base[offset as usize..end as usize])?;
+            put(&base[offset as usize..end as usize])?;
+            written += size;
         } else if op != 0 {
             let n = usize::from(op);
             let bytes = delta.get(pos..pos + n).ok_or(Error::Truncated { at })?;
@@ -164,19 +203,20 @@ pub fn apply_with_limit(
                     expected: result_size,
                 });
             }
-            put(out, bytes)?;
+            put(bytes)?;
+            written += n as u64;
             pos += n;
         } else {
             return Err(Error::ReservedOpcode { at });
         }
     }
-    if out.len() as u64 != result_size {
+    if written != result_size {
         return Err(Error::ShortResult {
             expected: result_size,
-            actual: out.len() as u64,
+            actual: written,
         });
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Appends `bytes`, growing `out` fallibly.

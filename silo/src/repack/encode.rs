@@ -25,7 +25,7 @@ pub(crate) fn encode(
         .iter()
         .enumerate()
         .filter(|(_, b)| b.is_some())
-        .map(|(x, _)| objects[x].data.len() as u64)
+        .map(|(x, _)| objects[x].data.len())
         .sum();
     progress.stage("encoding deltas", total, Unit::Bytes);
     let deltas: Vec<Option<Vec<u8>>> = (0..objects.len())
@@ -35,14 +35,14 @@ pub(crate) fn encode(
                 return Ok(None);
             };
             let target = &objects[x].data;
-            if target.len() < MIN_DELTA_TARGET {
+            if target.len() < MIN_DELTA_TARGET as u64 {
                 return Ok(None);
             }
             // git: a delta must be at most half the object to be worth it.
-            let limit = target.len() / 2 - 20;
+            let limit = usize::try_from(target.len() / 2 - 20).unwrap_or(usize::MAX);
             let fps = &made.fingerprints;
-            let d = trees_delta::delta(&objects[b].data, &fps[b], target, &fps[x], limit)?;
-            progress.advance(target.len() as u64);
+            let d = super::spill::delta(&objects[b].data, &fps[b], target, &fps[x], limit)?;
+            progress.advance(target.len());
             Ok(d)
         })
         .collect::<Result<_, Error>>()?;

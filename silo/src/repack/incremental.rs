@@ -29,7 +29,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::BufWriter;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 use trees_delta::chunk::Params;
@@ -39,6 +38,7 @@ use trees_pack::data::write::{Base, Entry};
 use trees_pack::id::{Kind, hash_object};
 use trees_pack::{Bundle, ObjectId, data, index};
 
+use super::spill::{self, Data};
 use super::write::Written;
 use super::{Error, Options, Outcome, fingerprints, load};
 use crate::Silo;
@@ -96,7 +96,7 @@ pub(crate) fn repack(
         .filter(|id| !where_packed.contains_key(*id))
         .copied()
         .collect();
-    let new = load::load(silo, &new_ids, &[], None, progress)?;
+    let new = load::load(silo, &new_ids, &[], None, opts.large(), progress)?;
 
     // Fingerprints: packed ones from their .fp files, new ones made now.
     let mut fp_of: HashMap<ObjectId, Fingerprint> = HashMap::new();
@@ -105,8 +105,15 @@ pub(crate) fn repack(
             Some(m) if bundle_ids(&bundles[p]).all(|id| m.contains_key(&id)) => fp_of.extend(m),
             _ => {
                 tracing::info!("fingerprinting {} (no usable .fp file)", idx.display());
-                let objs = load::load(silo, &[], std::slice::from_ref(idx), None, progress)?;
-                let fps = fingerprint_all(&objs, params, progress);
+                let objs = load::load(
+                    silo,
+                    &[],
+                    std::slice::from_ref(idx),
+                    None,
+                    opts.large(),
+                    progress,
+                )?;
+                let fps = fingerprint_all(&objs, params, progress)?;
                 let pairs: Vec<(ObjectId, &Fingerprint)> =
                     objs.iter().map(|o| o.id).zip(fps.iter()).collect();
                 // Written now, so that the next run finds it even if this one fails.
@@ -119,7 +126,7 @@ pub(crate) fn repack(
             }
         }
     }
-    let new_fps = fingerprint_all(&new, params, progress);
+    let new_fps = fingerprint_all(&new, params, progress)?;
 
     // Relate the new objects (indexes packed.len()..) to everything.
     progress.stage("relating", new.len() as u64, Unit::Objects);
@@ -148,7 +155,7 @@ pub(crate) fn repack(
     progress.advance(new.len() as u64);
 
     // Place the new objects.
-    let sizes: Vec<u64> = new.iter().map(|o| o.data.len() as u64).collect();
+    let sizes: Vec<u64> = new.iter().map(|o| o.data.len()).collect();
     let placed = place(first_new, &candidates, &sizes, opts, |x| {
         let p = &packed[x];
         bundles[p.pack].depth_at(p.offset).unwrap_or(usize::MAX)
@@ -187,52 +194,56 @@ pub(crate) fn repack(
     let total: u64 = sizes.iter().sum();
     progress.stage("encoding deltas", total, Unit::Bytes);
     // A packed base's full fingerprint is made again from its bytes.
-    let base_data =
-        |b: &Place| -> Result<(Arc<Vec<u8>>, std::borrow::Cow<'_, Fingerprint>), Error> {
-            Ok(match b {
-                Place::New(y) => (
-                    new[*y].data.clone(),
-                    std::borrow::Cow::Borrowed(&new_fps[*y]),
-                ),
-                Place::Packed(x) => {
-                    let p = &packed[*x];
-                    let obj = bundles[p.pack]
-                        .read_at(p.offset)
-                        .map_err(|source| ReadError::Pack { id: p.id, source })?;
-                    let fp = trees_delta::chunk::fingerprint(&obj.data, params);
-                    (obj.data, std::borrow::Cow::Owned(fp))
-                }
-            })
-        };
-    let entries: Vec<Entry> = placed
+    let base_data = |b: &Place| -> Result<(Data, std::borrow::Cow<'_, Fingerprint>), Error> {
+        Ok(match b {
+            Place::New(y) => (
+                new[*y].data.clone(),
+                std::borrow::Cow::Borrowed(&new_fps[*y]),
+            ),
+            Place::Packed(x) => {
+                let p = &packed[*x];
+                let obj = bundles[p.pack]
+                    .read_at(p.offset)
+                    .map_err(|source| ReadError::Pack { id: p.id, source })?;
+                let fp = trees_delta::chunk::fingerprint(&obj.data, params);
+                (Data::Mem(obj.data), std::borrow::Cow::Owned(fp))
+            }
+        })
+    };
+    // None: a whole spilled object, compressed as it streams into the pack.
+    let entries: Vec<Option<Entry>> = placed
         .order
         .par_iter()
         .map(|&y| {
             let o = &new[y];
-            let whole = || Entry::whole(o.id, Kind::Blob, &o.data, opts.level);
+            let whole = || match &o.data {
+                Data::Mem(v) => Some(Entry::whole(o.id, Kind::Blob, v, opts.level)),
+                Data::Spilled(_) => None,
+            };
             let e = match &placed.base[y] {
-                Some(b) if o.data.len() >= MIN_DELTA_TARGET => {
+                Some(b) if o.data.len() >= MIN_DELTA_TARGET as u64 => {
                     let (bd, bfp) = base_data(b)?;
-                    let limit = o.data.len() / 2 - 20;
-                    match trees_delta::delta(&bd, &bfp, &o.data, &new_fps[y], limit)? {
+                    let limit = usize::try_from(o.data.len() / 2 - 20).unwrap_or(usize::MAX);
+                    match spill::delta(&bd, &bfp, &o.data, &new_fps[y], limit)? {
                         Some(d) => {
                             let base_id = match b {
                                 Place::New(z) => new[*z].id,
                                 Place::Packed(x) => packed[*x].id,
                             };
-                            Entry::delta(o.id, Base::Ofs(base_id), &d, opts.level)
+                            Some(Entry::delta(o.id, Base::Ofs(base_id), &d, opts.level))
                         }
                         None => whole(),
                     }
                 }
                 _ => whole(),
             };
-            progress.advance(o.data.len() as u64);
+            progress.advance(o.data.len());
             Ok(e)
         })
         .collect::<Result<_, Error>>()?;
     let deltas = entries
         .iter()
+        .flatten()
         .filter(|e| !matches!(e.base, Base::None(_)))
         .count() as u64;
 
@@ -271,8 +282,15 @@ pub(crate) fn repack(
             progress.advance(1);
         }
     }
-    for e in &entries {
-        w.write(e)?;
+    for (e, &y) in entries.iter().zip(&placed.order) {
+        match e {
+            Some(e) => w.write(e)?,
+            None => {
+                let o = &new[y];
+                let mut r = o.data.reader().map_err(super::write::io(&pack_path))?;
+                w.write_streamed(o.id, Kind::Blob, o.data.len(), &mut r, opts.level.min(6))?
+            }
+        };
         progress.advance(1);
     }
     drop(entries);
@@ -307,12 +325,23 @@ pub(crate) fn repack(
         problems: vec![problem],
     };
     let bundle = Bundle::open_pair(&idx_path, &pack_path).map_err(|e| read_back(e.to_string()))?;
+    let tmp = silo.tmp_dir();
     for o in &new {
-        let got = bundle
-            .read(&o.id)
-            .map_err(|e| read_back(format!("object {}: {e}", o.id)))?
-            .ok_or_else(|| read_back(format!("object {} is missing from the new pack", o.id)))?;
-        if hash_object(got.kind, &got.data).ok() != Some(o.id) {
+        let missing = || read_back(format!("object {} is missing from the new pack", o.id));
+        let actual = if let Data::Spilled(_) = o.data {
+            let offset = bundle
+                .find(&o.id)
+                .map_err(|e| read_back(format!("object {}: {e}", o.id)))?
+                .ok_or_else(missing)?;
+            spill::hash_entry(&bundle, offset, o.data.len(), &tmp).ok()
+        } else {
+            let got = bundle
+                .read(&o.id)
+                .map_err(|e| read_back(format!("object {}: {e}", o.id)))?
+                .ok_or_else(missing)?;
+            hash_object(got.kind, &got.data).ok()
+        };
+        if actual != Some(o.id) {
             return Err(read_back(format!("object {} reads back wrong", o.id)));
         }
         progress.advance(1);
@@ -397,15 +426,18 @@ pub(crate) fn fingerprint_all(
     objects: &[load::Object],
     params: &Params,
     progress: &dyn Progress,
-) -> Vec<Fingerprint> {
-    let total: u64 = objects.iter().map(|o| o.data.len() as u64).sum();
+) -> Result<Vec<Fingerprint>, Error> {
+    let total: u64 = objects.iter().map(|o| o.data.len()).sum();
     progress.stage("fingerprinting", total, Unit::Bytes);
     objects
         .par_iter()
         .map(|o| {
-            let fp = trees_delta::chunk::fingerprint(&o.data, params);
-            progress.advance(o.data.len() as u64);
-            fp
+            let fp = o
+                .data
+                .fingerprint(params)
+                .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
+            progress.advance(o.data.len());
+            Ok(fp)
         })
         .collect()
 }

@@ -9,6 +9,7 @@ use trees_pack::id::{Kind, hash_object};
 use trees_pack::{Bundle, ObjectId};
 
 use super::Error;
+use super::spill::{Data, Spill};
 use crate::progress::{Progress, Unit};
 use crate::store::ReadError;
 use crate::{Silo, loose};
@@ -19,7 +20,7 @@ use crate::{Silo, loose};
 /// One object to repack.
 pub(crate) struct Object {
     pub(crate) id: ObjectId,
-    pub(crate) data: Arc<Vec<u8>>,
+    pub(crate) data: Data,
 }
 
 pub(crate) fn load(
@@ -27,6 +28,7 @@ pub(crate) fn load(
     loose_ids: &[ObjectId],
     packs: &[PathBuf],
     keep: Option<&HashSet<ObjectId>>,
+    large: u64,
     progress: &dyn Progress,
 ) -> Result<Vec<Object>, Error> {
     progress.stage(
@@ -43,13 +45,26 @@ pub(crate) fn load(
             // The recorded size is input: no more than deflate could expand to.
             let on_disk = std::fs::metadata(&path).map_or(0, |m| m.len());
             let bound = on_disk.saturating_mul(1032).saturating_add(64);
-            let mut data = Vec::with_capacity(size.unwrap_or(0).min(bound) as usize);
-            loose::read(&path, id, &mut data).map_err(ReadError::from)?;
+            let likely = size.unwrap_or(0).min(bound);
+            let data = if likely > large {
+                // Inflated once into tmp/, checked against its id on the way.
+                let tmp = silo.tmp_dir();
+                let mut file = silo.temp_file(".raw").map_err(super::write::io(&tmp))?;
+                let raw = file.path().to_owned();
+                let n = {
+                    let mut w = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
+                    let n = loose::read(&path, id, &mut w).map_err(ReadError::from)?;
+                    std::io::Write::flush(&mut w).map_err(super::write::io(&raw))?;
+                    n
+                };
+                Data::Spilled(Arc::new(Spill { file, size: n }))
+            } else {
+                let mut data = Vec::with_capacity(likely as usize);
+                loose::read(&path, id, &mut data).map_err(ReadError::from)?;
+                Data::Mem(Arc::new(data))
+            };
             progress.advance(1);
-            Ok(Object {
-                id: *id,
-                data: Arc::new(data),
-            })
+            Ok(Object { id: *id, data })
         })
         .collect::<Result<_, Error>>()?;
     let mut seen: HashSet<ObjectId> = loose_ids.iter().copied().collect();
@@ -85,7 +100,7 @@ pub(crate) fn load(
             }
             objects.push(Object {
                 id: e.id,
-                data: obj.data,
+                data: Data::Mem(obj.data),
             });
         }
     }

@@ -14,6 +14,7 @@ mod fingerprints;
 mod incremental;
 pub(crate) mod load;
 pub mod plan;
+mod spill;
 mod write;
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ use crate::{Silo, du, store};
 /// The zlib level of a repack: libdeflate's 9 packs smaller than git's
 /// zlib 6 at a cost in time that parallel compression absorbs.
 pub const DEFAULT_LEVEL: u8 = 9;
+
+/// The default of `--memory`: 2 GiB.
+pub const DEFAULT_MEMORY: u64 = 2 << 30;
 
 /// How to repack.
 #[derive(Debug, Clone)]
@@ -50,6 +54,16 @@ pub struct Options {
     /// Recompute everything (read, relate and re-encode every object)
     /// instead of packing the new objects against the packed ones.
     pub full: bool,
+    /// Memory to plan for, in bytes: objects larger than an eighth of it
+    /// are kept in temporary files and handled a window at a time.
+    pub memory: u64,
+}
+
+impl Options {
+    /// Objects larger than this are spilled to temporary files.
+    pub(crate) fn large(&self) -> u64 {
+        (self.memory / 8).max(1 << 20)
+    }
 }
 
 impl Default for Options {
@@ -63,6 +77,7 @@ impl Default for Options {
             tar_aware: true,
             related: Vec::new(),
             full: false,
+            memory: DEFAULT_MEMORY,
         }
     }
 }
@@ -136,6 +151,9 @@ pub enum Error {
     /// The delta encoder refused a copy (a bug).
     #[error(transparent)]
     Delta(#[from] trees_delta::matcher::Error),
+    /// An object too large for memory could not be handled a window at a time.
+    #[error("large object: {0}")]
+    Large(String),
     /// A pack can hold 2^32 - 1 objects.
     #[error("{0} objects are more than one pack can hold")]
     TooMany(usize),
@@ -163,13 +181,21 @@ pub(crate) fn replace(
     if objects.is_empty() {
         return write::remove_replaced(silo, None, loose, packs);
     }
-    let mut made = plan::make(&objects, opts, progress);
+    let mut made = plan::make(&objects, opts, progress)?;
     let deltas = encode::encode(&objects, &mut made, progress)?;
     let forest = &made.forest;
-    let raw_bytes = objects.iter().map(|o| o.data.len() as u64).sum();
+    let raw_bytes = objects.iter().map(|o| o.data.len()).sum();
     let count = objects.len();
     let ids: Vec<trees_pack::ObjectId> = objects.iter().map(|o| o.id).collect();
-    let written = write::write_pack(silo, objects, forest, &deltas, opts.level, progress)?;
+    let written = write::write_pack(
+        silo,
+        objects,
+        forest,
+        &deltas,
+        opts.level,
+        opts.large(),
+        progress,
+    )?;
     let pairs: Vec<_> = ids.into_iter().zip(made.fingerprints.iter()).collect();
     let fp = fingerprints::encode(&chunk_params(opts), &pairs);
     let mut outcome = write::install_with_fp(silo, written, loose, packs, &fp)?;
@@ -221,7 +247,8 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             ..Outcome::default()
         });
     }
-    if !opts.full && !opts.dry_run {
+    // With no pack yet there is nothing to keep: the first repack is full.
+    if !opts.full && !opts.dry_run && !packs.is_empty() {
         match incremental::repack(silo, opts, &chunk_params(opts), &loose, &packs, progress)? {
             Ok(mut outcome) => {
                 outcome.mode = "incremental";
@@ -237,12 +264,12 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             }
         }
     }
-    let objects = load::load(silo, &loose, &packs, None, progress)?;
+    let objects = load::load(silo, &loose, &packs, None, opts.large(), progress)?;
     if opts.dry_run {
-        let made = plan::make(&objects, opts, progress);
+        let made = plan::make(&objects, opts, progress)?;
         return Ok(Outcome {
             objects: objects.len() as u64,
-            raw_bytes: objects.iter().map(|o| o.data.len() as u64).sum(),
+            raw_bytes: objects.iter().map(|o| o.data.len()).sum(),
             before_bytes: before,
             after_bytes: before,
             seconds: start.elapsed().as_secs_f64(),

@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 use trees_delta::forest::{self, Forest};
-use trees_delta::{Fingerprint, chunk, relate};
+use trees_delta::{Fingerprint, relate};
 
 use super::Options;
 use super::load::Object;
@@ -46,23 +46,30 @@ pub(crate) struct Made {
     pub(crate) fingerprints: Vec<Fingerprint>,
 }
 
-pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) -> Made {
-    let total: u64 = objects.iter().map(|o| o.data.len() as u64).sum();
+pub(crate) fn make(
+    objects: &[Object],
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Made, super::Error> {
+    let total: u64 = objects.iter().map(|o| o.data.len()).sum();
     progress.stage("fingerprinting", total, Unit::Bytes);
     let params = super::chunk_params(opts);
     let fingerprints: Vec<Fingerprint> = objects
         .par_iter()
         .map(|o| {
-            let fp = chunk::fingerprint(&o.data, &params);
-            progress.advance(o.data.len() as u64);
-            fp
+            let fp = o
+                .data
+                .fingerprint(&params)
+                .map_err(|e| super::Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
+            progress.advance(o.data.len());
+            Ok(fp)
         })
-        .collect();
+        .collect::<Result<_, super::Error>>()?;
     progress.stage("relating", objects.len() as u64, Unit::Objects);
     let mut candidates = relate::relate(&fingerprints, &relate::Options::default());
     add_related(&mut candidates, &fingerprints, objects, &opts.related);
     progress.advance(objects.len() as u64);
-    let sizes: Vec<u64> = objects.iter().map(|o| o.data.len() as u64).collect();
+    let sizes: Vec<u64> = objects.iter().map(|o| o.data.len()).collect();
     let forest = forest::choose(&candidates, &sizes, opts.root, opts.max_depth);
     let entries: Vec<Entry> = forest
         .order
@@ -87,11 +94,11 @@ pub(crate) fn make(objects: &[Object], opts: &Options, progress: &dyn Progress) 
         })
         .collect();
     let estimated = entries.iter().map(|e| e.estimated).sum();
-    Made {
+    Ok(Made {
         plan: Plan { entries, estimated },
         forest,
         fingerprints,
-    }
+    })
 }
 
 /// `related` hints join each other's candidates, scored like any other

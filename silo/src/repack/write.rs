@@ -13,6 +13,7 @@ use trees_pack::{Bundle, ObjectId, data, index};
 use trees_delta::forest::Forest;
 
 use super::load::Object;
+use super::spill::Data;
 use super::{Error, Outcome};
 use crate::progress::{Progress, Unit};
 use crate::{Silo, fsutil};
@@ -42,27 +43,31 @@ pub(crate) fn write_pack(
     forest: &Forest,
     deltas: &[Option<Vec<u8>>],
     level: u8,
+    large: u64,
     progress: &dyn Progress,
 ) -> Result<Written, Error> {
     let count = u32::try_from(objects.len()).map_err(|_| Error::TooMany(objects.len()))?;
     progress.stage("compressing", u64::from(count), Unit::Objects);
-    let packed: Vec<Entry> = forest
+    // Whole spilled objects are compressed as they stream into the pack.
+    let packed: Vec<Option<Entry>> = forest
         .order
         .par_iter()
         .map(|&x| {
             let o = &objects[x];
-            let e = match (forest.base[x], &deltas[x]) {
-                (Some(b), Some(delta)) => {
-                    Entry::delta(o.id, Base::Ofs(objects[b].id), delta, level)
+            let e = match (forest.base[x], &deltas[x], &o.data) {
+                (Some(b), Some(delta), _) => {
+                    Some(Entry::delta(o.id, Base::Ofs(objects[b].id), delta, level))
                 }
-                _ => Entry::whole(o.id, Kind::Blob, &o.data, level),
+                (_, _, Data::Mem(v)) => Some(Entry::whole(o.id, Kind::Blob, v, level)),
+                (_, _, Data::Spilled(_)) => None,
             };
             progress.advance(1);
             e
         })
         .collect();
     let ids: Vec<ObjectId> = objects.iter().map(|o| o.id).collect();
-    drop(objects);
+    let sizes: std::collections::HashMap<ObjectId, u64> =
+        objects.iter().map(|o| (o.id, o.data.len())).collect();
 
     let tmp = silo.tmp_dir();
     let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
@@ -72,11 +77,21 @@ pub(crate) fn write_pack(
         BufWriter::with_capacity(1 << 20, pack_file.as_file_mut()),
         count,
     )?;
-    for e in &packed {
-        w.write(e)?;
+    for (e, &x) in packed.iter().zip(&forest.order) {
+        match e {
+            Some(e) => w.write(e)?,
+            None => {
+                let o = &objects[x];
+                let mut r = o.data.reader().map_err(io(&pack_path))?;
+                // zlib 6, git's level: a stream of gigabytes at 9 costs
+                // minutes for a percent.
+                w.write_streamed(o.id, Kind::Blob, o.data.len(), &mut r, level.min(6))?
+            }
+        };
         progress.advance(1);
     }
     drop(packed);
+    drop(objects);
     let data::write::Outcome {
         checksum,
         mut entries,
@@ -103,15 +118,19 @@ pub(crate) fn write_pack(
     })?;
     // Entries are read in pack order, bases first: a few bases suffice.
     bundle.set_cache_budget(READ_BACK_CACHE);
-    let mut last = 0;
-    let mut problems: Vec<String> = bundle
-        .verify(&mut |n| {
-            progress.advance(u64::from(n - last));
-            last = n;
-        })
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let mut problems: Vec<String> = if sizes.values().all(|&s| s <= large) {
+        let mut last = 0;
+        bundle
+            .verify(&mut |n| {
+                progress.advance(u64::from(n - last));
+                last = n;
+            })
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    } else {
+        read_back_streaming(silo, &bundle, &sizes, large, progress)
+    };
     for id in &ids {
         if bundle.index.lookup(id).is_none() {
             problems.push(format!("object {id} is missing from the new pack"));
@@ -128,6 +147,48 @@ pub(crate) fn write_pack(
         idx: idx_file,
         checksum,
     })
+}
+
+/// The read-back of a pack with objects larger than `large`: those are
+/// streamed through their delta chains and hashed ([`super::spill`]); the
+/// others are read whole. The pack's checksum is checked too.
+fn read_back_streaming(
+    silo: &Silo,
+    bundle: &Bundle,
+    sizes: &std::collections::HashMap<ObjectId, u64>,
+    large: u64,
+    progress: &dyn Progress,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = bundle.pack.verify_checksum() {
+        problems.push(e.to_string());
+    }
+    let tmp = silo.tmp_dir();
+    for i in 0..bundle.index.count() {
+        let id = bundle.index.id(i);
+        let Ok(offset) = bundle.index.offset(i) else {
+            problems.push(format!("object {id}: bad offset in the new idx"));
+            continue;
+        };
+        let size = sizes.get(&id).copied().unwrap_or(0);
+        let got = if size > large {
+            super::spill::hash_entry(bundle, offset, size, &tmp).map_err(|e| e.to_string())
+        } else {
+            bundle
+                .read_at(offset)
+                .map_err(|e| e.to_string())
+                .and_then(|o| {
+                    trees_pack::id::hash_object(o.kind, &o.data).map_err(|e| e.to_string())
+                })
+        };
+        match got {
+            Ok(actual) if actual == id => {}
+            Ok(actual) => problems.push(format!("object {id} reads back as {actual}")),
+            Err(e) => problems.push(format!("object {id}: {e}")),
+        }
+        progress.advance(1);
+    }
+    problems
 }
 
 /// Renames the new pack into place (pack first, then idx: readers find

@@ -77,20 +77,47 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     assert!(again["pack"].is_null(), "{again}");
     assert_eq!(packs(&dir), one);
-    // New loose blobs and the old pack become one new pack.
+    // New loose blobs go into a pack of their own or join the old one
+    // (incremental); --full makes one pack of everything.
     let ids = add(&dir, rest);
-    silo_ok(&[&"repack", &dir]);
-    let two = packs(&dir);
-    assert_eq!(two.len(), 1);
-    assert_ne!(two, one);
-    for (f, id) in rest.iter().zip(&ids) {
-        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
-    }
-    assert!(
-        String::from_utf8(silo_ok(&[&"verify", &dir]))
-            .unwrap()
-            .contains(&format!("({} objects), 0 derived files: ok", files.len()))
+    let inc: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    assert_eq!(inc["mode"], "incremental", "{inc}");
+    assert_eq!(inc["new_objects"], rest.len() as u64, "{inc}");
+    assert_eq!(
+        inc["reused_objects"].as_u64().unwrap() + inc["new_objects"].as_u64().unwrap(),
+        inc["objects"].as_u64().unwrap()
     );
+    assert!(std::fs::read_dir(dir.join("objects")).unwrap().count() == 0);
+    for full in [false, true] {
+        if full {
+            silo_ok(&[&"repack", &dir, &"--full"]);
+        }
+        let two = packs(&dir);
+        if full {
+            assert_eq!(two.len(), 1);
+            assert_ne!(two, one);
+        }
+        assert!(!two.is_empty());
+        for (f, id) in rest.iter().zip(&ids) {
+            assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+        }
+        assert!(
+            String::from_utf8(silo_ok(&[&"verify", &dir]))
+                .unwrap()
+                .contains(&format!("({} objects), 0 derived files: ok", files.len()))
+        );
+        let out = std::process::Command::new("git")
+            .arg("verify-pack")
+            .args(&two)
+            .output()
+            .expect("git must be installed (scripts/install-deps.sh)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
@@ -225,4 +252,131 @@ fn dry_run_prints_the_plan_for_people() {
     let out = String::from_utf8(silo_ok(&[&"repack", &dir, &"--dry-run"])).unwrap();
     assert!(out.contains("(whole)") && out.contains("depth"), "{out}");
     assert_eq!(packs(&dir).len(), 0);
+}
+
+fn series_files(tmp: &Path, opts: &trees_testdata::Options) -> Vec<std::path::PathBuf> {
+    trees_testdata::series("inc", opts)
+        .into_iter()
+        .map(|r| {
+            let p = tmp.join(&r.file_name);
+            std::fs::write(&p, &r.tar).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn git_verify(packs: &[std::path::PathBuf]) {
+    let out = std::process::Command::new("git")
+        .arg("verify-pack")
+        .args(packs)
+        .output()
+        .expect("git must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn incremental_repack_deltas_new_releases_against_packed_ones_and_reuses_the_rest() {
+    let (_tmp, dir) = new_silo();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut o = trees_testdata::Options::small(21);
+    o.releases = 6;
+    let files = series_files(tmp.path(), &o);
+    add(&dir, &files[..4]);
+    silo_ok(&[&"repack", &dir]);
+    let first = packs(&dir);
+    let fp = first[0].with_extension("fp");
+    assert!(fp.is_file(), "a repack writes the pack's fingerprint file");
+    let ids = add(&dir, &files[4..]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    assert_eq!(v["mode"], "incremental", "{v}");
+    assert_eq!(v["new_objects"], 2, "{v}");
+    assert_eq!(v["reused_objects"], 4, "{v}");
+    assert_eq!(v["deltas"], 2, "both new releases are deltas: {v}");
+    // The pack holding their base was rolled up: still one pack, git reads it.
+    let two = packs(&dir);
+    assert_eq!(two.len(), 1);
+    assert!(!fp.exists(), "the old pack's .fp went with it");
+    assert!(two[0].with_extension("fp").is_file());
+    git_verify(&two);
+    for (f, id) in files[4..].iter().zip(&ids) {
+        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+    }
+    // Within a few percent of a full repack of the same blobs.
+    let inc = std::fs::metadata(two[0].with_extension("pack"))
+        .unwrap()
+        .len();
+    silo_ok(&[&"repack", &dir, &"--full"]);
+    let full = std::fs::metadata(packs(&dir)[0].with_extension("pack"))
+        .unwrap()
+        .len();
+    assert!(inc * 100 <= full * 105, "incremental {inc} vs full {full}");
+}
+
+#[test]
+fn a_damaged_fingerprint_file_is_made_again_and_loses_nothing() {
+    let (_tmp, dir) = new_silo();
+    let tmp = tempfile::tempdir().unwrap();
+    let files = series_files(tmp.path(), &trees_testdata::Options::small(22));
+    add(&dir, &files[..3]);
+    silo_ok(&[&"repack", &dir]);
+    let fp = packs(&dir)[0].with_extension("fp");
+    let mut bytes = std::fs::read(&fp).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::remove_file(&fp).unwrap();
+    std::fs::write(&fp, &bytes).unwrap();
+    add(&dir, &files[3..]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    assert_eq!(v["mode"], "incremental", "{v}");
+    assert_eq!(v["deltas"], 1, "{v}");
+    git_verify(&packs(&dir));
+    assert!(
+        String::from_utf8(silo_ok(&[&"verify", &dir]))
+            .unwrap()
+            .contains(&format!("({} objects), 0 derived files: ok", files.len()))
+    );
+}
+
+#[test]
+fn objects_past_the_memory_budget_are_spilled_and_still_packed_right() {
+    // --memory 8M: objects over 1 MiB go through tmp/ files and windows.
+    let (_tmp, dir) = new_silo();
+    let tmp = tempfile::tempdir().unwrap();
+    let files = series_files(tmp.path(), &trees_testdata::Options::medium(23, 3));
+    assert!(std::fs::metadata(&files[0]).unwrap().len() > 1 << 20);
+    let ids = add(&dir, &files[..2]);
+    let v: serde_json::Value = serde_json::from_slice(&silo_ok(&[
+        &"repack",
+        &dir,
+        &"--full",
+        &"--memory",
+        &"8M",
+        &"--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["deltas"], 1, "{v}");
+    let mut ids = ids;
+    ids.extend(add(&dir, &files[2..]));
+    let v: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--memory", &"8M", &"--json"]))
+            .unwrap();
+    assert_eq!(v["deltas"], 1, "{v}");
+    git_verify(&packs(&dir));
+    for (f, id) in files.iter().zip(&ids) {
+        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.join("tmp")).unwrap().count(),
+        0,
+        "spill files are removed"
+    );
+    let bad = super::cli::silo(&[&"repack", &dir, &"--memory", &"lots"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("\"lots\": the unit must be"));
 }

@@ -171,6 +171,12 @@ enum Command {
         /// instead of packing only the loose objects against the packed ones.
         #[arg(long)]
         full: bool,
+        /// Memory to plan for (bytes, or with K, M, G): objects larger than
+        /// an eighth of it are inflated to files in tmp/ and handled a window
+        /// at a time (fingerprinted, diffed, compressed as they stream, read
+        /// back by streaming), instead of held in memory.
+        #[arg(long, default_value = "2G", value_parser = parse_memory)]
+        memory: u64,
         /// Chunk tars like any other data, without cutting at their members
         /// (to measure what tar-aware chunking gains).
         #[arg(long)]
@@ -243,10 +249,37 @@ enum Command {
         /// Wait for silo.lock instead of failing when another repack or gc holds it.
         #[arg(long)]
         wait: bool,
+        /// Memory to plan for when rewriting packs, as `silo repack --memory`.
+        #[arg(long, default_value = "2G", value_parser = parse_memory)]
+        memory: u64,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A byte count: digits, then optionally K, M, G or T (powers of 1024).
+fn parse_memory(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (
+            &t[..i],
+            match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the unit must be K, M, G or T")),
+            },
+        ),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 2G or 512M"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|&b| b >= 1 << 20)
+        .ok_or_else(|| format!("{s:?}: give at least 1M and at most 16E"))
 }
 
 fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
@@ -434,6 +467,7 @@ fn run(cli: Cli) -> Result<Status> {
             level,
             dry_run,
             full,
+            memory,
             plain_chunks,
             threads,
             wait,
@@ -463,6 +497,7 @@ fn run(cli: Cli) -> Result<Status> {
                 tar_aware: !plain_chunks,
                 related: read.related,
                 full,
+                memory,
             };
             let bar = progress::Bar::new();
             let o = repack::repack(&silo, &opts, &bar)?;
@@ -582,6 +617,7 @@ fn run(cli: Cli) -> Result<Status> {
             grace,
             dry_run,
             wait,
+            memory,
             json,
         } => {
             let silo = open(&dir)?;
@@ -598,7 +634,10 @@ fn run(cli: Cli) -> Result<Status> {
                 grace,
                 dry_run,
                 wait,
-                ..gc::Options::default()
+                repack: repack::Options {
+                    memory,
+                    ..repack::Options::default()
+                },
             };
             let bar = progress::Bar::new();
             let o = gc::gc(&silo, &set, &opts, &bar)?;
