@@ -42,7 +42,7 @@ pub struct CommitOptions {
 }
 
 impl CommitOptions {
-    /// About 100 KB a version: 24 text files and two 16 KiB binaries.
+    /// About 150 KB a version: 24 text files and two 16 KiB binaries.
     pub fn small(seed: u64, versions: usize) -> Self {
         CommitOptions {
             seed,
@@ -54,7 +54,7 @@ impl CommitOptions {
         }
     }
 
-    /// About 1 MB a version: 200 text files and four 64 KiB binaries.
+    /// About 1.4 MB a version: 200 text files and four 64 KiB binaries.
     pub fn medium(seed: u64, versions: usize) -> Self {
         CommitOptions {
             seed,
