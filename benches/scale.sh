@@ -235,6 +235,10 @@ part_image() {
   echo
   printf 'silo/git: pack bytes ×%s, repack time ×%s, add + repack time ×%s.\n' "$(ratio "$sb" "$gb")" \
     "$(ratio "$(secs repack)" "$(secs pack)")" "$(ratio "$(echo "$(secs add) + $(secs repack)" | bc)" "$(echo "$(secs hash) + $(secs pack)" | bc)")"
+  if ((image_mib > 512)); then
+    echo
+    echo "At its defaults git stores blobs larger than core.bigFileThreshold (512 MiB) whole: it makes no delta between the two images."
+  fi
   echo
   rm -rf "$d"
 }
