@@ -24,6 +24,7 @@
 # against fetching the whole pack), and writes
 # the whole as benches/results/compare.md, and a bar chart of sizes and
 # times per tool and set as benches/results/compare.svg (benches/chart.py).
+# Last it runs benches/scale.sh all (benches/results/scale.md and scale.svg).
 #
 # usage: benches/compare.sh            needs pip, npm, cargo, git, xz, gzip, GNU tar, python3, /usr/bin/time
 set -euo pipefail
@@ -170,3 +171,6 @@ echo
 run_all | tee "$results/compare.md.new"
 mv "$results/compare.md.new" "$results/compare.md"
 python3 "$root/benches/chart.py" "$results/compare.md" "$results/compare.svg"
+# Then how silo scales (generated data: blob counts, incremental repack, a
+# large image), written to benches/results/scale.md and scale.svg.
+"$root/benches/scale.sh" all

@@ -9,6 +9,17 @@
 //! seed gives the same bytes on every machine and every version of this
 //! crate's dependencies: the random generator is our own SplitMix64.
 //!
+//! Two more shapes of workload:
+//!
+//! - [`commits`]: hundreds of consecutive versions of one tree, each one
+//!   small commit away from the last (a tarball of every commit), made one
+//!   at a time by an iterator.
+//! - [`write_image`]: container-image-like tars (`docker save` output:
+//!   `manifest.json`, a config, and `<id>/layer.tar` layers, each a tar of
+//!   binaries and text), streamed to any writer, so a 1.5 GiB image needs a
+//!   few MiB of memory. Two versions of an image share their unchanged layers
+//!   byte for byte; a changed layer is an upgrade of the old one.
+//!
 //! ```
 //! let releases = trees_testdata::series("demo", &trees_testdata::Options::small(7));
 //! assert_eq!(releases.len(), 4);
@@ -19,7 +30,11 @@
 
 use std::collections::BTreeMap;
 
+mod commits;
+mod image;
 mod rng;
+pub use commits::{CommitOptions, Commits, commits};
+pub use image::{ImageOptions, changed_layers, layer_version, write_image, write_layer_tar};
 pub use rng::Rng;
 
 /// How big a series to make.
@@ -68,7 +83,7 @@ impl Options {
 /// One release: its file name and its tar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
-    /// `<name>-1.<n>.0.tar`
+    /// `<name>-1.<n>.0.tar` ([`series`]) or `<name>-<nnnnn>.tar` ([`commits`]).
     pub file_name: String,
     /// The uncompressed tar.
     pub tar: Vec<u8>,
@@ -81,16 +96,22 @@ const WORDS: &[&str] = &[
     "fn", "pub", "struct", "impl", "(", ")", "{", "}", ";", "=", "+", "0", "1", "42",
 ];
 
-fn text_line(rng: &mut Rng) -> Vec<u8> {
+/// Appends one line of code-like text to `out`.
+fn push_text_line(rng: &mut Rng, out: &mut Vec<u8>) {
     let indent = 4 * rng.below(4) as usize;
-    let mut line = vec![b' '; indent];
+    out.extend(std::iter::repeat_n(b' ', indent));
     for i in 0..1 + rng.below(10) {
         if i > 0 {
-            line.push(b' ');
+            out.push(b' ');
         }
-        line.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
+        out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
     }
-    line.push(b'\n');
+    out.push(b'\n');
+}
+
+fn text_line(rng: &mut Rng) -> Vec<u8> {
+    let mut line = Vec::new();
+    push_text_line(rng, &mut line);
     line
 }
 
