@@ -2,11 +2,12 @@
 # How `silo repack` scales, side by side with git, on generated data (no
 # network). Three parts, each selectable:
 #
-#   counts       for N in $SCALE_COUNTS (default 100 500 2000) blobs: $SCALE_FAMILIES
-#                (default 12) long per-commit series (gen-commits small, ~150 KB
-#                a version, one small commit apart) and 4 release series
-#                (gen-series small, ~300 KB, a third of the files changed per
-#                release), N blobs in all, added in a seeded shuffled order to
+#   counts       for N in $SCALE_COUNTS (default 100 500 2000) blobs: four fifths
+#                in $SCALE_FAMILIES (default 12) long per-commit series
+#                (gen-commits small, ~150 KB a version, one small commit apart),
+#                one fifth in release series of 25 releases (gen-series small,
+#                ~300 KB, a third of the files changed per release; N/125 of
+#                them), so raw bytes grow as N does, added in a seeded shuffled order to
 #                a new silo, then `silo repack --full`; the same blobs packed by
 #                `git pack-objects --window=250 --depth=50`. Bytes, wall
 #                seconds, peak RSS, and the growth of time between the last
@@ -89,7 +90,7 @@ timed() { # out-prefix command...: wall seconds to $1.s, peak RSS bytes to $1.rs
   /usr/bin/time -v -o "$1.time" "${@:2}" > "$1.out"
   t1=$(date +%s.%N)
   printf '%.2f' "$(echo "$t1 - $t0" | bc)" > "$1.s"
-  awk '/Maximum resident/ {print $NF * 1024}' "$1.time" > "$1.rss"
+  awk '/Maximum resident/ {printf "%d\n", $NF * 1024}' "$1.time" > "$1.rss"
 }
 mb() { echo $(( $1 / 1000000 )); }
 ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
@@ -101,20 +102,25 @@ silo_bytes() { # a silo's packs plus what is left loose
   echo $((p + o))
 }
 
-# The blobs of one N: $families commit series and 4 release series, N
-# versions in all, plus the next version of each commit series in next/.
+# The blobs of one N: four fifths in $families commit series (a tarball
+# of every commit: N=2000 gives 100 or more versions each), one fifth in
+# release series of 25 releases each (more series as N grows), so that a
+# blob's mean size does not grow with N and the raw bytes grow as N does;
+# plus the next version of each commit series in next/.
 make_set() { # N dir
-  local n=$1 d=$2 f=$((families + 4)) i k
+  local n=$1 d=$2 i k
+  local nc=$((n * 4 / 5)) ns=$((n - n * 4 / 5))
+  local sf=$(((ns + 24) / 25))
   mkdir -p "$d/in" "$d/next"
-  for ((i = 0; i < f; i++)); do
-    k=$((n / f + (i < n % f ? 1 : 0)))
-    if ((i < families)); then
-      "$bin/gen-commits" "c$i" "$((1000 + i))" "$((k + 1))" "$d/gen" >/dev/null
-      mv "$(ls "$d"/gen/*.tar | tail -n 1)" "$d/next/"
-      mv "$d"/gen/*.tar "$d/in/" 2>/dev/null || true
-    elif ((k > 0)); then
-      "$bin/gen-series" "s$i" "$((2000 + i))" "$k" "$d/in" >/dev/null
-    fi
+  for ((i = 0; i < families; i++)); do
+    k=$((nc / families + (i < nc % families ? 1 : 0)))
+    "$bin/gen-commits" "c$i" "$((1000 + i))" "$((k + 1))" "$d/gen" >/dev/null
+    mv "$(ls "$d"/gen/*.tar | tail -n 1)" "$d/next/"
+    mv "$d"/gen/*.tar "$d/in/" 2>/dev/null || true
+  done
+  for ((i = 0; i < sf; i++)); do
+    k=$((ns / sf + (i < ns % sf ? 1 : 0)))
+    "$bin/gen-series" "s$i" "$((2000 + i))" "$k" "$d/in" >/dev/null
   done
   rm -rf "$d/gen"
 }
@@ -151,7 +157,7 @@ counts_row() { # N
 part_counts() {
   echo "## Blob count: silo repack${full:+ ${full[*]}} against git pack-objects --window=250 --depth=50"
   echo
-  echo "$families per-commit series (gen-commits small) and 4 release series (gen-series small), N blobs in all, added in a shuffled order."
+  echo "N blobs: 4/5 in $families per-commit series (gen-commits small), 1/5 in release series of 25 releases (gen-series small), added in a shuffled order."
   echo
   echo "| blobs | raw MB | silo pack bytes | silo s | silo RSS MB | git pack bytes | git s | git RSS MB | time silo/git | size silo/git |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -114,6 +114,8 @@ pub fn delta_windowed<B: Windows, T: Windows>(
     let window = window.max(1) as u64;
     let mut start = 0u64;
     let mut next_seed = 0;
+    // The last copy's diagonal, as base offset minus target offset.
+    let mut diagonal: Option<i64> = None;
     while start < target.size() {
         let len = (target.size() - start).min(window);
         let part_seeds: Vec<(u64, u64)> = seeds[next_seed..]
@@ -125,7 +127,9 @@ pub fn delta_windowed<B: Windows, T: Windows>(
         let t = target.window(start, len as usize)?;
         let b = base.window(0, base_len)?;
         let idx = table.bind(&b);
-        let ok = idx.diff_part(&mut enc, &t, &part_seeds, max_size)?;
+        let mut local = diagonal.and_then(|d| isize::try_from(d + start as i64).ok());
+        let ok = idx.diff_part(&mut enc, &t, &part_seeds, max_size, &mut local)?;
+        diagonal = local.map(|d| d as i64 - start as i64);
         table = idx.into_table();
         if !ok {
             return Ok(None);
@@ -175,4 +179,64 @@ pub fn diff(base: &[u8], target: &[u8]) -> Result<Vec<u8>, matcher::Error> {
     Ok(Index::new(base)
         .diff(target, usize::MAX)?
         .expect("an unbounded delta is never abandoned"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A blob in memory, windowed the way a mapped file is.
+    struct Mem(Vec<u8>);
+
+    impl Windows for Mem {
+        type Window = Vec<u8>;
+        fn size(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn window(&self, start: u64, len: usize) -> std::io::Result<Vec<u8>> {
+            let s = start as usize;
+            self.0
+                .get(s..s + len)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| std::io::Error::other("past the end"))
+        }
+    }
+
+    #[test]
+    fn windowed_deltas_rebuild_the_target_and_cost_little_more() {
+        let rel = trees_testdata::series("w", &trees_testdata::Options::small(8));
+        let (base, target) = (rel[0].tar.clone(), rel[1].tar.clone());
+        let p = chunk::Params::default();
+        let (bf, tf) = (fingerprint(&base, &p), fingerprint(&target, &p));
+        let whole = delta(&base, &bf, &target, &tf, usize::MAX)
+            .unwrap()
+            .unwrap();
+        for window in [4096, 50_000, 1 << 30] {
+            let d = delta_windowed(
+                &Mem(base.clone()),
+                &bf,
+                &Mem(target.clone()),
+                &tf,
+                usize::MAX,
+                window,
+            )
+            .unwrap()
+            .unwrap();
+            let mut out = Vec::new();
+            trees_pack::delta::apply(&base, &d, &mut out).unwrap();
+            assert!(out == target, "window {window}");
+            // A match cut at each window boundary costs a copy instruction.
+            let windows = target.len().div_ceil(window);
+            assert!(
+                d.len() <= whole.len() + 16 * windows,
+                "window {window}: {} vs {}",
+                d.len(),
+                whole.len()
+            );
+        }
+        // The size bound still gives up.
+        let none =
+            delta_windowed(&Mem(base.clone()), &bf, &Mem(target.clone()), &tf, 10, 4096).unwrap();
+        assert!(none.is_none());
+    }
 }

@@ -195,7 +195,7 @@ impl<'a> Index<'a> {
         max_size: usize,
     ) -> Result<Option<Vec<u8>>, Error> {
         let mut enc = Encoder::new(self.base.len() as u64, target.len() as u64);
-        if !self.diff_part(&mut enc, target, seeds, max_size)? {
+        if !self.diff_part(&mut enc, target, seeds, max_size, &mut None)? {
             return Ok(None);
         }
         let d = enc.finish()?;
@@ -204,7 +204,9 @@ impl<'a> Index<'a> {
 
     /// Appends to `enc` the instructions that rebuild `target`, one part
     /// of a larger target whose other parts the caller diffs before and
-    /// after (seeds relative to this part). False once `enc` would exceed
+    /// after (seeds relative to this part). `diagonal` (base offset minus
+    /// part offset, where the last copy ended) carries the run of the last
+    /// copy from one part into the next. False once `enc` would exceed
     /// `max_size`.
     pub fn diff_part(
         &self,
@@ -212,16 +214,16 @@ impl<'a> Index<'a> {
         target: &[u8],
         seeds: &[(u64, u64)],
         max_size: usize,
+        diagonal: &mut Option<isize>,
     ) -> Result<bool, Error> {
         let (mut i, mut lit) = (0usize, 0usize);
         let mut h = target.get(..BLOCK).map_or(0, hash_block);
         let mut next_seed = 0;
         // Where the last copy ended, as base offset minus target offset:
         // after an edit, the content usually goes on along the same diagonal.
-        let mut diagonal: Option<isize> = None;
         while i + BLOCK <= target.len() {
             let (mut off, mut len) = self.best_match(target, i, h);
-            if let Some(d) = diagonal
+            if let Some(d) = *diagonal
                 && let Ok(b) = usize::try_from(i as isize + d)
                 && let Some(from) = self.base.get(b..)
             {
@@ -264,7 +266,7 @@ impl<'a> Index<'a> {
             enc.copy((off - back) as u64, (len + back) as u64)?;
             i += len;
             lit = i;
-            diagonal = Some(off as isize + len as isize - i as isize);
+            *diagonal = Some(off as isize + len as isize - i as isize);
             if enc.len() > max_size {
                 return Ok(false);
             }

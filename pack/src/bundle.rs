@@ -13,6 +13,10 @@ use crate::{ObjectId, delta, index};
 /// also ends REF_DELTA cycles in a hostile pack.
 pub const MAX_CHAIN: usize = 10_000;
 
+/// Entries longer than this are checked against their CRC32 by positioned
+/// reads in [`Bundle::verify_with`], not through the mapping.
+const STREAM_CRC_ABOVE: u64 = 16 << 20;
+
 /// Why an object cannot be read from a bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -67,6 +71,16 @@ pub enum Error {
         offset: u64,
         /// The missing base.
         base: ObjectId,
+    },
+    /// Streaming an object out failed (see [`crate::stream`]).
+    #[error("cannot stream the object at offset {offset} of pack {path}")]
+    Stream {
+        /// The pack.
+        path: PathBuf,
+        /// The entry's offset.
+        offset: u64,
+        /// The cause.
+        source: std::io::Error,
     },
     /// The chain is deeper than [`MAX_CHAIN`] (or loops).
     #[error(
@@ -179,6 +193,11 @@ impl Bundle {
     /// anyway: past an address-space limit a read fails, it does not abort.
     pub fn set_object_limit(&mut self, limit: u64) {
         self.max_object = limit;
+    }
+
+    /// The largest object a read rebuilds (see [`Bundle::set_object_limit`]).
+    pub fn max_object(&self) -> u64 {
+        self.max_object
     }
 
     /// Replaces the delta-base cache with one of `budget` bytes.
@@ -294,6 +313,17 @@ impl Bundle {
     /// every entry's CRC32, and every object against its id. `progress`
     /// is told how many objects have been checked. Returns what is wrong.
     pub fn verify(&self, progress: &mut dyn FnMut(u32)) -> Vec<Problem> {
+        self.verify_with(progress, None)
+    }
+
+    /// [`Bundle::verify`], streaming every object larger than `large.0`
+    /// bytes through [`Bundle::hash_streamed`] (temporary files in
+    /// `large.1`) instead of rebuilding it in memory.
+    pub fn verify_with(
+        &self,
+        progress: &mut dyn FnMut(u32),
+        large: Option<(u64, &Path)>,
+    ) -> Vec<Problem> {
         let mut problems = Vec::new();
         let whole = |message: String| Problem {
             id: None,
@@ -303,8 +333,12 @@ impl Bundle {
         if let Err(e) = self.index.verify() {
             problems.push(whole(e.to_string()));
         }
-        if let Err(e) = self.pack.verify_checksum() {
-            problems.push(whole(e.to_string()));
+        let checksum = match large {
+            Some(_) if self.pack.len() > STREAM_CRC_ABOVE => self.verify_checksum_streamed(),
+            _ => self.pack.verify_checksum().map_err(Into::into),
+        };
+        if let Err(e) = checksum {
+            problems.push(whole(full_chain(&e)));
         }
         if self.index.pack_checksum() != self.pack.checksum() {
             problems.push(whole(format!(
@@ -345,9 +379,18 @@ impl Bundle {
                 offset: Some(e.offset),
                 message,
             };
-            match self.pack.bytes(e.offset, next) {
-                Ok(raw) => {
-                    let crc = crc32fast::hash(raw);
+            let crc = match large {
+                Some((limit, _)) if next.saturating_sub(e.offset) > limit.min(STREAM_CRC_ABOVE) => {
+                    self.crc32_streamed(e.offset, next)
+                }
+                _ => self
+                    .pack
+                    .bytes(e.offset, next)
+                    .map(crc32fast::hash)
+                    .map_err(Into::into),
+            };
+            match crc {
+                Ok(crc) => {
                     if crc != e.crc32 {
                         problems.push(problem(format!(
                             "CRC32 of the entry in pack {pack} is {crc:08x}, the idx says {:08x}",
@@ -356,6 +399,21 @@ impl Bundle {
                     }
                 }
                 Err(err) => problems.push(problem(err.to_string())),
+            }
+            let streamed = large.and_then(|(limit, tmp)| match self.object_size_at(e.offset) {
+                Ok(size) if size > limit => Some(self.hash_streamed(e.offset, tmp)),
+                _ => None,
+            });
+            if let Some(got) = streamed {
+                match got {
+                    Ok(actual) if actual == e.id => {}
+                    Ok(actual) => problems.push(problem(format!(
+                        "in pack {pack}, content hashes to {actual}"
+                    ))),
+                    Err(err) => problems.push(problem(full_chain(&err))),
+                }
+                progress(n as u32 + 1);
+                continue;
             }
             match self.read_at(e.offset) {
                 Ok(obj) => match hash_object(obj.kind, &obj.data) {

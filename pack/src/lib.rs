@@ -10,7 +10,10 @@
 //! - [`index`]: the `.idx` v2 file, [`index::write()`] (byte-identical to
 //!   `git index-pack`) and [`index::File`] with binary search;
 //! - [`Bundle`]: an idx and its pack, reading objects by id through delta
-//!   chains with a bounded [`Cache`] of bases, and verifying everything.
+//!   chains with a bounded [`Cache`] of bases, and verifying everything;
+//! - [`stream`]: objects too large to hold, streamed out of a pack through
+//!   their delta chains ([`Bundle::stream_at`]), with [`mmap::Region`]
+//!   windows of the files in between.
 //!
 //! Which base to choose and how to find the copies of a delta is decided
 //! elsewhere (the `trees-delta` crate); this crate only writes what it is
@@ -53,6 +56,7 @@ pub mod delta;
 pub mod id;
 pub mod index;
 pub mod mmap;
+pub mod stream;
 
 pub use bundle::{Bundle, Object, Problem};
 pub use cache::Cache;

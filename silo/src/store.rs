@@ -305,12 +305,14 @@ impl Silo {
             return Ok(loose::read(&path, id, out)?);
         }
         for b in packs {
-            let Some(obj) = b
-                .read(id)
-                .map_err(|source| ReadError::Pack { id: *id, source })?
-            else {
+            let pack_err = |source| ReadError::Pack { id: *id, source };
+            let Some(offset) = b.find(id).map_err(pack_err)? else {
                 continue;
             };
+            if b.object_size_at(offset).map_err(pack_err)? > STREAM_LARGER_THAN {
+                return self.stream_packed(b, offset, id, out);
+            }
+            let obj = b.read_at(offset).map_err(pack_err)?;
             let actual = id::hash_object(obj.kind, &obj.data);
             if actual.as_ref().ok() != Some(id) {
                 return Err(ReadError::PackedMismatch {
@@ -323,6 +325,40 @@ impl Silo {
             return Ok(obj.data.len() as u64);
         }
         Err(ReadError::NotFound(id.to_string()))
+    }
+
+    /// A packed object too large to hold, streamed to `out` and hashed on
+    /// the way: a damaged one is reported after part of it was written.
+    fn stream_packed(
+        &self,
+        b: &Bundle,
+        offset: u64,
+        id: &ObjectId,
+        out: &mut dyn Write,
+    ) -> Result<u64, ReadError> {
+        let size = b
+            .object_size_at(offset)
+            .map_err(|source| ReadError::Pack { id: *id, source })?;
+        let mut tee = HashTee {
+            out,
+            hasher: id::Hasher::new(id::Kind::Blob, size),
+            failed: None,
+        };
+        let (kind, n) =
+            b.stream_at(offset, &mut tee, &self.tmp_dir())
+                .map_err(|source| match tee.failed.take() {
+                    Some(e) => ReadError::Output(e),
+                    None => ReadError::Pack { id: *id, source },
+                })?;
+        let actual = tee.hasher.finish();
+        if kind != id::Kind::Blob || actual.as_ref().ok() != Some(id) {
+            return Err(ReadError::PackedMismatch {
+                id: *id,
+                pack: b.pack.path().to_owned(),
+                actual: actual.map_or_else(|e| e.to_string(), |a| format!("{kind} {a}")),
+            });
+        }
+        Ok(n)
     }
 
     /// [`Silo::read_with`] after opening the packs.
@@ -418,4 +454,35 @@ pub(crate) fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
     }
     v.sort();
     Ok(v)
+}
+
+/// Packed objects larger than this are streamed by reads (`silo cat`),
+/// not rebuilt in memory.
+pub const STREAM_LARGER_THAN: u64 = 256 << 20;
+
+/// Writes through to `out` and hashes what it wrote; remembers a failure
+/// of `out` so that it is reported as the output's, not the pack's.
+struct HashTee<'a> {
+    out: &'a mut dyn Write,
+    hasher: id::Hasher,
+    failed: Option<io::Error>,
+}
+
+impl Write for HashTee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.out.write(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.failed = Some(e);
+                Err(copy)
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }

@@ -92,10 +92,14 @@ pub fn verify_with_limit(
             Unit::Objects,
         );
         let mut last = 0;
-        let problems = bundle.verify(&mut |n| {
-            progress.advance(u64::from(n - last));
-            last = n;
-        });
+        let tmp = silo.tmp_dir();
+        let problems = bundle.verify_with(
+            &mut |n| {
+                progress.advance(u64::from(n - last));
+                last = n;
+            },
+            Some((crate::store::STREAM_LARGER_THAN, &tmp)),
+        );
         report.packed_objects += u64::from(bundle.index.count());
         // Every problem names the pack or the idx, and the object if it is about one.
         report

@@ -279,6 +279,50 @@ impl<W: Write> Writer<W> {
         Ok(offset)
     }
 
+    /// [`Writer::copy_raw`] of an entry of `len` bytes read from `input`
+    /// as it streams: for entries too large to map whole.
+    pub fn copy_streamed(
+        &mut self,
+        id: ObjectId,
+        input: &mut dyn std::io::Read,
+        len: u64,
+        crc32: u32,
+    ) -> Result<u64, Error> {
+        if self.entries.len() as u64 >= u64::from(self.expected) {
+            return Err(Error::TooMany(self.expected));
+        }
+        if self.written.contains_key(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        let mut sink = Tee {
+            out: &mut self.out,
+            hasher: &mut self.hasher,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        let copied = std::io::copy(&mut std::io::Read::take(input, len), &mut sink)?;
+        if copied != len {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("entry {id}: {copied} bytes read, {len} expected"),
+            )));
+        }
+        let actual = sink.crc.finalize();
+        if actual != crc32 {
+            // The pack is already wrong: the caller discards it.
+            return Err(Error::CopyCrc {
+                id,
+                expected: crc32,
+                actual,
+            });
+        }
+        let offset = self.offset;
+        self.offset += len;
+        self.written.insert(id, offset);
+        self.entries.push(index::Entry { id, offset, crc32 });
+        Ok(offset)
+    }
+
     /// Writes a whole object of `size` bytes read from `input`, compressed
     /// as it streams (zlib at `level`, 0 to 9): for objects too large to
     /// hold compressed in memory. `input` must yield exactly `size` bytes.

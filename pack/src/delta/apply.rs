@@ -68,6 +68,9 @@ pub enum Error {
     /// The writer of a streamed result failed.
     #[error("cannot write the rebuilt object: {0}")]
     Output(String),
+    /// A base read a window at a time could not be read.
+    #[error("cannot read the delta base: {0}")]
+    Base(String),
     /// delta is refused instead of aborting the process.
     #[error("cannot allocate {size} bytes for the delta's result")]
     OutOfMemory {
@@ -114,15 +117,44 @@ pub fn apply_with_limit(
     let want = result_size.min(plausible);
     out.try_reserve_exact(want as usize)
         .map_err(|_| Error::OutOfMemory { size: want })?;
-    run(base, delta, limit, &mut |bytes| put(out, bytes))?;
+    run(&mut &*base, delta, limit, &mut |bytes| put(out, bytes))?;
     Ok(())
+}
+
+/// Where the copies of a streamed delta come from: a base in memory, or
+/// one the caller maps a window at a time.
+pub trait Source {
+    /// The base's size.
+    fn size(&self) -> u64;
+    /// Hands `base[offset..offset + size]` (inside the base: checked by
+    /// the caller) to `put`, in one piece or several.
+    fn copy(
+        &mut self,
+        offset: u64,
+        size: u64,
+        put: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+}
+
+impl Source for &[u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn copy(
+        &mut self,
+        offset: u64,
+        size: u64,
+        put: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        put(&self[offset as usize..(offset + size) as usize])
+    }
 }
 
 /// [`apply_with_limit`], streaming the result into `out` instead of
 /// holding it: for objects too large for memory. On an error, `out` may
 /// have received part of a wrong result. Returns the result's size.
 pub fn apply_to(
-    base: &[u8],
+    base: &mut dyn Source,
     delta: &[u8],
     out: &mut dyn std::io::Write,
     limit: u64,
@@ -136,16 +168,16 @@ pub fn apply_to(
 /// Checks and runs the instructions of `delta`, handing each piece of the
 /// result to `put`; returns the result's size.
 fn run(
-    base: &[u8],
+    base: &mut dyn Source,
     delta: &[u8],
     limit: u64,
     put: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
 ) -> Result<u64, Error> {
     let (base_size, result_size, mut pos) = header(delta)?;
-    if base_size != base.len() as u64 {
+    if base_size != base.size() {
         return Err(Error::BaseSizeMismatch {
             expected: base_size,
-            actual: base.len() as u64,
+            actual: base.size(),
         });
     }
     if result_size > limit {
@@ -178,12 +210,12 @@ fn run(
                 size = 0x10000;
             }
             let end = offset + size; // both < 2^32: no overflow
-            if end > base.len() as u64 {
+            if end > base.size() {
                 return Err(Error::CopyOutOfBase {
                     at,
                     offset,
                     size,
-                    base_len: base.len() as u64,
+                    base_len: base.size(),
                 });
             }
             if size > remaining {
@@ -192,7 +224,7 @@ fn run(
                     expected: result_size,
                 });
             }
-            put(&base[offset as usize..end as usize])?;
+            base.copy(offset, size, put)?;
             written += size;
         } else if op != 0 {
             let n = usize::from(op);

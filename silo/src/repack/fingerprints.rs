@@ -42,7 +42,7 @@ pub(crate) fn sketch(fp: &Fingerprint) -> Fingerprint {
         chunks: fp
             .chunks
             .iter()
-            .filter(|c| c.hash.0 % SAMPLE == 0)
+            .filter(|c| c.hash.0.is_multiple_of(SAMPLE))
             .copied()
             .collect(),
     }
@@ -170,7 +170,7 @@ pub(crate) fn decode(
             let hash = ChunkHash(c.u64()?);
             let offset = c.u64()?;
             let len = c.u32()?;
-            if offset < end || hash.0 % SAMPLE != 0 {
+            if offset < end || !hash.0.is_multiple_of(SAMPLE) {
                 return Err(Error::Malformed(c.at));
             }
             end = offset

@@ -45,6 +45,9 @@ use crate::Silo;
 use crate::progress::{Progress, Unit};
 use crate::store::ReadError;
 
+/// Entries longer than this are copied by reads, not through the mapping.
+const COPY_MAPPED_UP_TO: u64 = 16 << 20;
+
 /// Objects smaller than this are stored whole (as in a full repack).
 const MIN_DELTA_TARGET: usize = 64;
 
@@ -202,11 +205,21 @@ pub(crate) fn repack(
             ),
             Place::Packed(x) => {
                 let p = &packed[*x];
-                let obj = bundles[p.pack]
-                    .read_at(p.offset)
-                    .map_err(|source| ReadError::Pack { id: p.id, source })?;
-                let fp = trees_delta::chunk::fingerprint(&obj.data, params);
-                (Data::Mem(obj.data), std::borrow::Cow::Owned(fp))
+                let b = &bundles[p.pack];
+                let pack_err = |source| ReadError::Pack { id: p.id, source };
+                let data = if b.object_size_at(p.offset).map_err(pack_err)? > opts.large() {
+                    // Too large to hold: streamed into tmp/ (checked against
+                    // its id on the way) and used a window at a time.
+                    Data::Spilled(std::sync::Arc::new(spill::from_pack(
+                        silo, b, p.offset, &p.id,
+                    )?))
+                } else {
+                    Data::Mem(b.read_at(p.offset).map_err(pack_err)?.data)
+                };
+                let fp = data
+                    .fingerprint(params)
+                    .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", p.id)))?;
+                (data, std::borrow::Cow::Owned(fp))
             }
         })
     };
@@ -271,14 +284,26 @@ pub(crate) fn repack(
         es.sort_unstable_by_key(|e| e.offset);
         for (k, e) in es.iter().enumerate() {
             let end = es.get(k + 1).map_or(b.pack.entries_end(), |n| n.offset);
-            let raw = b
-                .pack
-                .bytes(e.offset, end)
-                .map_err(|source| ReadError::Pack {
-                    id: e.id,
-                    source: source.into(),
-                })?;
-            w.copy_raw(e.id, raw, e.crc32)?;
+            let pack_err = |source| ReadError::Pack { id: e.id, source };
+            let len = end.checked_sub(e.offset).ok_or_else(|| {
+                pack_err(trees_pack::bundle::Error::Pack(
+                    trees_pack::data::file::Error::BadOffset {
+                        path: b.pack.path().to_owned(),
+                        offset: e.offset,
+                    },
+                ))
+            })?;
+            if len > COPY_MAPPED_UP_TO {
+                // Streamed: the old pack's pages stay out of the resident set.
+                let mut r = b.range_reader(e.offset, end).map_err(pack_err)?;
+                w.copy_streamed(e.id, &mut r, len, e.crc32)?;
+            } else {
+                let raw = b
+                    .pack
+                    .bytes(e.offset, end)
+                    .map_err(|source| pack_err(source.into()))?;
+                w.copy_raw(e.id, raw, e.crc32)?;
+            }
             progress.advance(1);
         }
     }
@@ -333,7 +358,7 @@ pub(crate) fn repack(
                 .find(&o.id)
                 .map_err(|e| read_back(format!("object {}: {e}", o.id)))?
                 .ok_or_else(missing)?;
-            spill::hash_entry(&bundle, offset, o.data.len(), &tmp).ok()
+            bundle.hash_streamed(offset, &tmp).ok()
         } else {
             let got = bundle
                 .read(&o.id)

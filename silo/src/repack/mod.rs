@@ -241,6 +241,7 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
         );
         crate::listing::write(silo)?;
         return Ok(Outcome {
+            mode: if opts.full { "full" } else { "incremental" },
             before_bytes: before,
             after_bytes: before,
             seconds: start.elapsed().as_secs_f64(),

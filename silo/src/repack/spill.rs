@@ -6,7 +6,7 @@
 //! a temporary file instead ([`Data::Spilled`]), fingerprinted through a
 //! reading window, diffed with [`trees_delta::delta_windowed`], compressed
 //! as it streams into the pack, and read back by streaming its entry
-//! through the pack's delta chain ([`hash_entry`]). Resident memory then
+//! through the pack's delta chain ([`trees_pack::Bundle::stream_at`]). Resident memory then
 //! follows the windows and the delta tables, not the objects' sizes; the
 //! page cache does the rest.
 
@@ -17,10 +17,7 @@ use std::sync::Arc;
 use tempfile::NamedTempFile;
 use trees_delta::chunk::Params;
 use trees_delta::{Fingerprint, Windows};
-use trees_pack::data::Type;
-use trees_pack::id::{Hasher, Kind};
 use trees_pack::mmap::Region;
-use trees_pack::{Bundle, ObjectId};
 
 /// Bytes of the target diffed per window.
 pub(crate) const DELTA_WINDOW: usize = 256 << 20;
@@ -129,156 +126,50 @@ pub(crate) fn delta(
     }
 }
 
-/// Why a streamed read failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StreamError {
-    #[error(transparent)]
-    Pack(#[from] trees_pack::bundle::Error),
-    #[error(transparent)]
-    Data(#[from] trees_pack::data::file::Error),
-    #[error(transparent)]
-    Delta(#[from] trees_pack::delta::apply::Error),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("inflates to {actual} bytes, its header says {expected}")]
-    Size { expected: u64, actual: u64 },
-    #[error("a delta chain longer than {} entries", trees_pack::bundle::MAX_CHAIN)]
-    Chain,
-    #[error("REF_DELTA base {0} is not in the pack")]
-    BaseMissing(ObjectId),
-    #[error("{0}")]
-    Hash(String),
-}
-
-/// Streams the object whose entry is at `offset` into `out`, without
-/// holding it: a whole entry inflates straight from the pack file; a delta
-/// chain is rebuilt base first, each intermediate object into a private
-/// file in `tmp`, and the last straight into `out`. Returns its size.
-pub(crate) fn stream_entry(
-    bundle: &Bundle,
+/// Streams the packed object at `offset` of `bundle` into a private file in
+/// `tmp/`, hashing it on the way: it must be the blob `id`.
+pub(crate) fn from_pack(
+    silo: &crate::Silo,
+    bundle: &trees_pack::Bundle,
     offset: u64,
-    out: &mut dyn std::io::Write,
-    tmp: &std::path::Path,
-) -> Result<u64, StreamError> {
-    let mut chain = Vec::new();
-    let mut cur = offset;
-    let whole = loop {
-        let h = bundle.pack.header(cur)?;
-        match h.kind {
-            Type::Whole(_) => break (cur, h),
-            Type::OfsDelta { distance } => {
-                chain.push((cur, h));
-                cur -= distance;
-            }
-            Type::RefDelta { base } => {
-                chain.push((cur, h));
-                cur = bundle.find(&base)?.ok_or(StreamError::BaseMissing(base))?;
-            }
-        }
-        if chain.len() > trees_pack::bundle::MAX_CHAIN {
-            return Err(StreamError::Chain);
-        }
-    };
-    let inflate_whole = |out: &mut dyn std::io::Write| -> Result<u64, StreamError> {
-        let (at, h) = &whole;
-        let file = std::fs::File::open(bundle.pack.path())?;
-        let start = at + h.len as u64;
-        let reader = PositionedReader {
-            file: &file,
-            at: start,
-            end: bundle.pack.entries_end(),
+    id: &trees_pack::ObjectId,
+) -> Result<Spill, super::Error> {
+    let pack_err = |source| crate::store::ReadError::Pack { id: *id, source };
+    let tmp = silo.tmp_dir();
+    let mut file = silo.temp_file(".raw").map_err(super::write::io(&tmp))?;
+    let path = file.path().to_owned();
+    let size = bundle.object_size_at(offset).map_err(pack_err)?;
+    let hasher = {
+        let mut w = HashWriter {
+            out: std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut()),
+            hasher: trees_pack::id::Hasher::new(trees_pack::id::Kind::Blob, size),
         };
-        let mut z =
-            flate2::read::ZlibDecoder::new(std::io::BufReader::with_capacity(1 << 20, reader));
-        let n = std::io::copy(&mut (&mut z).take(h.size), out)?;
-        if n != h.size {
-            return Err(StreamError::Size {
-                expected: h.size,
-                actual: n,
-            });
-        }
-        Ok(n)
+        bundle.stream_at(offset, &mut w, &tmp).map_err(pack_err)?;
+        std::io::Write::flush(&mut w.out).map_err(super::write::io(&path))?;
+        w.hasher
     };
-    if chain.is_empty() {
-        return inflate_whole(out);
+    if hasher.finish().ok() != Some(*id) {
+        return Err(super::Error::Large(format!(
+            "object {id} in {} does not hash to its id",
+            bundle.pack.path().display()
+        )));
     }
-    let mut base = tempfile::NamedTempFile::new_in(tmp)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, base.as_file_mut());
-        inflate_whole(&mut w)?;
-        std::io::Write::flush(&mut w)?;
-    }
-    let limit = trees_pack::delta::apply::DEFAULT_RESULT_LIMIT;
-    for (k, (off, h)) in chain.iter().rev().enumerate() {
-        let (d, _) = bundle.pack.inflate(*off, h)?;
-        let len = base.as_file().metadata()?.len();
-        let map = Region::map(
-            base.as_file(),
-            0,
-            usize::try_from(len).map_err(|_| StreamError::Chain)?,
-        )?;
-        if k + 1 == chain.len() {
-            return Ok(trees_pack::delta::apply::apply_to(&map, &d, out, limit)?);
-        }
-        let mut next = tempfile::NamedTempFile::new_in(tmp)?;
-        {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, next.as_file_mut());
-            trees_pack::delta::apply::apply_to(&map, &d, &mut w, limit)?;
-            std::io::Write::flush(&mut w)?;
-        }
-        drop(map);
-        base = next;
-    }
-    unreachable!("the loop returns at the last link of a non-empty chain")
+    Ok(Spill { file, size })
 }
 
-/// The blob id of the object whose entry is at `offset`, streamed.
-pub(crate) fn hash_entry(
-    bundle: &Bundle,
-    offset: u64,
-    size: u64,
-    tmp: &std::path::Path,
-) -> Result<ObjectId, StreamError> {
-    let mut h = HashWriter(Hasher::new(Kind::Blob, size), 0);
-    let n = stream_entry(bundle, offset, &mut h, tmp)?;
-    if n != size || h.1 != size {
-        return Err(StreamError::Size {
-            expected: size,
-            actual: n,
-        });
-    }
-    h.0.finish().map_err(|e| StreamError::Hash(e.to_string()))
+/// Writes through and hashes what was written.
+struct HashWriter<W: std::io::Write> {
+    out: W,
+    hasher: trees_pack::id::Hasher,
 }
 
-struct HashWriter(Hasher, u64);
-
-impl std::io::Write for HashWriter {
+impl<W: std::io::Write> std::io::Write for HashWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        self.1 += buf.len() as u64;
-        Ok(buf.len())
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Reads a file from `at` to `end` with positioned reads.
-struct PositionedReader<'a> {
-    file: &'a std::fs::File,
-    at: u64,
-    end: u64,
-}
-
-impl Read for PositionedReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.end.saturating_sub(self.at);
-        let n = (buf.len() as u64).min(left) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        let got = self.file.read_at(&mut buf[..n], self.at)?;
-        self.at += got as u64;
-        Ok(got)
+        self.out.flush()
     }
 }

@@ -66,8 +66,6 @@ pub(crate) fn write_pack(
         })
         .collect();
     let ids: Vec<ObjectId> = objects.iter().map(|o| o.id).collect();
-    let sizes: std::collections::HashMap<ObjectId, u64> =
-        objects.iter().map(|o| (o.id, o.data.len())).collect();
 
     let tmp = silo.tmp_dir();
     let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
@@ -118,19 +116,19 @@ pub(crate) fn write_pack(
     })?;
     // Entries are read in pack order, bases first: a few bases suffice.
     bundle.set_cache_budget(READ_BACK_CACHE);
-    let mut problems: Vec<String> = if sizes.values().all(|&s| s <= large) {
-        let mut last = 0;
-        bundle
-            .verify(&mut |n| {
+    let tmp = silo.tmp_dir();
+    let mut last = 0;
+    let mut problems: Vec<String> = bundle
+        .verify_with(
+            &mut |n| {
                 progress.advance(u64::from(n - last));
                 last = n;
-            })
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    } else {
-        read_back_streaming(silo, &bundle, &sizes, large, progress)
-    };
+            },
+            Some((large, &tmp)),
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     for id in &ids {
         if bundle.index.lookup(id).is_none() {
             problems.push(format!("object {id} is missing from the new pack"));
@@ -147,48 +145,6 @@ pub(crate) fn write_pack(
         idx: idx_file,
         checksum,
     })
-}
-
-/// The read-back of a pack with objects larger than `large`: those are
-/// streamed through their delta chains and hashed ([`super::spill`]); the
-/// others are read whole. The pack's checksum is checked too.
-fn read_back_streaming(
-    silo: &Silo,
-    bundle: &Bundle,
-    sizes: &std::collections::HashMap<ObjectId, u64>,
-    large: u64,
-    progress: &dyn Progress,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Err(e) = bundle.pack.verify_checksum() {
-        problems.push(e.to_string());
-    }
-    let tmp = silo.tmp_dir();
-    for i in 0..bundle.index.count() {
-        let id = bundle.index.id(i);
-        let Ok(offset) = bundle.index.offset(i) else {
-            problems.push(format!("object {id}: bad offset in the new idx"));
-            continue;
-        };
-        let size = sizes.get(&id).copied().unwrap_or(0);
-        let got = if size > large {
-            super::spill::hash_entry(bundle, offset, size, &tmp).map_err(|e| e.to_string())
-        } else {
-            bundle
-                .read_at(offset)
-                .map_err(|e| e.to_string())
-                .and_then(|o| {
-                    trees_pack::id::hash_object(o.kind, &o.data).map_err(|e| e.to_string())
-                })
-        };
-        match got {
-            Ok(actual) if actual == id => {}
-            Ok(actual) => problems.push(format!("object {id} reads back as {actual}")),
-            Err(e) => problems.push(format!("object {id}: {e}")),
-        }
-        progress.advance(1);
-    }
-    problems
 }
 
 /// Renames the new pack into place (pack first, then idx: readers find

@@ -99,8 +99,8 @@ fn cat_reads_loose_and_packed_objects_by_id_and_prefix() {
     check("loose");
     silo_ok(&[&"repack", &dir]);
     assert!(
-        dir.join("pack").read_dir().unwrap().count() == 2,
-        "one pack and one idx"
+        dir.join("pack").read_dir().unwrap().count() == 3,
+        "one pack, its idx and its sketches (.fp)"
     );
     check("packed");
 }

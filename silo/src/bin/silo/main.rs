@@ -173,8 +173,9 @@ enum Command {
         full: bool,
         /// Memory to plan for (bytes, or with K, M, G): objects larger than
         /// an eighth of it are inflated to files in tmp/ and handled a window
-        /// at a time (fingerprinted, diffed, compressed as they stream, read
-        /// back by streaming), instead of held in memory.
+        /// at a time (fingerprinted, diffed, compressed as they stream with
+        /// zlib level 6 or --level if lower, read back by streaming), instead
+        /// of held in memory.
         #[arg(long, default_value = "2G", value_parser = parse_memory)]
         memory: u64,
         /// Chunk tars like any other data, without cutting at their members
