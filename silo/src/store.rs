@@ -107,6 +107,7 @@ pub enum AddError {
 #[derive(Debug, Clone)]
 pub struct Silo {
     root: PathBuf,
+    stream_above: u64,
 }
 
 const DIRS: [&str; 4] = ["objects", "pack", "derived", "tmp"];
@@ -138,7 +139,40 @@ impl Silo {
         }
         Ok(Silo {
             root: root.to_owned(),
+            stream_above: STREAM_LARGER_THAN,
         })
+    }
+
+    /// Plans reads for `memory` bytes: packed objects larger than an
+    /// eighth of it are streamed ([`Silo::read_with`], `verify`), not
+    /// rebuilt in memory. The default is 2 GiB.
+    pub fn with_memory(mut self, memory: u64) -> Silo {
+        self.stream_above = (memory / 8).max(1 << 20);
+        self
+    }
+
+    /// Packed objects larger than this are streamed.
+    pub fn stream_above(&self) -> u64 {
+        self.stream_above
+    }
+
+    /// The size of object `id` without reading it whole: a loose object's
+    /// recorded size (or its inflated length), a packed one's header.
+    pub fn object_size(&self, id: &ObjectId, packs: &[Bundle]) -> Result<u64, ReadError> {
+        let path = self.loose_path(id);
+        if path.is_file() {
+            return match loose::recorded_size(&path)? {
+                Some(n) => Ok(n),
+                None => Ok(loose::read(&path, id, &mut io::sink())?),
+            };
+        }
+        for b in packs {
+            let pack_err = |source| ReadError::Pack { id: *id, source };
+            if let Some(offset) = b.find(id).map_err(pack_err)? {
+                return b.object_size_at(offset).map_err(pack_err);
+            }
+        }
+        Err(ReadError::NotFound(id.to_string()))
     }
 
     /// The silo's directory.
@@ -309,7 +343,7 @@ impl Silo {
             let Some(offset) = b.find(id).map_err(pack_err)? else {
                 continue;
             };
-            if b.object_size_at(offset).map_err(pack_err)? > STREAM_LARGER_THAN {
+            if b.object_size_at(offset).map_err(pack_err)? > self.stream_above {
                 return self.stream_packed(b, offset, id, out);
             }
             let obj = b.read_at(offset).map_err(pack_err)?;
@@ -456,8 +490,9 @@ pub(crate) fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
     Ok(v)
 }
 
-/// Packed objects larger than this are streamed by reads (`silo cat`),
-/// not rebuilt in memory.
+/// Packed objects larger than this are streamed by reads (`silo cat`,
+/// `silo verify`), not rebuilt in memory, unless [`Silo::with_memory`]
+/// says otherwise: an eighth of the default `--memory` of 2 GiB.
 pub const STREAM_LARGER_THAN: u64 = 256 << 20;
 
 /// Writes through to `out` and hashes what it wrote; remembers a failure

@@ -98,7 +98,7 @@ pub fn verify_with_limit(
                 progress.advance(u64::from(n - last));
                 last = n;
             },
-            Some((crate::store::STREAM_LARGER_THAN, &tmp)),
+            Some((silo.stream_above(), &tmp)),
         );
         report.packed_objects += u64::from(bundle.index.count());
         // Every problem names the pack or the idx, and the object if it is about one.

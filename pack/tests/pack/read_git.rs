@@ -64,6 +64,19 @@ fn check_git_pack(idx: &Path, releases: &[Release], ofs: bool) {
         assert!(*obj.data == r.tar, "{} reads back different", r.file_name);
         let offset = bundle.find(&id).unwrap().unwrap();
         max_depth = max_depth.max(bundle.depth_at(offset).unwrap());
+        // Streamed through its chain (bases in temporary files), it is the same.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut streamed = Vec::new();
+        let (kind, n) = bundle.stream_at(offset, &mut streamed, tmp.path()).unwrap();
+        assert_eq!((kind, n), (Kind::Blob, r.tar.len() as u64));
+        assert!(streamed == r.tar, "{} streams back different", r.file_name);
+        assert_eq!(bundle.object_size_at(offset).unwrap(), r.tar.len() as u64);
+        assert_eq!(bundle.hash_streamed(offset, tmp.path()).unwrap(), id);
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "temporary bases removed"
+        );
         match bundle.pack.header(offset).unwrap().kind {
             Type::OfsDelta { .. } => ofs_deltas += 1,
             Type::RefDelta { .. } => ref_deltas += 1,
@@ -87,6 +100,10 @@ fn check_git_pack(idx: &Path, releases: &[Release], ofs: bool) {
         problems.is_empty(),
         "our verify complains of git's pack: {problems:?}"
     );
+    // Every object streamed (limit 0), the checksum and CRCs by reads.
+    let tmp = tempfile::tempdir().unwrap();
+    let problems = bundle.verify_with(&mut |_| {}, Some((0, tmp.path())));
+    assert!(problems.is_empty(), "streaming verify: {problems:?}");
 }
 
 /// Two small series and one of bigger releases, for git to deltify.

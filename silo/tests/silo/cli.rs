@@ -17,6 +17,28 @@ pub fn silo(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
         .expect("cannot run the silo binary")
 }
 
+/// Runs `silo ARGS` with `input` on stdin; returns its output.
+pub fn silo_stdin(args: &[&dyn AsRef<std::ffi::OsStr>], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = silo_cmd()
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run the silo binary");
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = input.to_vec();
+    // Written from a thread: the child may fill stdout before it reads all.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("cannot wait for silo");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("cannot write stdin");
+    out
+}
+
 /// Runs `silo ARGS` and asserts success; returns stdout.
 pub fn silo_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {
     let out = silo(args);

@@ -368,9 +368,29 @@ fn objects_past_the_memory_budget_are_spilled_and_still_packed_right() {
             .unwrap();
     assert_eq!(v["deltas"], 1, "{v}");
     git_verify(&packs(&dir));
+    // cat and verify stream them too (--memory 8M: past 1 MiB).
+    let mut batch_in = String::new();
+    let mut batch_want = Vec::new();
     for (f, id) in files.iter().zip(&ids) {
-        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+        let want = std::fs::read(f).unwrap();
+        assert!(silo_ok(&[&"cat", &dir, id]) == want);
+        assert!(silo_ok(&[&"cat", &dir, id, &"--memory", &"8M"]) == want);
+        batch_in.push_str(&format!("{id}\n"));
+        batch_want.extend_from_slice(format!("{id} blob {}\n", want.len()).as_bytes());
+        batch_want.extend_from_slice(&want);
+        batch_want.push(b'\n');
     }
+    let out = super::cli::silo_stdin(
+        &[&"cat", &dir, &"--batch", &"--memory", &"8M"],
+        batch_in.as_bytes(),
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stdout == batch_want,
+        "cat --batch streams large objects"
+    );
+    let v = String::from_utf8(silo_ok(&[&"verify", &dir, &"--memory", &"8M"])).unwrap();
+    assert!(v.contains("(3 objects), 0 derived files: ok"), "{v}");
     assert_eq!(
         std::fs::read_dir(dir.join("tmp")).unwrap().count(),
         0,

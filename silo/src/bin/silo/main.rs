@@ -77,6 +77,12 @@ enum Command {
         /// reads them all, so delta bases stay cached between objects.
         #[arg(long, conflicts_with = "id")]
         batch: bool,
+        /// Memory to plan for (bytes, or with K, M, G): packed objects
+        /// larger than an eighth of it are streamed through their delta
+        /// chains (bases in tmp/ files) and hashed on the way, not rebuilt in
+        /// memory; a damaged one is then reported after part of it was written.
+        #[arg(long, default_value = "2G", value_parser = parse_memory)]
+        memory: u64,
         #[command(flatten)]
         remote: remote::RemoteArgs,
     },
@@ -121,6 +127,11 @@ enum Command {
         /// instead of rebuilding them (a hostile pack can announce any size).
         #[arg(long, default_value_t = trees_pack::delta::apply::DEFAULT_RESULT_LIMIT)]
         max_object_size: u64,
+        /// Memory to plan for (bytes, or with K, M, G): packed objects larger
+        /// than an eighth of it are streamed through their delta chains and
+        /// hashed on the way, not rebuilt in memory.
+        #[arg(long, default_value = "2G", value_parser = parse_memory)]
+        memory: u64,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -329,6 +340,17 @@ fn cat_batch(silo: &Silo, packs: &[trees_pack::Bundle], out: &mut dyn Write) -> 
             }
             Err(e) => return Err(e.into()),
         };
+        let size = silo
+            .object_size(&id, packs)
+            .with_context(|| format!("cannot read object {id}"))?;
+        if size > silo.stream_above() {
+            // Too large to buffer: the header, then the object as it streams.
+            writeln!(out, "{id} blob {size}")?;
+            silo.read_with(&id, packs, out)
+                .with_context(|| format!("cannot read object {id}"))?;
+            writeln!(out)?;
+            continue;
+        }
         buf.clear();
         silo.read_with(&id, packs, &mut buf)
             .with_context(|| format!("cannot read object {id}"))?;
@@ -361,6 +383,7 @@ fn run(cli: Cli) -> Result<Status> {
             dir,
             id,
             batch,
+            memory,
             remote,
         } => {
             if trees_silo::remote::is_url(&dir) {
@@ -369,7 +392,7 @@ fn run(cli: Cli) -> Result<Status> {
                 return Ok(Status::Ok);
             }
             let dir = PathBuf::from(dir);
-            let silo = open(&dir)?;
+            let silo = open(&dir)?.with_memory(memory);
             let packs = silo.open_packs()?;
             if batch {
                 cat_batch(&silo, &packs, &mut out)
@@ -400,9 +423,10 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Verify {
             dir,
             max_object_size,
+            memory,
             json,
         } => {
-            let silo = open(&dir)?;
+            let silo = open(&dir)?.with_memory(memory);
             let bar = progress::Bar::new();
             let report = verify::verify_with_limit(&silo, &bar, max_object_size)?;
             bar.finish();
