@@ -373,6 +373,58 @@ impl<W: Write> Writer<W> {
         Ok(offset)
     }
 
+    /// Writes a whole object of `size` bytes whose raw deflate data (as a
+    /// gzip member holds it, `len` bytes) comes from `input`, wrapped as a
+    /// zlib stream with `adler32` (of the object) as its trailer: an entry
+    /// made without recompressing. The caller vouches for the stream; the
+    /// pack is read back before it is used.
+    pub fn write_deflate(
+        &mut self,
+        id: ObjectId,
+        kind: Kind,
+        size: u64,
+        input: &mut dyn std::io::Read,
+        len: u64,
+        adler32: u32,
+    ) -> Result<u64, Error> {
+        if self.entries.len() as u64 >= u64::from(self.expected) {
+            return Err(Error::TooMany(self.expected));
+        }
+        if self.written.contains_key(&id) {
+            return Err(Error::Duplicate(id));
+        }
+        self.header.clear();
+        entry::encode(&Type::Whole(kind), size, &mut self.header);
+        let mut sink = Tee {
+            out: &mut self.out,
+            hasher: &mut self.hasher,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        sink.write_all(&self.header)?;
+        // CMF 0x78: deflate with a 32 KiB window (deflate's largest);
+        // FLG 0x9c: the default level, and the check bits.
+        sink.write_all(&[0x78, 0x9c])?;
+        let copied = std::io::copy(&mut std::io::Read::take(input, len), &mut sink)?;
+        if copied != len {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("object {id}: {copied} bytes of deflate data read, {len} expected"),
+            )));
+        }
+        sink.write_all(&adler32.to_be_bytes())?;
+        let (n, crc) = (sink.len, sink.crc.finalize());
+        let offset = self.offset;
+        self.offset += n;
+        self.written.insert(id, offset);
+        self.entries.push(index::Entry {
+            id,
+            offset,
+            crc32: crc,
+        });
+        Ok(offset)
+    }
+
     /// Writes the trailer and flushes.
     pub fn finish(mut self) -> Result<Outcome<W>, Error> {
         if self.entries.len() as u64 != u64::from(self.expected) {

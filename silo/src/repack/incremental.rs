@@ -310,11 +310,7 @@ pub(crate) fn repack(
     for (e, &y) in entries.iter().zip(&placed.order) {
         match e {
             Some(e) => w.write(e)?,
-            None => {
-                let o = &new[y];
-                let mut r = o.data.reader().map_err(super::write::io(&pack_path))?;
-                w.write_streamed(o.id, Kind::Blob, o.data.len(), &mut r, opts.level.min(6))?
-            }
+            None => spill::write_whole(&mut w, new[y].id, &new[y].data, opts.level)?,
         };
         progress.advance(1);
     }

@@ -23,6 +23,34 @@ pub(crate) struct Object {
     pub(crate) data: Data,
 }
 
+/// Inflates the loose object `id` at `path` into `file`: raw, keeping its
+/// deflate stream for reuse ([`super::reuse`]) when it is one plain gzip
+/// member; else the ordinary way, which names any damage.
+fn spill_loose(
+    path: &std::path::Path,
+    id: &ObjectId,
+    file: &mut std::fs::File,
+    raw: &std::path::Path,
+) -> Result<(u64, Option<super::reuse::Reuse>), Error> {
+    use std::io::{Seek, Write};
+    let io = super::write::io(raw);
+    let reused = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+        let r = super::reuse::inflate(path, id, &mut w).ok().flatten();
+        w.flush().map_err(&io)?;
+        r
+    };
+    if let Some((n, reuse)) = reused {
+        return Ok((n, Some(reuse)));
+    }
+    file.set_len(0).map_err(&io)?;
+    file.seek(std::io::SeekFrom::Start(0)).map_err(&io)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+    let n = loose::read(path, id, &mut w).map_err(ReadError::from)?;
+    w.flush().map_err(&io)?;
+    Ok((n, None))
+}
+
 pub(crate) fn load(
     silo: &Silo,
     loose_ids: &[ObjectId],
@@ -51,13 +79,12 @@ pub(crate) fn load(
                 let tmp = silo.tmp_dir();
                 let mut file = silo.temp_file(".raw").map_err(super::write::io(&tmp))?;
                 let raw = file.path().to_owned();
-                let n = {
-                    let mut w = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
-                    let n = loose::read(&path, id, &mut w).map_err(ReadError::from)?;
-                    std::io::Write::flush(&mut w).map_err(super::write::io(&raw))?;
-                    n
-                };
-                Data::Spilled(Arc::new(Spill { file, size: n }))
+                let (n, reuse) = spill_loose(&path, id, file.as_file_mut(), &raw)?;
+                Data::Spilled(Arc::new(Spill {
+                    file,
+                    size: n,
+                    reuse,
+                }))
             } else {
                 let mut data = Vec::with_capacity(likely as usize);
                 loose::read(&path, id, &mut data).map_err(ReadError::from)?;

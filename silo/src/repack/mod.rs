@@ -14,6 +14,7 @@ mod fingerprints;
 mod incremental;
 pub(crate) mod load;
 pub mod plan;
+mod reuse;
 mod spill;
 mod write;
 

@@ -35,6 +35,29 @@ pub(crate) enum Data {
 pub(crate) struct Spill {
     pub(crate) file: NamedTempFile,
     pub(crate) size: u64,
+    /// Its loose copy's deflate stream, if it can be the pack entry as is.
+    pub(crate) reuse: Option<super::reuse::Reuse>,
+}
+
+/// Writes the whole spilled object `data` (`id`) to the pack: its loose
+/// deflate stream as is where it has one, else compressed as it streams
+/// (zlib 6, git's level, or `level` if lower: a stream of gigabytes at 9
+/// costs minutes for a percent).
+pub(crate) fn write_whole<W: std::io::Write>(
+    w: &mut trees_pack::data::Writer<W>,
+    id: trees_pack::ObjectId,
+    data: &Data,
+    level: u8,
+) -> Result<u64, super::Error> {
+    let io = |e: std::io::Error| super::Error::Large(format!("cannot read object {id}: {e}"));
+    if let Data::Spilled(s) = data
+        && let Some(r) = &s.reuse
+    {
+        let mut input = r.reader().map_err(io)?;
+        return Ok(w.write_deflate(id, trees_pack::Kind::Blob, s.size, &mut input, r.len, r.adler)?);
+    }
+    let mut r = data.reader().map_err(io)?;
+    Ok(w.write_streamed(id, trees_pack::Kind::Blob, data.len(), &mut r, level.min(6))?)
 }
 
 impl Data {
@@ -154,7 +177,11 @@ pub(crate) fn from_pack(
             bundle.pack.path().display()
         )));
     }
-    Ok(Spill { file, size })
+    Ok(Spill {
+        file,
+        size,
+        reuse: None,
+    })
 }
 
 /// Writes through and hashes what was written.

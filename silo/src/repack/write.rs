@@ -78,13 +78,7 @@ pub(crate) fn write_pack(
     for (e, &x) in packed.iter().zip(&forest.order) {
         match e {
             Some(e) => w.write(e)?,
-            None => {
-                let o = &objects[x];
-                let mut r = o.data.reader().map_err(io(&pack_path))?;
-                // zlib 6, git's level: a stream of gigabytes at 9 costs
-                // minutes for a percent.
-                w.write_streamed(o.id, Kind::Blob, o.data.len(), &mut r, level.min(6))?
-            }
+            None => super::spill::write_whole(&mut w, objects[x].id, &objects[x].data, level)?,
         };
         progress.advance(1);
     }
