@@ -8,7 +8,8 @@
 #                one fifth in release series of 25 releases (gen-series small,
 #                ~300 KB, a third of the files changed per release; N/125 of
 #                them), so raw bytes grow as N does, added in a seeded shuffled order to
-#                a new silo, then `silo repack --full`; the same blobs packed by
+#                a new silo, then `silo repack --full` (three runs from the same
+#                loose state: the median); the same blobs packed by
 #                `git pack-objects --window=250 --depth=50`. Bytes, wall
 #                seconds, peak RSS, and the growth of time between the last
 #                two N.
@@ -134,7 +135,18 @@ counts_row() { # N
   raw=$(bytes_of "${files[@]}")
   "$silo" init "$d/s.silo" >/dev/null
   "$silo" add "$d/s.silo" "${files[@]}" >/dev/null
-  timed "$d/silo" "$silo" repack "$d/s.silo" "${full[@]}" --json "${extra[@]}"
+  # Three runs from the same loose state; the median's time and memory.
+  cp -a "$d/s.silo" "$d/loose.silo"
+  local r
+  for r in 1 2 3; do
+    rm -rf "$d/s.silo"
+    cp -a "$d/loose.silo" "$d/s.silo"
+    timed "$d/silo$r" "$silo" repack "$d/s.silo" "${full[@]}" --json "${extra[@]}"
+  done
+  rm -rf "$d/loose.silo"
+  r=$(for r in 1 2 3; do echo "$(cat "$d/silo$r.s") $r"; done | sort -n | sed -n 2p | cut -d' ' -f2)
+  cp "$d/silo$r.s" "$d/silo.s"
+  cp "$d/silo$r.rss" "$d/silo.rss"
   local sb
   sb=$(silo_bytes "$d/s.silo")
   git init -q --bare "$d/g.git"

@@ -85,6 +85,20 @@ fn main() {
         )
         .as_bytes(),
     );
+    // silo_fp: the sketch file of a pack of the two blobs above.
+    let params = trees_delta::chunk::Params::default();
+    let big = trees_testdata::random_bytes(5, 200_000);
+    let fps = [
+        (bid, trees_delta::fingerprint(&big, &params)),
+        (tid, trees_delta::fingerprint(&target, &params)),
+    ];
+    let pairs: Vec<_> = fps.iter().map(|(i, f)| (*i, f)).collect();
+    put(
+        dir,
+        "silo_fp",
+        "two-objects",
+        &trees_silo::repack::fingerprints::encode(&params, &pairs),
+    );
     put(
         dir,
         "hints_json",

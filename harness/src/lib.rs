@@ -19,7 +19,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 9] = [
+pub const TARGETS: [(&str, Harness); 10] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
@@ -29,6 +29,7 @@ pub const TARGETS: [(&str, Harness); 9] = [
     ("tar_unpack", tar_unpack),
     ("patch", patch),
     ("silo_listing", silo_listing),
+    ("silo_fp", silo_fp),
 ];
 
 /// Results past this are refused by every harness: a bound, so that a
@@ -115,6 +116,28 @@ pub fn treeptr(data: &[u8]) {
 /// A `SILO.json`.
 pub fn silo_json(data: &[u8]) {
     let _ = trees_hints::silos::Silos::parse(Path::new("fuzz/SILO.json"), data);
+}
+
+/// A pack's sketch file (`pack/*.fp`): whatever it accepts is a sketch
+/// (sampled chunks, in order, inside the object) and survives a round trip.
+pub fn silo_fp(data: &[u8]) {
+    use trees_silo::repack::fingerprints;
+    let params = trees_delta::chunk::Params::default();
+    let Ok(map) = fingerprints::decode(data, &params) else {
+        return;
+    };
+    for fp in map.values() {
+        let mut end = 0;
+        for c in &fp.chunks {
+            assert!(c.offset >= end && c.hash.0.is_multiple_of(fingerprints::SAMPLE));
+            end = c.offset + u64::from(c.len);
+            assert!(end <= fp.size);
+        }
+    }
+    let pairs: Vec<(ObjectId, &trees_delta::Fingerprint)> =
+        map.iter().map(|(k, v)| (*k, v)).collect();
+    let again = fingerprints::decode(&fingerprints::encode(&params, &pairs), &params).unwrap();
+    assert_eq!(again, map);
 }
 
 /// A remote silo's `info/files.json`: whatever it accepts names only

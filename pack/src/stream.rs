@@ -42,7 +42,10 @@ impl Bundle {
             return Ok(h.size);
         }
         let mut head = Vec::with_capacity(DELTA_HEADER_MAX);
-        let reader = self.entry_reader(offset, &h);
+        // Through the mapping: a few pages at most, where positioned reads
+        // would cost a file open and a buffer per call.
+        let start = offset + h.len as u64;
+        let reader = self.pack.bytes(start, self.pack.entries_end())?;
         flate2::read::ZlibDecoder::new(reader)
             .take(DELTA_HEADER_MAX as u64)
             .read_to_end(&mut head)

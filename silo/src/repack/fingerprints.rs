@@ -32,11 +32,11 @@ use trees_pack::ObjectId;
 const MAGIC: &[u8; 4] = b"TRFP";
 const VERSION: u32 = 1;
 /// One chunk in this many is kept in a sketch.
-pub(crate) const SAMPLE: u64 = 8;
+pub const SAMPLE: u64 = 8;
 const CHUNK_LEN: usize = 20;
 
 /// The sketch of a fingerprint: its chunks whose hash is 0 modulo [`SAMPLE`].
-pub(crate) fn sketch(fp: &Fingerprint) -> Fingerprint {
+pub fn sketch(fp: &Fingerprint) -> Fingerprint {
     Fingerprint {
         size: fp.size,
         chunks: fp
@@ -49,12 +49,12 @@ pub(crate) fn sketch(fp: &Fingerprint) -> Fingerprint {
 }
 
 /// The fingerprint file of the pack whose idx is `idx`.
-pub(crate) fn path_for(idx: &Path) -> PathBuf {
+pub fn path_for(idx: &Path) -> PathBuf {
     idx.with_extension("fp")
 }
 
 /// Serializes the sketches of `fps` (one per id) made with `params`.
-pub(crate) fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
+pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
     let chunks: usize = fps.iter().map(|(_, f)| f.chunks.len()).sum();
     let mut out = Vec::with_capacity(32 + fps.len() * 32 + chunks * CHUNK_LEN / 4);
     out.extend_from_slice(MAGIC);
@@ -86,13 +86,17 @@ pub(crate) fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u
 
 /// Why a fingerprint file was not used.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum Error {
+pub enum Error {
+    /// Not this format, or another version of it.
     #[error("not a fingerprint file of version {VERSION}")]
     Header,
+    /// Made with other chunking parameters: its chunks would not match.
     #[error("made with other chunking parameters")]
     Params,
+    /// The trailing xxh3 does not match.
     #[error("checksum mismatch")]
     Checksum,
+    /// A count, offset or length that does not fit.
     #[error("truncated or malformed at byte {0}")]
     Malformed(usize),
 }
@@ -125,10 +129,7 @@ impl Cursor<'_> {
 }
 
 /// Parses a fingerprint file made with `params`: the sketch of each object.
-pub(crate) fn decode(
-    bytes: &[u8],
-    params: &Params,
-) -> Result<HashMap<ObjectId, Fingerprint>, Error> {
+pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerprint>, Error> {
     let body_len = bytes.len().checked_sub(8).ok_or(Error::Header)?;
     let (body, sum) = bytes.split_at(body_len);
     let mut c = Cursor { buf: body, at: 0 };

@@ -113,9 +113,17 @@ pub(crate) fn load(
             if !seen.insert(e.id) || keep.is_some_and(|k| !k.contains(&e.id)) {
                 continue;
             }
-            let obj = bundle
-                .read_at(e.offset)
-                .map_err(|source| ReadError::Pack { id: e.id, source })?;
+            let pack_err = |source| ReadError::Pack { id: e.id, source };
+            if bundle.object_size_at(e.offset).map_err(pack_err)? > large {
+                // Streamed into tmp/ through its chain, checked against its id.
+                let spilled = super::spill::from_pack(silo, &bundle, e.offset, &e.id)?;
+                objects.push(Object {
+                    id: e.id,
+                    data: Data::Spilled(Arc::new(spilled)),
+                });
+                continue;
+            }
+            let obj = bundle.read_at(e.offset).map_err(pack_err)?;
             let actual = hash_object(obj.kind, &obj.data);
             if obj.kind != Kind::Blob || actual.as_ref().ok() != Some(&e.id) {
                 return Err(ReadError::PackedMismatch {

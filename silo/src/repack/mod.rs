@@ -10,7 +10,7 @@
 //! and after it every object exists twice until its old copy is removed.
 
 mod encode;
-mod fingerprints;
+pub mod fingerprints;
 mod incremental;
 pub(crate) mod load;
 pub mod plan;

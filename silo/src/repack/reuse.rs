@@ -188,7 +188,9 @@ mod tests {
         reuse.reader().unwrap().read_to_end(&mut z).unwrap();
         z.extend_from_slice(&reuse.adler.to_be_bytes());
         let mut back = Vec::new();
-        flate2::read::ZlibDecoder::new(&z[..]).read_to_end(&mut back).unwrap();
+        flate2::read::ZlibDecoder::new(&z[..])
+            .read_to_end(&mut back)
+            .unwrap();
         assert!(back == data);
 
         let refuse = |bytes: &[u8], id: &ObjectId| {

@@ -54,7 +54,14 @@ pub(crate) fn write_whole<W: std::io::Write>(
         && let Some(r) = &s.reuse
     {
         let mut input = r.reader().map_err(io)?;
-        return Ok(w.write_deflate(id, trees_pack::Kind::Blob, s.size, &mut input, r.len, r.adler)?);
+        return Ok(w.write_deflate(
+            id,
+            trees_pack::Kind::Blob,
+            s.size,
+            &mut input,
+            r.len,
+            r.adler,
+        )?);
     }
     let mut r = data.reader().map_err(io)?;
     Ok(w.write_streamed(id, trees_pack::Kind::Blob, data.len(), &mut r, level.min(6))?)

@@ -667,8 +667,11 @@ fn run(cli: Cli) -> Result<Status> {
             let bar = progress::Bar::new();
             let o = gc::gc(&silo, &set, &opts, &bar)?;
             bar.finish();
+            let peak = progress::peak_rss_bytes();
             if json {
-                serde_json::to_writer_pretty(&mut out, &o)?;
+                let mut v = serde_json::to_value(&o)?;
+                v["peak_rss_bytes"] = serde_json::json!(peak);
+                serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             } else {
                 let p = &o.plan;
@@ -716,6 +719,9 @@ fn run(cli: Cli) -> Result<Status> {
                         du::si(o.before_bytes),
                         du::si(o.after_bytes)
                     )?;
+                }
+                if let Some(peak) = peak {
+                    writeln!(out, "peak memory {} ({peak} bytes)", du::si(peak))?;
                 }
             }
         }
