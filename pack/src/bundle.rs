@@ -291,10 +291,16 @@ impl Bundle {
 
     /// The delta chain depth of the entry at `offset` (0 for a whole object).
     pub fn depth_at(&self, offset: u64) -> Result<usize, Error> {
+        self.chain_end(offset).map(|(depth, _)| depth)
+    }
+
+    /// The depth of the chain from `offset`, and the kind of the whole
+    /// entry that ends it (the kind of every object along it).
+    pub(crate) fn chain_end(&self, offset: u64) -> Result<(usize, Kind), Error> {
         let mut cur = offset;
         for depth in 0..=MAX_CHAIN {
             cur = match self.pack.header(cur)?.kind {
-                Type::Whole(_) => return Ok(depth),
+                Type::Whole(kind) => return Ok((depth, kind)),
                 Type::OfsDelta { distance } => cur - distance,
                 Type::RefDelta { base } => self.find(&base)?.ok_or_else(|| Error::BaseMissing {
                     path: self.pack.path().to_owned(),

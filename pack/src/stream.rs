@@ -262,11 +262,8 @@ impl Bundle {
     /// [`Bundle::stream_at`].
     pub fn hash_streamed(&self, offset: u64, tmp: &Path) -> Result<ObjectId, Error> {
         let size = self.object_size_at(offset)?;
-        let kind = match self.pack.header(offset)?.kind {
-            Type::Whole(k) => k,
-            // A delta's kind is its base's: the chain walk finds it.
-            _ => self.kind_at(offset)?,
-        };
+        // A delta's kind is its base's: the chain walk finds it.
+        let (_, kind) = self.chain_end(offset)?;
         let mut h = HashSink(Hasher::new(kind, size));
         self.stream_at(offset, &mut h, tmp)?;
         h.0.finish().map_err(|e| {
@@ -274,27 +271,6 @@ impl Bundle {
                 std::io::ErrorKind::InvalidData,
                 e.to_string(),
             ))
-        })
-    }
-
-    /// The kind of the object at `offset`: that of the whole entry at the
-    /// end of its chain.
-    fn kind_at(&self, offset: u64) -> Result<Kind, Error> {
-        let mut cur = offset;
-        for _ in 0..=MAX_CHAIN {
-            cur = match self.pack.header(cur)?.kind {
-                Type::Whole(k) => return Ok(k),
-                Type::OfsDelta { distance } => cur - distance,
-                Type::RefDelta { base } => self.find(&base)?.ok_or_else(|| Error::BaseMissing {
-                    path: self.pack.path().to_owned(),
-                    offset: cur,
-                    base,
-                })?,
-            };
-        }
-        Err(Error::ChainTooDeep {
-            path: self.pack.path().to_owned(),
-            offset,
         })
     }
 }

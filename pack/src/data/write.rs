@@ -144,6 +144,24 @@ pub struct Outcome<W> {
     pub out: W,
 }
 
+/// Copies exactly `len` bytes of `input` to `out`; fewer is an error
+/// naming the object.
+fn copy_exact(
+    input: &mut dyn std::io::Read,
+    len: u64,
+    out: &mut dyn Write,
+    id: &ObjectId,
+) -> Result<(), Error> {
+    let copied = std::io::copy(&mut std::io::Read::take(input, len), out)?;
+    if copied != len {
+        return Err(Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("entry {id}: {copied} bytes read, {len} expected"),
+        )));
+    }
+    Ok(())
+}
+
 /// Everything written to the pack goes to its output, its checksum and
 /// the entry's CRC32 at once.
 struct Tee<'a, W: Write> {
@@ -209,14 +227,46 @@ impl<W: Write> Writer<W> {
         self.written.get(id).copied()
     }
 
-    /// Writes one entry and returns its offset.
-    pub fn write(&mut self, e: &Entry) -> Result<u64, Error> {
+    /// Refuses an entry past the announced count, or a second `id`.
+    fn admit(&self, id: &ObjectId) -> Result<(), Error> {
         if self.entries.len() as u64 >= u64::from(self.expected) {
             return Err(Error::TooMany(self.expected));
         }
-        if self.written.contains_key(&e.id) {
-            return Err(Error::Duplicate(e.id));
+        if self.written.contains_key(id) {
+            return Err(Error::Duplicate(*id));
         }
+        Ok(())
+    }
+
+    /// Records an entry of `len` bytes just written; returns its offset.
+    fn record(&mut self, id: ObjectId, len: u64, crc32: u32) -> u64 {
+        let offset = self.offset;
+        self.offset += len;
+        self.written.insert(id, offset);
+        self.entries.push(index::Entry { id, offset, crc32 });
+        offset
+    }
+
+    /// Where an entry written piece by piece goes, with the header of a
+    /// whole object of `kind` and `size` already in it if given.
+    fn tee(&mut self, whole: Option<(Kind, u64)>) -> Result<Tee<'_, W>, Error> {
+        let mut sink = Tee {
+            out: &mut self.out,
+            hasher: &mut self.hasher,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        if let Some((kind, size)) = whole {
+            self.header.clear();
+            entry::encode(&Type::Whole(kind), size, &mut self.header);
+            sink.write_all(&self.header)?;
+        }
+        Ok(sink)
+    }
+
+    /// Writes one entry and returns its offset.
+    pub fn write(&mut self, e: &Entry) -> Result<u64, Error> {
+        self.admit(&e.id)?;
         let kind = match e.base {
             Base::None(k) => Type::Whole(k),
             Base::Ref(base) => Type::RefDelta { base },
@@ -239,15 +289,8 @@ impl<W: Write> Writer<W> {
         self.out.write_all(&e.compressed)?;
         self.hasher.update(&self.header);
         self.hasher.update(&e.compressed);
-        let offset = self.offset;
-        self.offset += (self.header.len() + e.compressed.len()) as u64;
-        self.written.insert(e.id, offset);
-        self.entries.push(index::Entry {
-            id: e.id,
-            offset,
-            crc32: crc.finalize(),
-        });
-        Ok(offset)
+        let len = (self.header.len() + e.compressed.len()) as u64;
+        Ok(self.record(e.id, len, crc.finalize()))
     }
 
     /// Writes `raw`, one entry of another pack (header and zlib stream,
@@ -256,12 +299,7 @@ impl<W: Write> Writer<W> {
     /// OFS_DELTA distances valid by copying a whole pack's entries in their
     /// order and with nothing between them.
     pub fn copy_raw(&mut self, id: ObjectId, raw: &[u8], crc32: u32) -> Result<u64, Error> {
-        if self.entries.len() as u64 >= u64::from(self.expected) {
-            return Err(Error::TooMany(self.expected));
-        }
-        if self.written.contains_key(&id) {
-            return Err(Error::Duplicate(id));
-        }
+        self.admit(&id)?;
         let actual = crc32fast::hash(raw);
         if actual != crc32 {
             return Err(Error::CopyCrc {
@@ -272,15 +310,12 @@ impl<W: Write> Writer<W> {
         }
         self.out.write_all(raw)?;
         self.hasher.update(raw);
-        let offset = self.offset;
-        self.offset += raw.len() as u64;
-        self.written.insert(id, offset);
-        self.entries.push(index::Entry { id, offset, crc32 });
-        Ok(offset)
+        Ok(self.record(id, raw.len() as u64, crc32))
     }
 
     /// [`Writer::copy_raw`] of an entry of `len` bytes read from `input`
-    /// as it streams: for entries too large to map whole.
+    /// as it streams: for entries too large to map whole. On a CRC32
+    /// mismatch the pack is already wrong: the caller discards it.
     pub fn copy_streamed(
         &mut self,
         id: ObjectId,
@@ -288,39 +323,18 @@ impl<W: Write> Writer<W> {
         len: u64,
         crc32: u32,
     ) -> Result<u64, Error> {
-        if self.entries.len() as u64 >= u64::from(self.expected) {
-            return Err(Error::TooMany(self.expected));
-        }
-        if self.written.contains_key(&id) {
-            return Err(Error::Duplicate(id));
-        }
-        let mut sink = Tee {
-            out: &mut self.out,
-            hasher: &mut self.hasher,
-            crc: crc32fast::Hasher::new(),
-            len: 0,
-        };
-        let copied = std::io::copy(&mut std::io::Read::take(input, len), &mut sink)?;
-        if copied != len {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("entry {id}: {copied} bytes read, {len} expected"),
-            )));
-        }
+        self.admit(&id)?;
+        let mut sink = self.tee(None)?;
+        copy_exact(input, len, &mut sink, &id)?;
         let actual = sink.crc.finalize();
         if actual != crc32 {
-            // The pack is already wrong: the caller discards it.
             return Err(Error::CopyCrc {
                 id,
                 expected: crc32,
                 actual,
             });
         }
-        let offset = self.offset;
-        self.offset += len;
-        self.written.insert(id, offset);
-        self.entries.push(index::Entry { id, offset, crc32 });
-        Ok(offset)
+        Ok(self.record(id, len, crc32))
     }
 
     /// Writes a whole object of `size` bytes read from `input`, compressed
@@ -334,43 +348,16 @@ impl<W: Write> Writer<W> {
         input: &mut dyn std::io::Read,
         level: u8,
     ) -> Result<u64, Error> {
-        if self.entries.len() as u64 >= u64::from(self.expected) {
-            return Err(Error::TooMany(self.expected));
-        }
-        if self.written.contains_key(&id) {
-            return Err(Error::Duplicate(id));
-        }
-        self.header.clear();
-        entry::encode(&Type::Whole(kind), size, &mut self.header);
-        let mut sink = Tee {
-            out: &mut self.out,
-            hasher: &mut self.hasher,
-            crc: crc32fast::Hasher::new(),
-            len: 0,
-        };
-        sink.write_all(&self.header)?;
+        self.admit(&id)?;
+        let mut sink = self.tee(Some((kind, size)))?;
         let mut z = flate2::write::ZlibEncoder::new(
             &mut sink,
             flate2::Compression::new(u32::from(level.min(9))),
         );
-        let copied = std::io::copy(&mut std::io::Read::take(input, size), &mut z)?;
-        if copied != size {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("object {id}: {copied} bytes read, {size} announced"),
-            )));
-        }
+        copy_exact(input, size, &mut z, &id)?;
         z.finish()?;
         let (len, crc) = (sink.len, sink.crc.finalize());
-        let offset = self.offset;
-        self.offset += len;
-        self.written.insert(id, offset);
-        self.entries.push(index::Entry {
-            id,
-            offset,
-            crc32: crc,
-        });
-        Ok(offset)
+        Ok(self.record(id, len, crc))
     }
 
     /// Writes a whole object of `size` bytes whose raw deflate data (as a
@@ -387,42 +374,15 @@ impl<W: Write> Writer<W> {
         len: u64,
         adler32: u32,
     ) -> Result<u64, Error> {
-        if self.entries.len() as u64 >= u64::from(self.expected) {
-            return Err(Error::TooMany(self.expected));
-        }
-        if self.written.contains_key(&id) {
-            return Err(Error::Duplicate(id));
-        }
-        self.header.clear();
-        entry::encode(&Type::Whole(kind), size, &mut self.header);
-        let mut sink = Tee {
-            out: &mut self.out,
-            hasher: &mut self.hasher,
-            crc: crc32fast::Hasher::new(),
-            len: 0,
-        };
-        sink.write_all(&self.header)?;
+        self.admit(&id)?;
+        let mut sink = self.tee(Some((kind, size)))?;
         // CMF 0x78: deflate with a 32 KiB window (deflate's largest);
         // FLG 0x9c: the default level, and the check bits.
         sink.write_all(&[0x78, 0x9c])?;
-        let copied = std::io::copy(&mut std::io::Read::take(input, len), &mut sink)?;
-        if copied != len {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("object {id}: {copied} bytes of deflate data read, {len} expected"),
-            )));
-        }
+        copy_exact(input, len, &mut sink, &id)?;
         sink.write_all(&adler32.to_be_bytes())?;
         let (n, crc) = (sink.len, sink.crc.finalize());
-        let offset = self.offset;
-        self.offset += n;
-        self.written.insert(id, offset);
-        self.entries.push(index::Entry {
-            id,
-            offset,
-            crc32: crc,
-        });
-        Ok(offset)
+        Ok(self.record(id, n, crc))
     }
 
     /// Writes the trailer and flushes.

@@ -107,16 +107,7 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
                 .unwrap()
                 .contains(&format!("({} objects), 0 derived files: ok", files.len()))
         );
-        let out = std::process::Command::new("git")
-            .arg("verify-pack")
-            .args(&two)
-            .output()
-            .expect("git must be installed (scripts/install-deps.sh)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        git_verify(&two);
     }
 }
 
