@@ -4,22 +4,33 @@
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
 # libclang (the xdelta3 crate generates its bindings with bindgen at build
 # time), the aarch64 cross toolchain and qemu-user (the aarch64 run), the
-# Rust target, rustfmt and clippy. Safe to run again: it installs only what is missing.
+# Rust target, rustfmt and clippy. Safe to run again: it installs only what is
+# missing, and says nothing when nothing is.
+#
+#   scripts/install-deps.sh           everything the tests need
+#   scripts/install-deps.sh --build   only what `cargo build` needs (libclang):
+#                                     scripts/example.sh runs this, so that the
+#                                     README's first command works on a fresh machine
 set -euo pipefail
 
 need_apt=()
-command -v git >/dev/null || need_apt+=(git)
-command -v gzip >/dev/null || need_apt+=(gzip)
-command -v du >/dev/null || need_apt+=(coreutils)
-command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
-command -v zstd >/dev/null || need_apt+=(zstd)
-command -v xz >/dev/null || need_apt+=(xz-utils)
+# The xdelta3 crate's build script runs bindgen, which loads libclang.so.
 ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
-command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
-# The HTTP tests serve silos with a real nginx, started by each test on
-# 127.0.0.1 from its own configuration.
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need_apt+=(nginx)
+build_only=""
+[ "${1:-}" != --build ] || build_only=1
+if [ -z "$build_only" ]; then
+  command -v git >/dev/null || need_apt+=(git)
+  command -v gzip >/dev/null || need_apt+=(gzip)
+  command -v du >/dev/null || need_apt+=(coreutils)
+  command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
+  command -v zstd >/dev/null || need_apt+=(zstd)
+  command -v xz >/dev/null || need_apt+=(xz-utils)
+  command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+  # The HTTP tests serve silos with a real nginx, started by each test on
+  # 127.0.0.1 from its own configuration.
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need_apt+=(nginx)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-deps: installing ${need_apt[*]}"
@@ -37,6 +48,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
   [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
+
+[ -z "$build_only" ] || exit 0
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   echo "install-deps: adding the Rust target aarch64-unknown-linux-gnu"

@@ -150,24 +150,6 @@ pub fn parse_reachable(name: &str, text: &str) -> Result<HashSet<ObjectId>, Stri
     Ok(set)
 }
 
-/// Parses `0`, `30s`, `15m`, `6h`, `14d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("{s:?} is not a duration: use a number with s, m, h or d (14d), or 0");
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(secs).map(Duration::from_secs).ok_or_else(bad)
-}
-
 fn age(path: &Path, now: SystemTime) -> Result<Duration, Error> {
     let m = std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -290,18 +272,6 @@ pub fn gc(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_suffixes_and_refuse_the_rest() {
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(14 * 86_400)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        for bad in ["", "d", "14", "-1d", "1w", "99999999999999999999d"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn reachable_sets_name_the_bad_line() {

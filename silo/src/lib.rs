@@ -40,14 +40,17 @@ pub mod derived;
 pub mod du;
 mod fsutil;
 pub mod gc;
+mod install;
 pub mod listing;
 pub mod lock;
 pub mod loose;
 pub mod medo;
+pub mod packs;
 pub mod progress;
 pub mod remote;
 pub mod repack;
 pub mod store;
+pub mod units;
 pub mod verify;
 
 pub use progress::{NoProgress, Progress};

@@ -6,7 +6,7 @@
 //! written by another tool, without the field, costs a second pass.
 
 use std::fs;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
@@ -140,10 +140,31 @@ pub(crate) fn write_gzip(
     })
 }
 
+/// Opens the loose object at `path`, or `None` if there is none: a file
+/// that a repack or gc removed between a listing and this open is a miss,
+/// not an error. Everything after reads the handle, never the path again,
+/// so the object stays readable even if it is removed while it is read.
+pub(crate) fn open(path: &Path) -> Result<Option<fs::File>, Error> {
+    match fs::File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 /// The size recorded in our gzip extra field, if the file has one.
 pub(crate) fn recorded_size(path: &Path) -> Result<Option<u64>, Error> {
+    let f = fs::File::open(path).map_err(io_err(path))?;
+    recorded_size_of(&f, path)
+}
+
+/// [`recorded_size`] of an open loose file (read from its start).
+pub(crate) fn recorded_size_of(mut f: &fs::File, path: &Path) -> Result<Option<u64>, Error> {
     let mut head = [0u8; 24];
-    let mut f = fs::File::open(path).map_err(io_err(path))?;
+    f.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     let mut got = 0;
     while got < head.len() {
         let n = f.read(&mut head[got..]).map_err(io_err(path))?;
@@ -161,10 +182,30 @@ pub(crate) fn recorded_size(path: &Path) -> Result<Option<u64>, Error> {
     Ok(ours.then(|| u64::from_le_bytes(head[16..24].try_into().expect("8 bytes"))))
 }
 
+/// The size of the open loose object `id`: the recorded one, or (for a
+/// file written by another tool) its inflated length.
+pub(crate) fn size_of(f: &fs::File, path: &Path, id: &ObjectId) -> Result<u64, Error> {
+    match recorded_size_of(f, path)? {
+        Some(n) => Ok(n),
+        None => read_file(f, path, id, &mut io::sink()),
+    }
+}
+
 /// Streams the loose object `id` at `path` into `out`, checking its id.
 /// On a corrupt object the error comes after some bytes were written:
 /// callers that must not see bad bytes read into a buffer first.
 pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Error> {
+    let f = fs::File::open(path).map_err(io_err(path))?;
+    read_file(&f, path, id, out)
+}
+
+/// [`read`] of a loose file already open (`path` names it in errors).
+pub(crate) fn read_file(
+    f: &fs::File,
+    path: &Path,
+    id: &ObjectId,
+    out: &mut dyn Write,
+) -> Result<u64, Error> {
     let corrupt = |what: String| Error::Corrupt {
         path: path.to_owned(),
         id: *id,
@@ -174,11 +215,11 @@ pub fn read(path: &Path, id: &ObjectId, out: &mut dyn Write) -> Result<u64, Erro
         Side::Input(e) => corrupt(e.to_string()),
         Side::Output(source) => Error::Output { id: *id, source },
     };
-    let size = match recorded_size(path)? {
+    let size = match recorded_size_of(f, path)? {
         Some(s) => s,
-        None => copy_inflated(path, &mut io::sink(), None).map_err(fail)?.0,
+        None => copy_inflated(f, &mut io::sink(), None).map_err(fail)?.0,
     };
-    let (n, h) = copy_inflated(path, out, Some(Hasher::new(Kind::Blob, size))).map_err(fail)?;
+    let (n, h) = copy_inflated(f, out, Some(Hasher::new(Kind::Blob, size))).map_err(fail)?;
     if n != size {
         return Err(corrupt(format!(
             "inflates to {n} bytes, its header records {size}"
@@ -204,12 +245,13 @@ enum Side {
     Output(io::Error),
 }
 
+/// Inflates the whole of `file`, from its start, into `out`.
 fn copy_inflated(
-    path: &Path,
+    mut file: &fs::File,
     out: &mut dyn Write,
     mut h: Option<Hasher>,
 ) -> Result<(u64, Option<Hasher>), Side> {
-    let file = fs::File::open(path).map_err(Side::Input)?;
+    file.seek(SeekFrom::Start(0)).map_err(Side::Input)?;
     let mut z = GzDecoder::new(BufReader::with_capacity(BUF, file));
     let mut buf = vec![0u8; BUF];
     let mut n = 0u64;

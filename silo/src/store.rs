@@ -3,11 +3,13 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use trees_pack::{Bundle, ObjectId, id};
 
 use crate::fsutil;
 use crate::loose;
+use crate::packs::{PackSet, Packs};
 
 /// Why a silo cannot be opened or created.
 #[derive(Debug, thiserror::Error)]
@@ -104,10 +106,34 @@ pub enum AddError {
 }
 
 /// A silo directory.
+///
+/// Its readers ([`Silo::read`], [`Silo::resolve`], [`Silo::contains`], ...)
+/// share one [`PackSet`] between the clones of a `Silo`: the packs are
+/// opened at the first read and rescanned when an object is not found, so
+/// that a reader running beside a repack or gc never reports a present
+/// object as missing (see [`crate::packs`]).
 #[derive(Debug, Clone)]
 pub struct Silo {
     root: PathBuf,
     stream_above: u64,
+    packs: Arc<PackSet>,
+}
+
+/// The file that holds an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// Its loose file, `objects/ab/<38 hex>.gz`.
+    Loose(PathBuf),
+    /// The `.pack` file of its pack.
+    Pack(PathBuf),
+}
+
+/// Where an object was found.
+enum Found {
+    /// Its loose file, open.
+    Loose(fs::File),
+    /// Its entry in a pack.
+    Packed(Arc<Bundle>, u64),
 }
 
 const DIRS: [&str; 4] = ["objects", "pack", "derived", "tmp"];
@@ -140,6 +166,7 @@ impl Silo {
         Ok(Silo {
             root: root.to_owned(),
             stream_above: STREAM_LARGER_THAN,
+            packs: Arc::new(PackSet::new(&root.join("pack"))),
         })
     }
 
@@ -158,21 +185,35 @@ impl Silo {
 
     /// The size of object `id` without reading it whole: a loose object's
     /// recorded size (or its inflated length), a packed one's header.
-    pub fn object_size(&self, id: &ObjectId, packs: &[Bundle]) -> Result<u64, ReadError> {
-        let path = self.loose_path(id);
-        if path.is_file() {
-            return match loose::recorded_size(&path)? {
-                Some(n) => Ok(n),
-                None => Ok(loose::read(&path, id, &mut io::sink())?),
-            };
+    pub fn object_size(&self, id: &ObjectId) -> Result<u64, ReadError> {
+        match self.locate(id)? {
+            Some(Found::Loose(f)) => Ok(loose::size_of(&f, &self.loose_path(id), id)?),
+            Some(Found::Packed(b, offset)) => b
+                .object_size_at(offset)
+                .map_err(|source| ReadError::Pack { id: *id, source }),
+            None => Err(ReadError::NotFound(id.to_string())),
         }
-        for b in packs {
-            let pack_err = |source| ReadError::Pack { id: *id, source };
-            if let Some(offset) = b.find(id).map_err(pack_err)? {
-                return b.object_size_at(offset).map_err(pack_err);
-            }
+    }
+
+    /// Finds object `id`: in the known packs, then loose, then (after a
+    /// rescan of `pack/`) in the packs that appeared meanwhile. `None`
+    /// only if it is in none of them: see [`crate::packs`] for why a
+    /// concurrent repack or gc cannot make a present object miss all three.
+    fn locate(&self, id: &ObjectId) -> Result<Option<Found>, ReadError> {
+        let known = self.packs.get()?;
+        if let Some(found) = find_packed(&known, id)? {
+            return Ok(Some(found));
         }
-        Err(ReadError::NotFound(id.to_string()))
+        if let Some(f) = loose::open(&self.loose_path(id))? {
+            tracing::debug!("found {id} loose");
+            return Ok(Some(Found::Loose(f)));
+        }
+        let added = self.packs.rescan()?;
+        match find_packed(&added, id)? {
+            Some(found) => Ok(Some(found)),
+            // Not found: but a damaged pack might have held it; say so.
+            None => self.packs.broken().map_or(Ok(None), Err),
+        }
     }
 
     /// The silo's directory.
@@ -263,46 +304,72 @@ impl Silo {
 
     /// The `.idx` files of `pack/` that have their `.pack`, sorted.
     pub fn pack_indexes(&self) -> Result<Vec<PathBuf>, ReadError> {
-        Ok(read_dir_sorted(&self.pack_dir())?
-            .into_iter()
-            .filter(|p| {
-                p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file()
-            })
-            .collect())
+        crate::packs::pack_indexes(&self.pack_dir())
     }
 
-    /// Opens every pack.
-    pub fn open_packs(&self) -> Result<Vec<Bundle>, ReadError> {
-        self.pack_indexes()?
-            .iter()
-            .map(|p| Bundle::open(p).map_err(ReadError::OpenPack))
-            .collect()
+    /// The packs this silo's readers know now (opened at the first call,
+    /// shared by every clone of this `Silo`, rescanned on a miss).
+    pub fn packs(&self) -> Result<Packs, ReadError> {
+        self.packs.get()
     }
 
-    /// True if `id` is loose or in one of `packs`.
-    pub fn contains(&self, id: &ObjectId, packs: &[Bundle]) -> bool {
-        self.loose_path(id).is_file() || packs.iter().any(|b| b.index.lookup(id).is_some())
+    /// True if `id` is loose or packed.
+    pub fn contains(&self, id: &ObjectId) -> Result<bool, ReadError> {
+        Ok(self.locate(id)?.is_some())
+    }
+
+    /// The file that holds `id` now: its loose file or its pack.
+    pub fn holder(&self, id: &ObjectId) -> Result<Option<Holder>, ReadError> {
+        Ok(match self.locate(id)? {
+            Some(Found::Loose(_)) => Some(Holder::Loose(self.loose_path(id))),
+            Some(Found::Packed(b, _)) => Some(Holder::Pack(b.pack.path().to_owned())),
+            None => None,
+        })
     }
 
     /// The full id for a full id or a unique prefix of at least 4 hex digits.
-    pub fn resolve(&self, hex: &str, packs: &[Bundle]) -> Result<ObjectId, ReadError> {
+    pub fn resolve(&self, hex: &str) -> Result<ObjectId, ReadError> {
+        let first = self.resolve_in(hex, &self.packs.get()?);
+        let Err(ReadError::NotFound(_)) = first else {
+            return first;
+        };
+        // As in `locate`: the loose copies were listed after the packs were
+        // opened; a pack installed before they vanished is in this rescan.
+        self.packs.rescan()?;
+        match self.resolve_in(hex, &self.packs.get()?) {
+            Err(ReadError::NotFound(h)) => {
+                Err(self.packs.broken().unwrap_or(ReadError::NotFound(h)))
+            }
+            other => other,
+        }
+    }
+
+    fn resolve_in(&self, hex: &str, packs: &[Arc<Bundle>]) -> Result<ObjectId, ReadError> {
         let hex = hex.to_ascii_lowercase();
         if hex.len() < 4 {
             return Err(ReadError::BadId(hex));
         }
+        // Only ASCII hex digits pass: the slicing below cannot split a character.
         let prefix = id::decode_hex_prefix(&hex).ok_or_else(|| ReadError::BadId(hex.clone()))?;
         let mut found: Vec<ObjectId> = Vec::new();
         let dir = self.objects_dir().join(&hex[..2]);
-        if dir.is_dir() {
-            for f in read_dir_sorted(&dir)? {
-                let name = file_name(&f);
-                if let Some(id) = name
-                    .strip_suffix(".gz")
-                    .and_then(|rest| id::parse_hex(&format!("{}{rest}", &hex[..2])))
-                    && id::matches_prefix(&id, &prefix, hex.len())
-                {
-                    found.push(id);
-                }
+        let names = match read_dir_sorted(&dir) {
+            Ok(names) => names,
+            // No loose object has this prefix (or a repack just removed the
+            // fan-out directory it emptied).
+            Err(ReadError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        for f in names {
+            let name = file_name(&f);
+            if let Some(id) = name
+                .strip_suffix(".gz")
+                .and_then(|rest| id::parse_hex(&format!("{}{rest}", &hex[..2])))
+                && id::matches_prefix(&id, &prefix, hex.len())
+            {
+                found.push(id);
             }
         }
         for b in packs {
@@ -327,38 +394,32 @@ impl Silo {
     }
 
     /// Writes object `id` to `out`, from its loose copy or a pack, checking
-    /// its id. Returns its size.
-    pub fn read_with(
-        &self,
-        id: &ObjectId,
-        packs: &[Bundle],
-        out: &mut dyn Write,
-    ) -> Result<u64, ReadError> {
-        let path = self.loose_path(id);
-        if path.is_file() {
-            return Ok(loose::read(&path, id, out)?);
-        }
-        for b in packs {
-            let pack_err = |source| ReadError::Pack { id: *id, source };
-            let Some(offset) = b.find(id).map_err(pack_err)? else {
-                continue;
-            };
-            if b.object_size_at(offset).map_err(pack_err)? > self.stream_above {
-                return self.stream_packed(b, offset, id, out);
+    /// its id. Returns its size. Packed objects larger than
+    /// [`Silo::stream_above`] are streamed: a damaged one is reported after
+    /// part of it was written.
+    pub fn read(&self, id: &ObjectId, out: &mut dyn Write) -> Result<u64, ReadError> {
+        let (b, offset) = match self.locate(id)? {
+            Some(Found::Loose(f)) => {
+                return Ok(loose::read_file(&f, &self.loose_path(id), id, out)?);
             }
-            let obj = b.read_at(offset).map_err(pack_err)?;
-            let actual = id::hash_object(obj.kind, &obj.data);
-            if actual.as_ref().ok() != Some(id) {
-                return Err(ReadError::PackedMismatch {
-                    id: *id,
-                    pack: b.pack.path().to_owned(),
-                    actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
-                });
-            }
-            out.write_all(&obj.data).map_err(ReadError::Output)?;
-            return Ok(obj.data.len() as u64);
+            Some(Found::Packed(b, offset)) => (b, offset),
+            None => return Err(ReadError::NotFound(id.to_string())),
+        };
+        let pack_err = |source| ReadError::Pack { id: *id, source };
+        if b.object_size_at(offset).map_err(pack_err)? > self.stream_above {
+            return self.stream_packed(&b, offset, id, out);
         }
-        Err(ReadError::NotFound(id.to_string()))
+        let obj = b.read_at(offset).map_err(pack_err)?;
+        let actual = id::hash_object(obj.kind, &obj.data);
+        if actual.as_ref().ok() != Some(id) {
+            return Err(ReadError::PackedMismatch {
+                id: *id,
+                pack: b.pack.path().to_owned(),
+                actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+            });
+        }
+        out.write_all(&obj.data).map_err(ReadError::Output)?;
+        Ok(obj.data.len() as u64)
     }
 
     /// A packed object too large to hold, streamed to `out` and hashed on
@@ -395,32 +456,19 @@ impl Silo {
         Ok(n)
     }
 
-    /// [`Silo::read_with`] after opening the packs.
-    pub fn read(&self, id: &ObjectId, out: &mut dyn Write) -> Result<u64, ReadError> {
-        let packs = self.open_packs()?;
-        self.read_with(id, &packs, out)
-    }
-
-    /// Adds the file at `path` as a loose blob unless the silo has it.
+    /// Adds the file at `path` as a loose blob unless the silo has it, and
+    /// freshens the time of the file that holds it if it has (as git does).
     /// Returns its id and whether it was written.
-    pub fn add_file_with(
-        &self,
-        path: &Path,
-        packs: &[Bundle],
-    ) -> Result<(ObjectId, bool), AddError> {
+    pub fn add_file(&self, path: &Path) -> Result<(ObjectId, bool), AddError> {
         let (id, size) = loose::hash_file(path)?;
-        let loose = self.loose_path(&id);
-        if loose.is_file() {
-            fsutil::freshen(&loose).map_err(|source| AddError::Io {
-                path: loose,
-                source,
-            })?;
-            return Ok((id, false));
-        }
-        if let Some(b) = packs.iter().find(|b| b.index.lookup(&id).is_some()) {
-            let pack = b.pack.path().to_owned();
-            fsutil::freshen(&pack).map_err(|source| AddError::Io { path: pack, source })?;
-            return Ok((id, false));
+        if let Some(Holder::Loose(file) | Holder::Pack(file)) = self.holder(&id)? {
+            match fsutil::freshen(&file) {
+                Ok(()) => return Ok((id, false)),
+                // Moved by a repack just now: store it again rather than
+                // lose the freshening (a duplicate costs only space).
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(AddError::Io { path: file, source }),
+            }
         }
         let io = |p: &Path| {
             let p = p.to_owned();
@@ -462,12 +510,20 @@ impl Silo {
         fsutil::sync_dir(&dir).map_err(io(&dir))?;
         Ok((id, true))
     }
+}
 
-    /// [`Silo::add_file_with`] after opening the packs.
-    pub fn add_file(&self, path: &Path) -> Result<(ObjectId, bool), AddError> {
-        let packs = self.open_packs()?;
-        self.add_file_with(path, &packs)
+/// The entry of `id` in the first of `packs` that has it.
+fn find_packed(packs: &[Arc<Bundle>], id: &ObjectId) -> Result<Option<Found>, ReadError> {
+    for b in packs {
+        if let Some(offset) = b
+            .find(id)
+            .map_err(|source| ReadError::Pack { id: *id, source })?
+        {
+            tracing::debug!("found {id} in {}", b.pack.path().display());
+            return Ok(Some(Found::Packed(Arc::clone(b), offset)));
+        }
     }
+    Ok(None)
 }
 
 fn file_name(p: &Path) -> String {

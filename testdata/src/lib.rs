@@ -286,11 +286,20 @@ mod tests {
 #[cfg(test)]
 mod committed {
     /// The example tars in `testdata/example` are this generator's output:
-    /// regenerate them with `gen-series demo 1 4 testdata/example` if this fails.
+    /// regenerate them with `gen-series demo 1 4 testdata/example` and
+    /// `gen-series widget 11 5 testdata/example` if this fails.
     #[test]
     fn committed_example_matches_the_generator() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
-        for r in super::series("demo", &super::Options::small(1)) {
+        let widget = super::Options {
+            releases: 5,
+            ..super::Options::small(11)
+        };
+        let families = [
+            super::series("demo", &super::Options::small(1)),
+            super::series("widget", &widget),
+        ];
+        for r in families.iter().flatten() {
             let committed = std::fs::read(dir.join(&r.file_name)).unwrap();
             assert!(
                 committed == r.tar,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use trees_pack::{Bundle, ObjectId};
+use trees_pack::ObjectId;
 
 use super::apply::{Have, apply_to};
 use super::{Manifest, deltas_dir, parse_name};
@@ -34,7 +34,7 @@ fn list(silo: &Silo) -> Result<Listing, store::ReadError> {
 /// present with their sizes, and every file, applied to `have`, gives
 /// `want`. A pair whose `have` or `want` is gone is reported (gc removes
 /// it). Returns the problems, each naming the file.
-pub fn verify(silo: &Silo, packs: &[Bundle]) -> Result<(u64, Vec<String>), store::ReadError> {
+pub fn verify(silo: &Silo) -> Result<(u64, Vec<String>), store::ReadError> {
     let (pairs, strangers) = list(silo)?;
     let mut problems: Vec<String> = strangers
         .iter()
@@ -67,7 +67,7 @@ pub fn verify(silo: &Silo, packs: &[Bundle]) -> Result<(u64, Vec<String>), store
             }
         }
         let mut have_bytes = Vec::new();
-        if let Err(e) = silo.read_with(have, packs, &mut have_bytes) {
+        if let Err(e) = silo.read(have, &mut have_bytes) {
             problems.push(format!(
                 "{}: its have cannot be read: {}",
                 json.display(),

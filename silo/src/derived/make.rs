@@ -9,8 +9,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 use trees_delta::patch;
+use trees_pack::ObjectId;
 use trees_pack::data::write::{Base, Entry};
-use trees_pack::{Bundle, ObjectId};
 
 use super::{File, Format, Manifest, Skipped, deltas_dir, stem};
 use crate::lock::{self, Lock};
@@ -88,7 +88,6 @@ pub fn make_all(
     let _lock = Lock::exclusive(silo.lock_path(), wait)?;
     let dir = deltas_dir(silo);
     fsutil::ensure_dir(&dir).map_err(io(&dir))?;
-    let packs = silo.open_packs()?;
     progress.stage("making client deltas", pairs.len() as u64, Unit::Objects);
     let mut out = Vec::with_capacity(pairs.len());
     for (have, want) in pairs {
@@ -100,13 +99,14 @@ pub fn make_all(
         let made = match kept {
             Some(m) => Made::Kept(m),
             None => {
-                let missing: Vec<String> = [("have", have), ("want", want)]
-                    .iter()
-                    .filter(|(_, id)| !silo.contains(id, &packs))
-                    .map(|(role, id)| format!("{role} {id} is not in the silo"))
-                    .collect();
+                let mut missing = Vec::new();
+                for (role, id) in [("have", have), ("want", want)] {
+                    if !silo.contains(id)? {
+                        missing.push(format!("{role} {id} is not in the silo"));
+                    }
+                }
                 if missing.is_empty() {
-                    Made::New(make(silo, &packs, have, want, formats)?)
+                    Made::New(make(silo, have, want, formats)?)
                 } else {
                     tracing::warn!("hint {have}..{want} skipped: {}", missing.join(", "));
                     Made::Missing {
@@ -128,14 +128,13 @@ pub fn make_all(
 /// manifest. The caller holds the lock.
 pub fn make(
     silo: &Silo,
-    packs: &[Bundle],
     have: &ObjectId,
     want: &ObjectId,
     formats: &[Format],
 ) -> Result<Manifest, Error> {
     let (mut h, mut w) = (Vec::new(), Vec::new());
-    silo.read_with(have, packs, &mut h)?;
-    silo.read_with(want, packs, &mut w)?;
+    silo.read(have, &mut h)?;
+    silo.read(want, &mut w)?;
     let needs_delta = formats
         .iter()
         .any(|f| matches!(f, Format::ThinPack | Format::DeltaXz));

@@ -15,6 +15,7 @@ use trees_pack::ObjectId;
 
 use super::chain;
 use crate::Silo;
+use crate::store::Holder;
 
 /// Why no URL can be given.
 #[derive(Debug, thiserror::Error)]
@@ -73,20 +74,13 @@ pub fn place(silos: &Silos, blob: &ObjectId) -> Result<Place, Error> {
                 continue;
             }
         };
-        if silo.loose_path(blob).is_file() {
-            return Ok(Place::Loose);
-        }
-        match silo.open_packs() {
-            Ok(packs) => {
-                for b in &packs {
-                    if b.index.lookup(blob).is_some() {
-                        let path = b.pack.path();
-                        let name = path.file_name().unwrap_or(path.as_os_str());
-                        return Ok(Place::Pack(name.to_string_lossy().into_owned()));
-                    }
-                }
-                tried.push(format!("{}: no such object", root.display()));
+        match silo.holder(blob) {
+            Ok(Some(Holder::Loose(_))) => return Ok(Place::Loose),
+            Ok(Some(Holder::Pack(path))) => {
+                let name = path.file_name().unwrap_or(path.as_os_str());
+                return Ok(Place::Pack(name.to_string_lossy().into_owned()));
             }
+            Ok(None) => tried.push(format!("{}: no such object", root.display())),
             Err(e) => tried.push(format!("{}: {}", root.display(), chain(&e))),
         }
     }

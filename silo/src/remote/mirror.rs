@@ -5,7 +5,8 @@
 //! what an interrupted run left there; it must match its listed length,
 //! its trailer and the checksum its name carries, and then every object in
 //! it is read back and hashed against its idx ([`Bundle::verify`]) before
-//! the pack and then its idx are renamed into `pack/`. Loose objects are
+//! the pack and then its idx are installed in `pack/` by the one install
+//! sequence of every pack ([`crate::install`]). Loose objects are
 //! checked against their ids, derived files are applied to their `have`
 //! and must give their `want`, and only then renamed into place (a pair's
 //! `.json` last). Whatever was already complete is kept, so running the
@@ -118,9 +119,8 @@ pub fn mirror(
     let _lock = Lock::exclusive(silo.lock_path(), wait)?;
     let mut out = Outcome::default();
     copy_packs(remote, silo, listing, &mut out, progress)?;
-    let packs = silo.open_packs()?;
-    copy_loose(remote, silo, listing, &packs, &mut out, progress)?;
-    copy_derived(remote, silo, listing, &packs, &mut out, progress)?;
+    copy_loose(remote, silo, listing, &mut out, progress)?;
+    copy_derived(remote, silo, listing, &mut out, progress)?;
     listing::write(silo)?;
     out.requests = remote.stats().requests();
     out.received_bytes = remote.stats().bytes();
@@ -209,16 +209,18 @@ fn copy_packs(
                     .join("; "),
             });
         }
-        // The pack first, then its idx: readers look for packs by their idx.
-        let pack_dest = pack_dir.join(format!("{}.pack", p.name));
-        set_read_only(&part)?;
-        fs::rename(&part, &pack_dest).map_err(io_at(&pack_dest))?;
-        let idx_dest = pack_dir.join(format!("{}.idx", p.name));
-        idx_tmp.persist(&idx_dest).map_err(|e| Error::Io {
-            path: idx_dest.clone(),
-            source: e.error,
+        // The one install sequence: pack, then idx, each fsynced, renamed
+        // and its directory fsynced (readers look for packs by their idx).
+        crate::install::install_pack(
+            &pack_dir,
+            tempfile::TempPath::try_from_path(&part).map_err(io_at(&part))?,
+            idx_tmp.into_temp_path(),
+            &p.name,
+        )
+        .map_err(|e| Error::Io {
+            path: e.path,
+            source: e.source,
         })?;
-        fsutil::sync_dir(&pack_dir).map_err(io_at(&pack_dir))?;
         out.packs.copied += 1;
         out.packs.bytes += p.pack + p.idx;
     }
@@ -253,21 +255,17 @@ fn copy_loose(
     remote: &Remote,
     silo: &Silo,
     listing: &Listing,
-    packs: &[Bundle],
     out: &mut Outcome,
     progress: &dyn Progress,
 ) -> Result<(), Error> {
-    let missing: Vec<&listing::Loose> = listing
-        .loose
-        .iter()
-        .filter(|l| {
-            let present = silo.contains(&l.id.0, packs);
-            if present {
-                out.loose.present += 1;
-            }
-            !present
-        })
-        .collect();
+    let mut missing: Vec<&listing::Loose> = Vec::new();
+    for l in &listing.loose {
+        if silo.contains(&l.id.0)? {
+            out.loose.present += 1;
+        } else {
+            missing.push(l);
+        }
+    }
     progress.stage(
         "mirroring loose objects",
         missing.iter().map(|l| l.size).sum(),
@@ -288,6 +286,7 @@ fn copy_loose(
             path: dest.clone(),
             source: e.error,
         })?;
+        crate::crash::point("mirrored loose object renamed");
         fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
         out.loose.copied += 1;
         out.loose.bytes += l.size;
@@ -300,7 +299,6 @@ fn copy_derived(
     remote: &Remote,
     silo: &Silo,
     listing: &Listing,
-    packs: &[Bundle],
     out: &mut Outcome,
     progress: &dyn Progress,
 ) -> Result<(), Error> {
@@ -327,7 +325,7 @@ fn copy_derived(
     fsutil::ensure_dir(&silo.derived_dir()).map_err(io_at(&silo.derived_dir()))?;
     fsutil::ensure_dir(&dir).map_err(io_at(&dir))?;
     for ((have, want), files) in pairs {
-        copy_pair(remote, silo, packs, (&have, &want), &files, out, progress)?;
+        copy_pair(remote, silo, (&have, &want), &files, out, progress)?;
     }
     fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
     Ok(())
@@ -340,7 +338,6 @@ fn copy_derived(
 fn copy_pair(
     remote: &Remote,
     silo: &Silo,
-    packs: &[Bundle],
     (have, want): (&ObjectId, &ObjectId),
     files: &[&listing::Derived],
     out: &mut Outcome,
@@ -392,7 +389,7 @@ fn copy_pair(
         if !is_json {
             if have_bytes.is_none() {
                 let mut buf = Vec::new();
-                if let Err(e) = silo.read_with(have, packs, &mut buf) {
+                if let Err(e) = silo.read(have, &mut buf) {
                     out.refused.push(format!(
                         "{url}: its have cannot be read here: {}",
                         crate::verify::error_chain(&e)
@@ -413,6 +410,7 @@ fn copy_pair(
         let dest = dir.join(path.file_name().unwrap_or_default());
         set_read_only(&path)?;
         fs::rename(&path, &dest).map_err(io_at(&dest))?;
+        crate::crash::point("mirrored derived file renamed");
         out.derived.copied += 1;
         out.derived.bytes += size;
     }

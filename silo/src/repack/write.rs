@@ -141,10 +141,9 @@ pub(crate) fn write_pack(
     })
 }
 
-/// Renames the new pack into place (pack first, then idx: readers find
-/// packs by their idx), writes its fingerprint file `fp` (see
-/// [`super::fingerprints`]), then removes the loose objects and packs it
-/// replaces.
+/// Installs the new pack ([`crate::install::install_pack`]), writes its
+/// fingerprint file `fp` (see [`super::fingerprints`]), then removes the
+/// loose objects and packs it replaces.
 pub(crate) fn install_with_fp(
     silo: &Silo,
     w: Written,
@@ -152,21 +151,17 @@ pub(crate) fn install_with_fp(
     old_packs: &[PathBuf],
     fp: &[u8],
 ) -> Result<Outcome, Error> {
-    let dir = silo.pack_dir();
-    let name = format!("pack-{}", w.checksum);
-    let pack_dest = dir.join(format!("{name}.pack"));
-    let idx_dest = dir.join(format!("{name}.idx"));
-    w.pack.persist(&pack_dest).map_err(|e| Error::Io {
-        path: pack_dest.clone(),
-        source: e.error,
+    let pack_dest = crate::install::install_pack(
+        &silo.pack_dir(),
+        w.pack.into_temp_path(),
+        w.idx.into_temp_path(),
+        &format!("pack-{}", w.checksum),
+    )
+    .map_err(|e| Error::Io {
+        path: e.path,
+        source: e.source,
     })?;
-    fsutil::sync_dir(&dir).map_err(io(&dir))?;
-    w.idx.persist(&idx_dest).map_err(|e| Error::Io {
-        path: idx_dest.clone(),
-        source: e.error,
-    })?;
-    fsutil::sync_dir(&dir).map_err(io(&dir))?;
-    write_fp_bytes(silo, &idx_dest, fp)?;
+    write_fp_bytes(silo, &pack_dest.with_extension("idx"), fp)?;
     remove_replaced(silo, Some(pack_dest), loose, old_packs)
 }
 

@@ -10,7 +10,7 @@ use super::cli::{silo_cmd, silo_ok};
 use super::gc::all_read_back;
 
 /// Many small blobs: many crash points (one unlink each, at least).
-fn small_blobs(dir: &Path, n: usize, seed: u64) -> Vec<PathBuf> {
+pub fn small_blobs(dir: &Path, n: usize, seed: u64) -> Vec<PathBuf> {
     let rel = trees_testdata::series("c", &trees_testdata::Options::small(seed));
     (0..n)
         .map(|i| {

@@ -10,6 +10,7 @@ mod du;
 mod gc;
 #[path = "../common/nginx.rs"]
 mod nginx;
+mod readers;
 mod remote;
 mod repack;
 #[path = "../common/runner.rs"]

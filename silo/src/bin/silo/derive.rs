@@ -57,8 +57,8 @@ pub fn print_made(out: &mut dyn Write, made: &[Made]) -> Result<()> {
                 writeln!(
                     out,
                     "derived     {}..{}: {verb} {} files, smallest {best} of {} bytes",
-                    &man.have[..12],
-                    &man.want[..12],
+                    man.have.get(..12).unwrap_or(&man.have),
+                    man.want.get(..12).unwrap_or(&man.want),
                     man.files.len(),
                     man.want_size
                 )?;

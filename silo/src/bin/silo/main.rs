@@ -270,32 +270,13 @@ enum Command {
     },
 }
 
-/// A byte count: digits, then optionally K, M, G or T (powers of 1024).
+/// `--memory` and the like: see [`trees_silo::units::parse_size`].
 fn parse_memory(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (
-            &t[..i],
-            match c.to_ascii_uppercase() {
-                'K' => 10,
-                'M' => 20,
-                'G' => 30,
-                'T' => 40,
-                _ => return Err(format!("{s:?}: the unit must be K, M, G or T")),
-            },
-        ),
-        _ => (t, 0),
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 2G or 512M"))?;
-    n.checked_mul(1u64 << shift)
-        .filter(|&b| b >= 1 << 20)
-        .ok_or_else(|| format!("{s:?}: give at least 1M and at most 16E"))
+    trees_silo::units::parse_size(s)
 }
 
 fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
-    trees_silo::gc::parse_duration(s)
+    trees_silo::units::parse_duration(s)
 }
 
 /// `--root`: which object of a family is stored whole.
@@ -324,7 +305,7 @@ fn open(dir: &std::path::Path) -> Result<Silo> {
 }
 
 /// `silo cat --batch`: ids on stdin, `git cat-file --batch` output.
-fn cat_batch(silo: &Silo, packs: &[trees_pack::Bundle], out: &mut dyn Write) -> Result<()> {
+fn cat_batch(silo: &Silo, out: &mut dyn Write) -> Result<()> {
     let mut buf = Vec::new();
     for line in io::stdin().lines() {
         let line = line.context("cannot read ids from stdin")?;
@@ -332,31 +313,36 @@ fn cat_batch(silo: &Silo, packs: &[trees_pack::Bundle], out: &mut dyn Write) -> 
         if input.is_empty() {
             continue;
         }
-        let id = match silo.resolve(input, packs) {
+        let id = match silo.resolve(input) {
             Ok(id) => id,
             Err(trees_silo::store::ReadError::NotFound(_)) => {
                 writeln!(out, "{input} missing")?;
+                out.flush()?;
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
         let size = silo
-            .object_size(&id, packs)
+            .object_size(&id)
             .with_context(|| format!("cannot read object {id}"))?;
         if size > silo.stream_above() {
             // Too large to buffer: the header, then the object as it streams.
             writeln!(out, "{id} blob {size}")?;
-            silo.read_with(&id, packs, out)
+            silo.read(&id, out)
                 .with_context(|| format!("cannot read object {id}"))?;
             writeln!(out)?;
+            out.flush()?;
             continue;
         }
         buf.clear();
-        silo.read_with(&id, packs, &mut buf)
+        silo.read(&id, &mut buf)
             .with_context(|| format!("cannot read object {id}"))?;
         writeln!(out, "{id} blob {}", buf.len())?;
         out.write_all(&buf)?;
         writeln!(out)?;
+        // Each answer whole and at once, as git's cat-file --batch does
+        // (without --buffer): a caller may wait for it before asking more.
+        out.flush()?;
     }
     Ok(())
 }
@@ -371,10 +357,9 @@ fn run(cli: Cli) -> Result<Status> {
         }
         Command::Add { dir, files } => {
             let silo = open(&dir)?;
-            let packs = silo.open_packs()?;
             for f in &files {
                 let (id, _) = silo
-                    .add_file_with(f, &packs)
+                    .add_file(f)
                     .with_context(|| format!("cannot add {}", f.display()))?;
                 writeln!(out, "{id}  {}", f.display())?;
             }
@@ -393,15 +378,14 @@ fn run(cli: Cli) -> Result<Status> {
             }
             let dir = PathBuf::from(dir);
             let silo = open(&dir)?.with_memory(memory);
-            let packs = silo.open_packs()?;
             if batch {
-                cat_batch(&silo, &packs, &mut out)
+                cat_batch(&silo, &mut out)
                     .with_context(|| format!("cannot read from {}", dir.display()))?;
             } else {
                 let id = id.expect("clap requires an id without --batch");
                 let cat = |out: &mut dyn Write| -> Result<()> {
-                    let id = silo.resolve(&id, &packs)?;
-                    silo.read_with(&id, &packs, out)?;
+                    let id = silo.resolve(&id)?;
+                    silo.read(&id, out)?;
                     Ok(())
                 };
                 cat(&mut out)

@@ -109,6 +109,7 @@ fn cat_batch(r: &Remote, out: &mut dyn Write) -> Result<()> {
             Ok(id) => id,
             Err(remote::Error::NotFound { .. }) => {
                 writeln!(out, "{input} missing")?;
+                out.flush()?;
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -117,6 +118,7 @@ fn cat_batch(r: &Remote, out: &mut dyn Write) -> Result<()> {
             Ok(d) => d,
             Err(remote::Error::NotFound { .. }) => {
                 writeln!(out, "{input} missing")?;
+                out.flush()?;
                 continue;
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read object {id}")),
@@ -124,6 +126,8 @@ fn cat_batch(r: &Remote, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "{id} blob {}", data.len())?;
         out.write_all(&data)?;
         writeln!(out)?;
+        // Each answer at once, as `git cat-file --batch` does.
+        out.flush()?;
     }
     Ok(())
 }

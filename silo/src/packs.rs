@@ -1,0 +1,153 @@
+//! The silo's current set of packs, and how a reader keeps it current.
+//!
+//! Objects move while readers read: `silo repack` installs a new pack and
+//! then deletes the loose copies it packed (and the small packs it rolled
+//! up); `silo gc` installs the rewritten pack and then deletes the old ones.
+//! Every writer installs before it deletes. A reader therefore looks for an
+//! object in this order:
+//!
+//! 1. in the packs it already knows (opened and mapped: a pack stays
+//!    readable through its mapping after gc deletes its files);
+//! 2. in its loose file, which it opens once and reads through that handle
+//!    (a file deleted between a listing and the open is a miss, not an
+//!    I/O error);
+//! 3. after both missed, it rescans `pack/` once and looks in the packs it
+//!    did not know, as git's `reprepare_packed_git` does. If the object's
+//!    loose copy was deleted before step 2, the pack that holds it was
+//!    installed before that, and so before this rescan: the rescan finds it.
+//!
+//! Only then is the object missing. [`PackSet`] is that set of known packs:
+//! shared by the clones of a [`crate::Silo`], opened at the first read,
+//! rescanned on a miss, and safe to use from many threads.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use trees_pack::Bundle;
+
+use crate::store::{ReadError, read_dir_sorted};
+
+/// The packs a reader knows, in the order of their idx names.
+pub type Packs = Arc<[Arc<Bundle>]>;
+
+/// The packs of one `pack/` directory, opened once and rescanned on demand.
+pub struct PackSet {
+    dir: PathBuf,
+    /// `None` until the first scan.
+    current: Mutex<Option<Scan>>,
+}
+
+/// What one scan of `pack/` found.
+#[derive(Clone)]
+struct Scan {
+    packs: Packs,
+    /// idx files whose pack cannot be opened (damaged): skipped, so that the
+    /// other packs stay readable, and named when an object is not found.
+    broken: Arc<[PathBuf]>,
+}
+
+impl fmt::Debug for PackSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.lock().as_ref().map(|s| s.packs.len());
+        f.debug_struct("PackSet")
+            .field("dir", &self.dir)
+            .field("open", &n)
+            .finish()
+    }
+}
+
+impl PackSet {
+    /// The packs of `dir` (`SILO/pack`); nothing is opened yet.
+    pub fn new(dir: &Path) -> PackSet {
+        PackSet {
+            dir: dir.to_owned(),
+            current: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Scan>> {
+        // A panic while the lock was held left at worst a stale set, which
+        // the next rescan replaces.
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The packs known now; the first call scans `pack/`.
+    pub fn get(&self) -> Result<Packs, ReadError> {
+        let mut cur = self.lock();
+        if let Some(s) = cur.as_ref() {
+            return Ok(s.packs.clone());
+        }
+        let fresh = scan(&self.dir, &[])?;
+        let packs = fresh.packs.clone();
+        *cur = Some(fresh);
+        Ok(packs)
+    }
+
+    /// Why an object that no pack holds may still be in one: the error of
+    /// the first pack of the last scan that could not be opened, if any.
+    pub fn broken(&self) -> Option<ReadError> {
+        let broken = self.lock().as_ref()?.broken.clone();
+        broken
+            .iter()
+            .find_map(|idx| Bundle::open(idx).err())
+            .map(ReadError::OpenPack)
+    }
+
+    /// Rescans `pack/`: packs still there stay open, new ones are opened,
+    /// vanished ones are dropped. Returns the packs that are new since
+    /// the set was last looked at (empty when nothing changed).
+    pub fn rescan(&self) -> Result<Vec<Arc<Bundle>>, ReadError> {
+        let mut cur = self.lock();
+        let old: Vec<Arc<Bundle>> = cur.as_ref().map(|s| s.packs.to_vec()).unwrap_or_default();
+        let fresh = scan(&self.dir, &old)?;
+        let added: Vec<Arc<Bundle>> = fresh
+            .packs
+            .iter()
+            .filter(|b| !old.iter().any(|o| Arc::ptr_eq(o, b)))
+            .cloned()
+            .collect();
+        *cur = Some(fresh);
+        tracing::debug!("rescanned pack/ after a miss: {} new packs", added.len());
+        Ok(added)
+    }
+}
+
+/// Opens the packs of `dir`, reusing those of `known` by idx path (a pack's
+/// name is its checksum: the same path is the same pack).
+fn scan(dir: &Path, known: &[Arc<Bundle>]) -> Result<Scan, ReadError> {
+    let by_path: HashMap<&Path, &Arc<Bundle>> = known.iter().map(|b| (b.index.path(), b)).collect();
+    let mut out = Vec::new();
+    let mut broken = Vec::new();
+    for idx in pack_indexes(dir)? {
+        if let Some(b) = by_path.get(idx.as_path()) {
+            out.push(Arc::clone(b));
+            continue;
+        }
+        match Bundle::open(&idx) {
+            Ok(b) => out.push(Arc::new(b)),
+            // gc deleted it between the listing and the open: its objects
+            // are in the pack that replaced it, which this listing has.
+            Err(_) if !idx.is_file() || !idx.with_extension("pack").is_file() => {}
+            Err(e) => {
+                tracing::warn!("skipping a pack that cannot be opened: {e}");
+                broken.push(idx);
+            }
+        }
+    }
+    Ok(Scan {
+        packs: out.into(),
+        broken: broken.into(),
+    })
+}
+
+/// The `.idx` files of `dir` that have their `.pack`, sorted.
+pub(crate) fn pack_indexes(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    Ok(read_dir_sorted(dir)?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
+        .collect())
+}
