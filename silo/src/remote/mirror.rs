@@ -169,6 +169,7 @@ fn copy_packs(
         })?;
         progress.advance(idx_bytes.len() as u64);
         let part = silo.tmp_dir().join(format!("mirror-{}.pack.part", p.name));
+        adopt_orphan(&pack_dir.join(format!("{}.pack", p.name)), &part)?;
         let resumed = fs::metadata(&part)
             .map(|m| m.len())
             .unwrap_or(0)
@@ -224,6 +225,22 @@ fn copy_packs(
         out.packs.copied += 1;
         out.packs.bytes += p.pack + p.idx;
     }
+    Ok(())
+}
+
+/// A crash between the two renames of an install leaves `pack` in `pack/`
+/// without its idx. It is taken back as the partial download `part` (when
+/// there is none), so that this run resumes from it instead of fetching it
+/// again; like any partial download, it is checked before it is let in.
+fn adopt_orphan(pack: &Path, part: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if !pack.is_file() || part.exists() {
+        return Ok(());
+    }
+    fs::rename(pack, part).map_err(io_at(pack))?;
+    // Installed packs are read-only; a partial download is appended to.
+    fs::set_permissions(part, fs::Permissions::from_mode(0o644)).map_err(io_at(part))?;
+    tracing::info!("resuming from {}, left without its idx", pack.display());
     Ok(())
 }
 

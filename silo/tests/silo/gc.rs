@@ -147,6 +147,45 @@ fn bad_reachable_sets_and_durations_are_refused_naming_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
 }
 
+/// Durations and sizes that are not: a usage error (exit 2) that quotes
+/// the value, never a panic (a multi-byte character once split a slice).
+#[test]
+fn bad_grace_and_memory_values_exit_2_with_a_message() {
+    let (tmp, dir) = new_silo();
+    let reach = tmp.path().join("r.txt");
+    std::fs::write(&reach, "").unwrap();
+    let cases: [(&str, &str, &str); 7] = [
+        ("--grace", "1é", "not a duration"),
+        ("--grace", "", "not a duration"),
+        ("--grace", "99999999999999999999d", "not a duration"),
+        ("--grace", "999999999999999999d", "too long"),
+        ("--memory", "1é", "the unit must be"),
+        ("--memory", "é", "the unit must be"),
+        ("--memory", "2 G", "not a size"),
+    ];
+    for (flag, value, says) in cases {
+        let out = silo(&[
+            &"gc",
+            &dir,
+            &"--reachable",
+            &reach,
+            &flag,
+            &value,
+            &"--dry-run",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {err}");
+        assert!(
+            err.contains(says) && err.contains(flag),
+            "{flag} {value:?}: {err}"
+        );
+    }
+    for value in ["1é", "", "0x10M"] {
+        let out = silo(&[&"repack", &dir, &"--memory", &value]);
+        assert_eq!(out.status.code(), Some(2), "repack --memory {value:?}");
+    }
+}
+
 /// What every test of this module may check: all `ids` read back equal to `files`.
 pub fn all_read_back(
     dir: &Path,
