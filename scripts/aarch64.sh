@@ -12,6 +12,13 @@ export CC_aarch64_unknown_linux_gnu="$PWD/scripts/cc-aarch64.sh"
 export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export TREES_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+# qemu-user allocates its translation blocks with GLib's slice allocator,
+# whose lock is not reset in a forked child (GLib before 2.76, as in Debian
+# 12): a test that spawns a process while another thread translates code
+# can leave the child stuck before its exec, and the test run hangs (seen
+# here: the child in g_slice_alloc under tcg_tb_insert). Plain malloc is
+# fork-safe.
+export G_SLICE=always-malloc
 
 # pack_past_2gib moves 2.3 GiB through zlib and SHA-1 three times: under
 # emulation that alone would take most of CI's time. It runs natively in

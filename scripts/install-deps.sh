@@ -14,8 +14,9 @@
 set -euo pipefail
 
 need_apt=()
-# The xdelta3 crate's build script runs bindgen, which loads libclang.so.
-ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# The xdelta3 crate's build script runs bindgen, which loads libclang.so
+# (libclang-cpp, which some images ship, is another library).
+compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null || need_apt+=(libclang-dev)
 build_only=""
 [ "${1:-}" != --build ] || build_only=1
 if [ -z "$build_only" ]; then
