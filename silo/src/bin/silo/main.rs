@@ -75,6 +75,9 @@ enum Command {
         /// `git cat-file --batch` does: `<id> blob <size>`, the content, a
         /// newline; `<input> missing` for an id the silo lacks. One process
         /// reads them all, so delta bases stay cached between objects.
+        /// Each answer is flushed whole, so a caller may ask for one id at
+        /// a time; a repack or gc running meanwhile never makes a present
+        /// object `missing` (the packs are rescanned after a miss).
         #[arg(long, conflicts_with = "id")]
         batch: bool,
         /// Memory to plan for (bytes, or with K, M, G): packed objects
