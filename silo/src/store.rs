@@ -186,13 +186,19 @@ impl Silo {
     /// The size of object `id` without reading it whole: a loose object's
     /// recorded size (or its inflated length), a packed one's header.
     pub fn object_size(&self, id: &ObjectId) -> Result<u64, ReadError> {
-        match self.locate(id)? {
-            Some(Found::Loose(f)) => Ok(loose::size_of(&f, &self.loose_path(id), id)?),
-            Some(Found::Packed(b, offset)) => b
-                .object_size_at(offset)
-                .map_err(|source| ReadError::Pack { id: *id, source }),
-            None => Err(ReadError::NotFound(id.to_string())),
-        }
+        self.find(id)?
+            .ok_or_else(|| ReadError::NotFound(id.to_string()))?
+            .size()
+    }
+
+    /// Object `id`, found once (see [`Silo::locate`]) and ready to be
+    /// sized and read: a caller that needs both looks it up once.
+    pub fn find(&self, id: &ObjectId) -> Result<Option<Object<'_>>, ReadError> {
+        Ok(self.locate(id)?.map(|found| Object {
+            silo: self,
+            id: *id,
+            found,
+        }))
     }
 
     /// Finds object `id`: in the known packs, then loose, then (after a
@@ -398,28 +404,9 @@ impl Silo {
     /// [`Silo::stream_above`] are streamed: a damaged one is reported after
     /// part of it was written.
     pub fn read(&self, id: &ObjectId, out: &mut dyn Write) -> Result<u64, ReadError> {
-        let (b, offset) = match self.locate(id)? {
-            Some(Found::Loose(f)) => {
-                return Ok(loose::read_file(&f, &self.loose_path(id), id, out)?);
-            }
-            Some(Found::Packed(b, offset)) => (b, offset),
-            None => return Err(ReadError::NotFound(id.to_string())),
-        };
-        let pack_err = |source| ReadError::Pack { id: *id, source };
-        if b.object_size_at(offset).map_err(pack_err)? > self.stream_above {
-            return self.stream_packed(&b, offset, id, out);
-        }
-        let obj = b.read_at(offset).map_err(pack_err)?;
-        let actual = id::hash_object(obj.kind, &obj.data);
-        if actual.as_ref().ok() != Some(id) {
-            return Err(ReadError::PackedMismatch {
-                id: *id,
-                pack: b.pack.path().to_owned(),
-                actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
-            });
-        }
-        out.write_all(&obj.data).map_err(ReadError::Output)?;
-        Ok(obj.data.len() as u64)
+        self.find(id)?
+            .ok_or_else(|| ReadError::NotFound(id.to_string()))?
+            .read(out)
     }
 
     /// A packed object too large to hold, streamed to `out` and hashed on
@@ -509,6 +496,58 @@ impl Silo {
         }
         fsutil::sync_dir(&dir).map_err(io(&dir))?;
         Ok((id, true))
+    }
+}
+
+/// An object of a silo, found: [`Silo::find`].
+pub struct Object<'a> {
+    silo: &'a Silo,
+    id: ObjectId,
+    found: Found,
+}
+
+impl Object<'_> {
+    /// Its size, without reading it whole.
+    pub fn size(&self) -> Result<u64, ReadError> {
+        match &self.found {
+            Found::Loose(f) => Ok(loose::size_of(
+                f,
+                &self.silo.loose_path(&self.id),
+                &self.id,
+            )?),
+            Found::Packed(b, offset) => {
+                b.object_size_at(*offset).map_err(|source| ReadError::Pack {
+                    id: self.id,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Writes it to `out`, checking its id: [`Silo::read`].
+    pub fn read(self, out: &mut dyn Write) -> Result<u64, ReadError> {
+        let id = &self.id;
+        let (b, offset) = match self.found {
+            Found::Loose(f) => {
+                return Ok(loose::read_file(&f, &self.silo.loose_path(id), id, out)?);
+            }
+            Found::Packed(b, offset) => (b, offset),
+        };
+        let pack_err = |source| ReadError::Pack { id: *id, source };
+        if b.object_size_at(offset).map_err(pack_err)? > self.silo.stream_above {
+            return self.silo.stream_packed(&b, offset, id, out);
+        }
+        let obj = b.read_at(offset).map_err(pack_err)?;
+        let actual = id::hash_object(obj.kind, &obj.data);
+        if actual.as_ref().ok() != Some(id) {
+            return Err(ReadError::PackedMismatch {
+                id: *id,
+                pack: b.pack.path().to_owned(),
+                actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+            });
+        }
+        out.write_all(&obj.data).map_err(ReadError::Output)?;
+        Ok(obj.data.len() as u64)
     }
 }
 

@@ -81,21 +81,19 @@ pub fn verify_with_limit(
         }
     }
     for idx in silo.pack_indexes()? {
-        report.packs += 1;
         // Opened unchecked: a pack that does not match its idx is reported
         // below, object by object, instead of as one unreadable file.
         let mut bundle = match Bundle::open_unchecked(&idx, &idx.with_extension("pack")) {
             Ok(b) => b,
             // Removed since the listing by a gc or repack that replaced it.
-            Err(_) if !idx.is_file() => {
-                report.packs -= 1;
-                continue;
-            }
+            Err(_) if !idx.is_file() => continue,
             Err(e) => {
+                report.packs += 1;
                 report.problems.push(error_chain(&e));
                 continue;
             }
         };
+        report.packs += 1;
         bundle.set_object_limit(max_object);
         progress.stage(
             &format!("checking {}", file_name(&idx)),

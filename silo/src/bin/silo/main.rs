@@ -316,29 +316,33 @@ fn cat_batch(silo: &Silo, out: &mut dyn Write) -> Result<()> {
         if input.is_empty() {
             continue;
         }
-        let id = match silo.resolve(input) {
-            Ok(id) => id,
-            Err(trees_silo::store::ReadError::NotFound(_)) => {
-                writeln!(out, "{input} missing")?;
-                out.flush()?;
-                continue;
-            }
+        // A full id needs no listing of objects/: it is looked up once.
+        let found = match trees_pack::id::parse_hex(input).map_or_else(|| silo.resolve(input), Ok) {
+            Ok(id) => silo.find(&id)?.map(|o| (id, o)),
+            Err(trees_silo::store::ReadError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let size = silo
-            .object_size(&id)
+        let Some((id, object)) = found else {
+            writeln!(out, "{input} missing")?;
+            out.flush()?;
+            continue;
+        };
+        let size = object
+            .size()
             .with_context(|| format!("cannot read object {id}"))?;
         if size > silo.stream_above() {
             // Too large to buffer: the header, then the object as it streams.
             writeln!(out, "{id} blob {size}")?;
-            silo.read(&id, out)
+            object
+                .read(out)
                 .with_context(|| format!("cannot read object {id}"))?;
             writeln!(out)?;
             out.flush()?;
             continue;
         }
         buf.clear();
-        silo.read(&id, &mut buf)
+        object
+            .read(&mut buf)
             .with_context(|| format!("cannot read object {id}"))?;
         writeln!(out, "{id} blob {}", buf.len())?;
         out.write_all(&buf)?;
