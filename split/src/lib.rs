@@ -1,0 +1,45 @@
+//! Compressed releases, bit-exact: a gzip file X (a `.tar.gz`, `.tgz`,
+//! `.crate`) split into its content T and a recipe R of a few hundred
+//! bytes, and re-made from them byte for byte.
+//!
+//! gzip scrambles bytes, so two releases of a project share nothing as
+//! `.tar.gz` although their tars share nearly everything. A deflate stream
+//! made by a known compressor can be re-made from its plain text and a
+//! record of where the compressor's choices differ from a model of it;
+//! preflate-rs makes that record (its "corrections") and replays it. This
+//! crate adds what a store needs around it:
+//!
+//! - [`gzip`]: the member header, parsed byte for byte (the one parser of
+//!   the workspace);
+//! - [`analyse`]: X into T and R, a chunk at a time, in bounded memory;
+//! - [`recipe`]: R's format, versioned, checked on read;
+//! - [`rebuild`]: T and R back into X, a chunk at a time;
+//! - [`table`]: the record table beside a pack that says X = gzip(T, R);
+//! - [`worker`]: the rebuild in a separate, limited process, for recipes
+//!   that come from disk or the network (preflate-rs can loop without
+//!   bound on hostile ones).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::Write;
+//! let tar = b"a tar, or anything else, a few times over. ".repeat(200);
+//! let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+//! gz.write_all(&tar)?;
+//! let x = gz.finish()?;
+//! let mut content = Vec::new();
+//! let recipe = trees_split::analyse::split(&mut &x[..], &mut content, Default::default())?;
+//! assert_eq!(content, tar);
+//! let mut again = Vec::new();
+//! trees_split::rebuild::rebuild(&recipe, &mut &content[..], &mut again)?;
+//! assert_eq!(again, x);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod analyse;
+pub mod gzip;
+pub mod rebuild;
+pub mod recipe;
+pub mod table;
+pub mod worker;

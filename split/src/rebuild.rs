@@ -1,0 +1,135 @@
+//! Re-making X from its content T and its recipe R.
+//!
+//! For each member: its header; its deflate stream, chunk by chunk, each
+//! chunk's plain text read from T (exactly `plain_len` bytes, so memory
+//! follows the chunk, not X) and re-made by preflate-rs's
+//! `RecreateStreamProcessor`, whose output must have the chunk's recorded
+//! length; its trailer. Then the tail. T must end exactly where the last
+//! chunk does.
+//!
+//! This runs preflate-rs in the calling process and so trusts R: hostile
+//! corrections can panic inside preflate-rs (caught here) but also loop
+//! allocating without bound, which no thread can stop. Readers of stored
+//! recipes therefore rebuild in a separate, limited process
+//! ([`crate::worker`]); this function is what that process runs, and what
+//! repack runs on a recipe it has just made from X.
+
+use std::io::{self, Cursor, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use preflate_rs::RecreateStreamProcessor;
+
+use crate::analyse::panic_text;
+use crate::recipe::{KNOWN_FORMATS, MAX_CHUNK, Recipe};
+
+/// Why a rebuild failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The recipe's format is not one this build rebuilds.
+    #[error("recipe format {0} is unknown to this build")]
+    UnknownFormat(u8),
+    /// T ended before the recipe did, or went on after it.
+    #[error("the content has {actual} bytes where the recipe needs {expected}")]
+    ContentLength {
+        /// What the recipe needs (or at least needs).
+        expected: u64,
+        /// What T gave.
+        actual: u64,
+    },
+    /// preflate-rs refused the corrections.
+    #[error("chunk {chunk} of member {member}: preflate-rs cannot re-make it: {message}")]
+    Preflate {
+        /// The member, from 0.
+        member: usize,
+        /// The chunk, from 0.
+        chunk: usize,
+        /// What it said (or its panic).
+        message: String,
+    },
+    /// A chunk re-made to a length other than the recorded one.
+    #[error("chunk {chunk} of member {member} re-made {actual} bytes, not the recorded {expected}")]
+    ChunkLength {
+        /// The member, from 0.
+        member: usize,
+        /// The chunk, from 0.
+        chunk: usize,
+        /// The recorded length.
+        expected: u64,
+        /// What came out.
+        actual: u64,
+    },
+    /// Reading T or writing X failed.
+    #[error("cannot read the content or write the result")]
+    Io(#[from] io::Error),
+}
+
+/// Writes X, re-made from `recipe` and the content read from `content`, to
+/// `out`; returns X's length.
+pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> Result<u64, Error> {
+    if !KNOWN_FORMATS.contains(&recipe.format) {
+        return Err(Error::UnknownFormat(recipe.format));
+    }
+    let mut written = 0u64;
+    let mut consumed = 0u64;
+    let mut plain = Vec::new();
+    for (m, member) in recipe.members.iter().enumerate() {
+        out.write_all(&member.header)?;
+        written += member.header.len() as u64;
+        let mut p = RecreateStreamProcessor::new();
+        for (c, chunk) in member.chunks.iter().enumerate() {
+            let len = usize::try_from(chunk.plain_len.min(MAX_CHUNK)).unwrap_or(0);
+            plain.clear();
+            plain.try_reserve_exact(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+            let got = content.take(len as u64).read_to_end(&mut plain)? as u64;
+            consumed += got;
+            if got != chunk.plain_len {
+                return Err(Error::ContentLength {
+                    expected: recipe.content_len(),
+                    actual: consumed,
+                });
+            }
+            let made = catch_unwind(AssertUnwindSafe(|| {
+                p.recompress(&mut Cursor::new(&plain), &chunk.corrections)
+            }));
+            let deflate = match made {
+                Ok(Ok((bytes, _blocks))) => bytes,
+                Ok(Err(e)) => {
+                    return Err(Error::Preflate {
+                        member: m,
+                        chunk: c,
+                        message: format!("{:?}: {}", e.exit_code(), e.message()),
+                    });
+                }
+                Err(panic) => {
+                    return Err(Error::Preflate {
+                        member: m,
+                        chunk: c,
+                        message: format!("preflate-rs panicked: {}", panic_text(&panic)),
+                    });
+                }
+            };
+            if deflate.len() as u64 != chunk.deflate_len {
+                return Err(Error::ChunkLength {
+                    member: m,
+                    chunk: c,
+                    expected: chunk.deflate_len,
+                    actual: deflate.len() as u64,
+                });
+            }
+            out.write_all(&deflate)?;
+            written += deflate.len() as u64;
+        }
+        out.write_all(&member.trailer)?;
+        written += member.trailer.len() as u64;
+    }
+    let extra = content.read(&mut [0u8; 1])?;
+    if extra != 0 {
+        return Err(Error::ContentLength {
+            expected: recipe.content_len(),
+            actual: consumed + 1,
+        });
+    }
+    out.write_all(&recipe.tail)?;
+    written += recipe.tail.len() as u64;
+    Ok(written)
+}

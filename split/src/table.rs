@@ -1,0 +1,238 @@
+//! The record table: which objects of a pack are stored split, and how.
+//!
+//! Beside `pack-<sha>.pack` and its idx, a pack whose objects include
+//! split gzip files has `pack-<sha>.split`. The idx lists T and R (git
+//! blobs, so git reads every byte we keep); the table lists X, the object
+//! users asked for, which is in no idx. Layout (version 1, integers
+//! big-endian like an idx):
+//!
+//! ```text
+//! "TSPL"                    magic, 4 bytes
+//! version                   4 bytes, 1
+//! count                     4 bytes, records that follow
+//! pack checksum             20 bytes: the trailer of the pack this table
+//!                           belongs to (as the idx records it)
+//! count records of 72 bytes, sorted by X's id, no id twice:
+//!   x                       20 bytes, the id of the gzip file
+//!   content                 20 bytes, the id of T (a blob in the pack)
+//!   recipe                  20 bytes, the id of R (a blob in the pack)
+//!   size                    8 bytes, X's length
+//!   format                  1 byte, R's format (crate::recipe)
+//!   reserved                3 bytes, zero
+//! checksum                  20 bytes: SHA-1 of everything above
+//! ```
+//!
+//! A reader finds X by binary search. Every field is checked on open:
+//! length, magic, version, order, reserved bytes, checksum.
+
+use trees_pack::ObjectId;
+use trees_pack::id::sha1;
+
+/// The first bytes of every table.
+pub const MAGIC: [u8; 4] = *b"TSPL";
+/// The table layout this build reads and writes.
+pub const VERSION: u32 = 1;
+/// The table file's extension, beside `.pack` and `.idx`.
+pub const EXTENSION: &str = "split";
+
+const HEADER: usize = 4 + 4 + 4 + 20;
+const RECORD: usize = 72;
+const TRAILER: usize = 20;
+
+/// One split object: X = gzip(T, R).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// The gzip file's id.
+    pub x: ObjectId,
+    /// Its content T.
+    pub content: ObjectId,
+    /// Its recipe R.
+    pub recipe: ObjectId,
+    /// X's length.
+    pub size: u64,
+    /// R's format.
+    pub format: u8,
+}
+
+/// Why bytes are not a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Wrong magic or too short.
+    #[error("not a record table (no \"TSPL\" header)")]
+    Magic,
+    /// A layout this build does not read.
+    #[error("record table version {0} is unknown to this build, which reads version {VERSION}")]
+    Version(u32),
+    /// The length does not match the count.
+    #[error("record table has {actual} bytes where {count} records need {expected}")]
+    Length {
+        /// Records announced.
+        count: u32,
+        /// Bytes they need.
+        expected: u64,
+        /// Bytes there are.
+        actual: u64,
+    },
+    /// The checksum does not match.
+    #[error("record table checksum mismatch: it is damaged")]
+    Checksum,
+    /// Records out of order, twice, or with reserved bytes set.
+    #[error("record {index} is malformed: {what}")]
+    Record {
+        /// Which record.
+        index: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+}
+
+/// A parsed table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pack: ObjectId,
+    records: Vec<Record>,
+}
+
+impl Table {
+    /// Parses and checks a table.
+    pub fn parse(bytes: &[u8]) -> Result<Table, Error> {
+        if bytes.len() < HEADER + TRAILER || bytes[..4] != MAGIC {
+            return Err(Error::Magic);
+        }
+        let word = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let version = word(4);
+        if version != VERSION {
+            return Err(Error::Version(version));
+        }
+        let count = word(8);
+        let expected = (HEADER + TRAILER) as u64 + u64::from(count) * RECORD as u64;
+        if bytes.len() as u64 != expected {
+            return Err(Error::Length {
+                count,
+                expected,
+                actual: bytes.len() as u64,
+            });
+        }
+        let body = &bytes[..bytes.len() - TRAILER];
+        if sha1(&[body]).ok().as_ref().map(|s| s.as_bytes()) != Some(&bytes[body.len()..]) {
+            return Err(Error::Checksum);
+        }
+        let id = |b: &[u8]| ObjectId::try_from(b).map_err(|_| Error::Magic);
+        let pack = id(&bytes[12..32])?;
+        let mut records: Vec<Record> = Vec::with_capacity(count as usize);
+        for (index, r) in body[HEADER..].chunks_exact(RECORD).enumerate() {
+            let rec = Record {
+                x: id(&r[..20])?,
+                content: id(&r[20..40])?,
+                recipe: id(&r[40..60])?,
+                size: u64::from_be_bytes(r[60..68].try_into().map_err(|_| Error::Magic)?),
+                format: r[68],
+            };
+            if r[69..72] != [0, 0, 0] {
+                return Err(Error::Record {
+                    index,
+                    what: "reserved bytes are not zero",
+                });
+            }
+            if records.last().is_some_and(|p| p.x >= rec.x) {
+                return Err(Error::Record {
+                    index,
+                    what: "not in ascending order of ids (or an id twice)",
+                });
+            }
+            records.push(rec);
+        }
+        Ok(Table { pack, records })
+    }
+
+    /// The bytes of a table of `records` for the pack with trailer `pack`.
+    pub fn encode(pack: &ObjectId, records: &[Record]) -> Vec<u8> {
+        let mut sorted = records.to_vec();
+        sorted.sort_unstable_by_key(|r| r.x);
+        sorted.dedup_by_key(|r| r.x);
+        let mut out = Vec::with_capacity(HEADER + TRAILER + sorted.len() * RECORD);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.extend_from_slice(&(sorted.len() as u32).to_be_bytes());
+        out.extend_from_slice(pack.as_bytes());
+        for r in &sorted {
+            out.extend_from_slice(r.x.as_bytes());
+            out.extend_from_slice(r.content.as_bytes());
+            out.extend_from_slice(r.recipe.as_bytes());
+            out.extend_from_slice(&r.size.to_be_bytes());
+            out.extend_from_slice(&[r.format, 0, 0, 0]);
+        }
+        let sum = sha1(&[&out]).map(|s| s.as_bytes().to_vec()).unwrap_or_else(|_| vec![0; 20]);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// The checksum of the pack this table belongs to.
+    pub fn pack(&self) -> &ObjectId {
+        &self.pack
+    }
+
+    /// Every record, sorted by X's id.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The record of X, by binary search.
+    pub fn find(&self, x: &ObjectId) -> Option<&Record> {
+        self.records
+            .binary_search_by(|r| r.x.cmp(x))
+            .ok()
+            .map(|i| &self.records[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::try_from(&[n; 20][..]).unwrap()
+    }
+
+    fn sample() -> Vec<u8> {
+        let recs = [
+            Record { x: id(9), content: id(1), recipe: id(2), size: 77, format: 1 },
+            Record { x: id(3), content: id(4), recipe: id(5), size: 1 << 40, format: 1 },
+        ];
+        Table::encode(&id(0xee), &recs)
+    }
+
+    #[test]
+    fn round_trip_sorted_and_found() {
+        let t = Table::parse(&sample()).unwrap();
+        assert_eq!(t.pack(), &id(0xee));
+        assert_eq!(t.records().len(), 2);
+        assert_eq!(t.records()[0].x, id(3));
+        assert_eq!(t.find(&id(9)).unwrap().size, 77);
+        assert_eq!(t.find(&id(4)), None);
+    }
+
+    #[test]
+    fn damage_and_unknown_versions_are_named() {
+        let mut b = sample();
+        b[7] = 2;
+        assert_eq!(Table::parse(&b).unwrap_err(), Error::Version(2));
+        let mut b = sample();
+        b[40] ^= 1;
+        assert_eq!(Table::parse(&b).unwrap_err(), Error::Checksum);
+        let b = sample();
+        assert!(matches!(Table::parse(&b[..b.len() - 1]), Err(Error::Length { .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn hostile_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..300), fix in any::<bool>()) {
+            if fix && bytes.len() >= 12 {
+                bytes[..4].copy_from_slice(&MAGIC);
+                bytes[4..8].copy_from_slice(&VERSION.to_be_bytes());
+            }
+            let _ = Table::parse(&bytes);
+        }
+    }
+}
