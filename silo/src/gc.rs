@@ -160,10 +160,30 @@ fn age(path: &Path, now: SystemTime) -> Result<Duration, Error> {
     Ok(now.duration_since(m).unwrap_or(Duration::ZERO))
 }
 
+/// `reachable`, plus the content T and recipe R of every reachable object
+/// that a pack stores split: X live keeps its T and R. (T may also be live
+/// on its own, when a treeptr names the tar itself.)
+pub fn with_split_parts(
+    silo: &Silo,
+    reachable: &HashSet<ObjectId>,
+) -> Result<HashSet<ObjectId>, Error> {
+    let mut keep = reachable.clone();
+    for idx in silo.pack_indexes()? {
+        if let Some(t) = crate::packs::read_table(&idx)? {
+            for r in t.records().iter().filter(|r| reachable.contains(&r.x)) {
+                keep.insert(r.content);
+                keep.insert(r.recipe);
+            }
+        }
+    }
+    Ok(keep)
+}
+
 /// What gc would do now.
 pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Result<Plan, Error> {
     let now = SystemTime::now();
     let mut plan = Plan::default();
+    let keep = with_split_parts(silo, reachable)?;
     for id in silo.loose_ids()? {
         if reachable.contains(&id) {
             continue;
@@ -182,9 +202,18 @@ pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Resul
     for idx in silo.pack_indexes()? {
         let bundle = Bundle::open(&idx).map_err(store::ReadError::OpenPack)?;
         let n = bundle.index.count();
+        // Unreachable: entries nothing keeps, and records of unreachable X
+        // (dropped from the table even where their T stays).
+        let dropped_records = crate::packs::read_table(&idx)?.map_or(0, |t| {
+            t.records()
+                .iter()
+                .filter(|r| !reachable.contains(&r.x))
+                .count() as u64
+        });
         let unreachable = (0..n)
-            .filter(|&i| !reachable.contains(&bundle.index.id(i)))
-            .count() as u64;
+            .filter(|&i| !keep.contains(&bundle.index.id(i)))
+            .count() as u64
+            + dropped_records;
         if unreachable == 0 {
             continue;
         }
@@ -228,15 +257,20 @@ pub fn gc(
     if !opts.dry_run {
         if !plan.rewrite_packs.is_empty() {
             let packs: Vec<PathBuf> = plan.rewrite_packs.iter().map(|p| p.idx.clone()).collect();
+            let keep = with_split_parts(silo, reachable)?;
             let objects = load::load(
                 silo,
                 &[],
                 &packs,
-                Some(reachable),
+                Some(&keep),
                 opts.repack.large(),
                 progress,
             )?;
-            let r = repack::replace(silo, objects, &[], &packs, &opts.repack, progress)?;
+            let carried: Vec<_> = repack::split::records_of(&packs)?
+                .into_iter()
+                .filter(|r| reachable.contains(&r.x))
+                .collect();
+            let r = repack::replace(silo, objects, carried, &[], &packs, &opts.repack, progress)?;
             outcome.pack = r.pack;
             outcome.packs_rewritten = r.packs_removed;
         }

@@ -8,15 +8,18 @@
 //! 1. the pack is fsynced in `tmp/`;
 //! 2. it is renamed to `pack/pack-<checksum>.pack`;
 //! 3. `pack/` is fsynced, so the pack's name is durable;
-//! 4. the idx is fsynced in `tmp/`;
-//! 5. it is renamed to `pack/pack-<checksum>.idx`;
-//! 6. `pack/` is fsynced again.
+//! 4. if the pack stores gzip files split, its record table
+//!    (`trees_split::table`) is fsynced, renamed to
+//!    `pack/pack-<checksum>.split`, and `pack/` fsynced;
+//! 5. the idx is fsynced in `tmp/`;
+//! 6. it is renamed to `pack/pack-<checksum>.idx`;
+//! 7. `pack/` is fsynced again.
 //!
-//! Readers find packs by their idx, so until step 5 no reader sees the new
-//! pack, and from step 5 on its pack is complete on disk. A crash between
-//! 2 and 5 leaves a `.pack` without an `.idx`: `silo verify` lists it as an
+//! Readers find packs by their idx, so until step 6 no reader sees the new
+//! pack, and from step 6 on its pack and its table are complete on disk. A crash between
+//! 2 and 6 leaves a `.pack` without an `.idx`: `silo verify` lists it as an
 //! orphan (harmless), and the next repack or mirror of the same pack
-//! renames a new copy over it. Only after step 6 may a caller delete what
+//! renames a new copy over it. Only after step 7 may a caller delete what
 //! the new pack replaces.
 
 use std::fs;
@@ -45,12 +48,13 @@ fn at(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
     }
 }
 
-/// Installs `pack` and `idx` (files of `tmp/`, already checked) as
-/// `pack_dir/<name>.pack` and `pack_dir/<name>.idx`; returns the path of
+/// Installs `pack`, its record `table` if any, and `idx` (files of `tmp/`,
+/// already checked) as `pack_dir/<name>.pack`, `.split` and `.idx`; returns the path of
 /// the installed pack. Both are made read-only, like git's packs.
 pub(crate) fn install_pack(
     pack_dir: &Path,
     pack: TempPath,
+    table: Option<TempPath>,
     idx: TempPath,
     name: &str,
 ) -> Result<PathBuf, Error> {
@@ -58,6 +62,11 @@ pub(crate) fn install_pack(
     let idx_dest = pack_dir.join(format!("{name}.idx"));
     durable_rename(pack, &pack_dest, "pack")?;
     fsutil::sync_dir(pack_dir).map_err(at(pack_dir))?;
+    if let Some(table) = table {
+        let dest = pack_dir.join(format!("{name}.{}", trees_split::table::EXTENSION));
+        durable_rename(table, &dest, "split")?;
+        fsutil::sync_dir(pack_dir).map_err(at(pack_dir))?;
+    }
     durable_rename(idx, &idx_dest, "idx")?;
     fsutil::sync_dir(pack_dir).map_err(at(pack_dir))?;
     Ok(pack_dest)

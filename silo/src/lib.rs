@@ -3,6 +3,7 @@
 //! ```text
 //! SILO/objects/ab/<38 hex>.gz   loose blobs, gzip of the raw content
 //! SILO/pack/pack-<sha>.{pack,idx}  git pack v2 + idx v2
+//! SILO/pack/pack-<sha>.split      which objects the pack stores split (gzip = content + recipe)
 //! SILO/derived/deltas/           client deltas of have/want hints (recomputable)
 //! SILO/info/files.json           what the silo holds, for HTTP clients
 //! SILO/tmp/                      writes in progress, never read
@@ -49,6 +50,7 @@ pub mod packs;
 pub mod progress;
 pub mod remote;
 pub mod repack;
+pub mod split;
 pub mod store;
 pub mod units;
 pub mod verify;

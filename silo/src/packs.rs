@@ -25,12 +25,69 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use trees_pack::Bundle;
+use trees_pack::{Bundle, ObjectId};
+use trees_split::table::{self, Table};
 
 use crate::store::{ReadError, read_dir_sorted};
 
 /// The packs a reader knows, in the order of their idx names.
 pub type Packs = Arc<[Arc<Bundle>]>;
+
+/// The record tables of the known packs (see [`trees_split::table`]), by idx path.
+pub type Tables = Arc<HashMap<PathBuf, Arc<Table>>>;
+
+/// Why a pack's record table cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// It cannot be read.
+    #[error("cannot read it")]
+    Io(#[source] std::io::Error),
+    /// Its bytes are not a table this build reads.
+    #[error(transparent)]
+    Format(#[from] table::Error),
+    /// It was written for another pack.
+    #[error("it belongs to pack {table}, but the pack beside it is {pack}")]
+    OtherPack {
+        /// The pack checksum the table names.
+        table: ObjectId,
+        /// The pack's.
+        pack: ObjectId,
+    },
+}
+
+/// The record table beside the pack of `idx`, if it has one.
+pub fn read_table(idx: &Path) -> Result<Option<Table>, ReadError> {
+    let path = idx.with_extension(table::EXTENSION);
+    let err = |source| ReadError::Table {
+        path: path.clone(),
+        source,
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(TableError::Io(e))),
+    };
+    Table::parse(&bytes).map(Some).map_err(|e| err(e.into()))
+}
+
+/// [`read_table`], checked against the pack it belongs to.
+pub fn table_of(bundle: &Bundle) -> Result<Option<Table>, ReadError> {
+    let idx = bundle.index.path();
+    let Some(t) = read_table(idx)? else {
+        return Ok(None);
+    };
+    let pack = bundle.index.pack_checksum();
+    if *t.pack() != pack {
+        return Err(ReadError::Table {
+            path: idx.with_extension(table::EXTENSION),
+            source: TableError::OtherPack {
+                table: *t.pack(),
+                pack,
+            },
+        });
+    }
+    Ok(Some(t))
+}
 
 /// The packs of one `pack/` directory, opened once and rescanned on demand.
 pub struct PackSet {
@@ -43,6 +100,7 @@ pub struct PackSet {
 #[derive(Clone)]
 struct Scan {
     packs: Packs,
+    tables: Tables,
     /// idx files whose pack cannot be opened (damaged): skipped, so that the
     /// other packs stay readable, and named when an object is not found.
     broken: Arc<[PathBuf]>,
@@ -81,20 +139,30 @@ impl PackSet {
         if let Some(s) = cur.as_ref() {
             return Ok(s.packs.clone());
         }
-        let fresh = scan(&self.dir, &[])?;
+        let fresh = scan(&self.dir, &[], &Tables::default())?;
         let packs = fresh.packs.clone();
         *cur = Some(fresh);
         Ok(packs)
+    }
+
+    /// The packs known now and their record tables; the first call scans `pack/`.
+    pub fn current(&self) -> Result<(Packs, Tables), ReadError> {
+        self.get()?;
+        let cur = self.lock();
+        Ok(cur
+            .as_ref()
+            .map(|s| (s.packs.clone(), s.tables.clone()))
+            .unwrap_or_else(|| (Arc::from(Vec::new()), Tables::default())))
     }
 
     /// Why an object that no pack holds may still be in one: the error of
     /// the first pack of the last scan that could not be opened, if any.
     pub fn broken(&self) -> Option<ReadError> {
         let broken = self.lock().as_ref()?.broken.clone();
-        broken
-            .iter()
-            .find_map(|idx| Bundle::open(idx).err())
-            .map(ReadError::OpenPack)
+        broken.iter().find_map(|idx| match Bundle::open(idx) {
+            Err(e) => Some(ReadError::OpenPack(e)),
+            Ok(b) => table_of(&b).err(),
+        })
     }
 
     /// Rescans `pack/`: packs still there stay open, new ones are opened,
@@ -103,7 +171,8 @@ impl PackSet {
     pub fn rescan(&self) -> Result<Vec<Arc<Bundle>>, ReadError> {
         let mut cur = self.lock();
         let old: Vec<Arc<Bundle>> = cur.as_ref().map(|s| s.packs.to_vec()).unwrap_or_default();
-        let fresh = scan(&self.dir, &old)?;
+        let old_tables = cur.as_ref().map(|s| s.tables.clone()).unwrap_or_default();
+        let fresh = scan(&self.dir, &old, &old_tables)?;
         let added: Vec<Arc<Bundle>> = fresh
             .packs
             .iter()
@@ -118,17 +187,34 @@ impl PackSet {
 
 /// Opens the packs of `dir`, reusing those of `known` by idx path (a pack's
 /// name is its checksum: the same path is the same pack).
-fn scan(dir: &Path, known: &[Arc<Bundle>]) -> Result<Scan, ReadError> {
+fn scan(dir: &Path, known: &[Arc<Bundle>], known_tables: &Tables) -> Result<Scan, ReadError> {
     let by_path: HashMap<&Path, &Arc<Bundle>> = known.iter().map(|b| (b.index.path(), b)).collect();
     let mut out = Vec::new();
+    let mut tables = HashMap::new();
     let mut broken = Vec::new();
     for idx in pack_indexes(dir)? {
         if let Some(b) = by_path.get(idx.as_path()) {
             out.push(Arc::clone(b));
+            if let Some(t) = known_tables.get(&idx) {
+                tables.insert(idx, Arc::clone(t));
+            }
             continue;
         }
         match Bundle::open(&idx) {
-            Ok(b) => out.push(Arc::new(b)),
+            Ok(b) => match table_of(&b) {
+                Ok(t) => {
+                    if let Some(t) = t {
+                        tables.insert(idx, Arc::new(t));
+                    }
+                    out.push(Arc::new(b));
+                }
+                // Removed with its pack since the listing.
+                Err(_) if !idx.is_file() => {}
+                Err(e) => {
+                    tracing::warn!("skipping a pack whose record table is unusable: {e}");
+                    broken.push(idx);
+                }
+            },
             // gc deleted it between the listing and the open: its objects
             // are in the pack that replaced it, which this listing has.
             Err(_) if !idx.is_file() || !idx.with_extension("pack").is_file() => {}
@@ -140,6 +226,7 @@ fn scan(dir: &Path, known: &[Arc<Bundle>]) -> Result<Scan, ReadError> {
     }
     Ok(Scan {
         packs: out.into(),
+        tables: Arc::new(tables),
         broken: broken.into(),
     })
 }

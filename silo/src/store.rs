@@ -84,6 +84,17 @@ pub enum ReadError {
     /// Writing the output failed.
     #[error("cannot write the output")]
     Output(#[source] io::Error),
+    /// A pack's record table is unusable.
+    #[error("record table {path} is unusable")]
+    Table {
+        /// The table.
+        path: PathBuf,
+        /// Why.
+        source: crate::packs::TableError,
+    },
+    /// A split object cannot be rebuilt.
+    #[error(transparent)]
+    Split(#[from] Box<crate::split::Error>),
 }
 
 /// Why adding a file failed.
@@ -134,6 +145,8 @@ enum Found {
     Loose(fs::File),
     /// Its entry in a pack.
     Packed(Arc<Bundle>, u64),
+    /// Its record in a pack's table: stored split.
+    Split(crate::split::Found),
 }
 
 const DIRS: [&str; 4] = ["objects", "pack", "derived", "tmp"];
@@ -206,20 +219,55 @@ impl Silo {
     /// only if it is in none of them: see [`crate::packs`] for why a
     /// concurrent repack or gc cannot make a present object miss all three.
     fn locate(&self, id: &ObjectId) -> Result<Option<Found>, ReadError> {
-        let known = self.packs.get()?;
+        let (known, tables) = self.packs.current()?;
         if let Some(found) = find_packed(&known, id)? {
             return Ok(Some(found));
+        }
+        if let Some(found) = crate::split::find(&known, &tables, id) {
+            return Ok(Some(Found::Split(found)));
         }
         if let Some(f) = loose::open(&self.loose_path(id))? {
             tracing::debug!("found {id} loose");
             return Ok(Some(Found::Loose(f)));
         }
         let added = self.packs.rescan()?;
-        match find_packed(&added, id)? {
-            Some(found) => Ok(Some(found)),
+        if let Some(found) = find_packed(&added, id)? {
+            return Ok(Some(found));
+        }
+        let (_, tables) = self.packs.current()?;
+        match crate::split::find(&added, &tables, id) {
+            Some(found) => Ok(Some(Found::Split(found))),
             // Not found: but a damaged pack might have held it; say so.
             None => self.packs.broken().map_or(Ok(None), Err),
         }
+    }
+
+    /// The record of `id` if a pack stores it split (X = gzip(T, R)):
+    /// `medo expand` reads T, the tar, instead of re-making the gzip.
+    pub fn split_record(
+        &self,
+        id: &ObjectId,
+    ) -> Result<Option<trees_split::table::Record>, ReadError> {
+        Ok(match self.locate(id)? {
+            Some(Found::Split(f)) => Some(f.record),
+            _ => None,
+        })
+    }
+
+    /// Writes the packed object `id` at `offset` of `b` to `out`, checked.
+    pub(crate) fn read_packed(
+        &self,
+        b: Arc<Bundle>,
+        offset: u64,
+        id: &ObjectId,
+        out: &mut dyn Write,
+    ) -> Result<u64, ReadError> {
+        Object {
+            silo: self,
+            id: *id,
+            found: Found::Packed(b, offset),
+        }
+        .read(out)
     }
 
     /// The silo's directory.
@@ -329,20 +377,21 @@ impl Silo {
         Ok(match self.locate(id)? {
             Some(Found::Loose(_)) => Some(Holder::Loose(self.loose_path(id))),
             Some(Found::Packed(b, _)) => Some(Holder::Pack(b.pack.path().to_owned())),
+            Some(Found::Split(f)) => Some(Holder::Pack(f.bundle.pack.path().to_owned())),
             None => None,
         })
     }
 
     /// The full id for a full id or a unique prefix of at least 4 hex digits.
     pub fn resolve(&self, hex: &str) -> Result<ObjectId, ReadError> {
-        let first = self.resolve_in(hex, &self.packs.get()?);
+        let first = self.resolve_in(hex, &self.packs.current()?);
         let Err(ReadError::NotFound(_)) = first else {
             return first;
         };
         // As in `locate`: the loose copies were listed after the packs were
         // opened; a pack installed before they vanished is in this rescan.
         self.packs.rescan()?;
-        match self.resolve_in(hex, &self.packs.get()?) {
+        match self.resolve_in(hex, &self.packs.current()?) {
             Err(ReadError::NotFound(h)) => {
                 Err(self.packs.broken().unwrap_or(ReadError::NotFound(h)))
             }
@@ -350,7 +399,11 @@ impl Silo {
         }
     }
 
-    fn resolve_in(&self, hex: &str, packs: &[Arc<Bundle>]) -> Result<ObjectId, ReadError> {
+    fn resolve_in(
+        &self,
+        hex: &str,
+        (packs, tables): &(crate::packs::Packs, crate::packs::Tables),
+    ) -> Result<ObjectId, ReadError> {
         let hex = hex.to_ascii_lowercase();
         if hex.len() < 4 {
             return Err(ReadError::BadId(hex));
@@ -378,10 +431,21 @@ impl Silo {
                 found.push(id);
             }
         }
-        for b in packs {
+        for b in packs.iter() {
             for i in b.index.lookup_prefix(&prefix, hex.len(), 8) {
                 found.push(b.index.id(i));
             }
+        }
+        for t in tables.values() {
+            let recs = t.records();
+            let from = recs.partition_point(|r| r.x.as_bytes() < &prefix[..]);
+            found.extend(
+                recs[from..]
+                    .iter()
+                    .take_while(|r| id::matches_prefix(&r.x, &prefix, hex.len()))
+                    .take(8)
+                    .map(|r| r.x),
+            );
         }
         found.sort_unstable();
         found.dedup();
@@ -521,6 +585,7 @@ impl Object<'_> {
                     source,
                 })
             }
+            Found::Split(f) => Ok(f.record.size),
         }
     }
 
@@ -532,6 +597,7 @@ impl Object<'_> {
                 return Ok(loose::read_file(&f, &self.silo.loose_path(id), id, out)?);
             }
             Found::Packed(b, offset) => (b, offset),
+            Found::Split(f) => return f.read(self.silo, out),
         };
         let pack_err = |source| ReadError::Pack { id: *id, source };
         if b.object_size_at(offset).map_err(pack_err)? > self.silo.stream_above {

@@ -215,6 +215,7 @@ fn copy_packs(
         crate::install::install_pack(
             &pack_dir,
             tempfile::TempPath::try_from_path(&part).map_err(io_at(&part))?,
+            None,
             idx_tmp.into_temp_path(),
             &p.name,
         )

@@ -100,6 +100,16 @@ pub(crate) fn repack(
         .copied()
         .collect();
     let new = load::load(silo, &new_ids, &[], None, opts.large(), progress)?;
+    let (mut new, mut splitting) =
+        super::split::split_objects(
+        silo,
+        new,
+        Vec::new(),
+        &|id| where_packed.contains_key(id),
+        opts.memory,
+        opts.large(),
+        progress,
+    )?;
 
     // Fingerprints: packed ones from their .fp files, new ones made now.
     let mut fp_of: HashMap<ObjectId, Fingerprint> = HashMap::new();
@@ -129,7 +139,7 @@ pub(crate) fn repack(
             }
         }
     }
-    let new_fps = fingerprint_all(&new, params, progress)?;
+    let mut new_fps = fingerprint_all(&new, params, progress)?;
 
     // Relate the new objects (indexes packed.len()..) to everything.
     progress.stage("relating", new.len() as u64, Unit::Objects);
@@ -159,17 +169,55 @@ pub(crate) fn repack(
 
     // Place the new objects.
     let sizes: Vec<u64> = new.iter().map(|o| o.data.len()).collect();
-    let placed = place(first_new, &candidates, &sizes, opts, |x| {
+    let mut placed = place(first_new, &candidates, &sizes, opts, |x| {
         let p = &packed[x];
         bundles[p.pack].depth_at(p.offset).unwrap_or(usize::MAX)
     });
+
+    // Split gzip files whose content relates to nothing are stored whole
+    // (see `super::split`); their recipes are appended, stored whole.
+    {
+        let mut has_deltas = vec![false; new.len()];
+        for b in placed.base.iter().flatten() {
+            if let Place::New(y) = b {
+                has_deltas[*y] = true;
+            }
+        }
+        let lone: Vec<bool> = (0..new.len())
+            .map(|y| placed.base[y].is_none() && !has_deltas[y])
+            .collect();
+        let fps = &mut new_fps;
+        splitting.settle(
+            &mut new,
+            |y| lone[y],
+            |y, o| {
+                fps[y] = o
+                    .data
+                    .fingerprint(params)
+                    .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
+                Ok(())
+            },
+        )?;
+    }
+    let split_stats = splitting.stats.clone();
+    let (recipes, mut records) = splitting.finish(&new);
+    for r in recipes {
+        new_fps.push(
+            r.data
+                .fingerprint(params)
+                .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", r.id)))?,
+        );
+        placed.base.push(None);
+        placed.order.push(new.len());
+        new.push(r);
+    }
 
     // Which packs to roll up.
     let pack_bytes: Vec<u64> = packs
         .iter()
         .map(|p| std::fs::metadata(p.with_extension("pack")).map_or(0, |m| m.len()))
         .collect();
-    let forced: HashSet<usize> = placed
+    let mut forced: HashSet<usize> = placed
         .base
         .iter()
         .filter_map(|b| match b {
@@ -177,6 +225,15 @@ pub(crate) fn repack(
             _ => None,
         })
         .collect();
+    // A record and its T and R live in one pack: a new record whose T (or
+    // R) is already packed rolls that pack up.
+    for r in &records {
+        for part in [r.content, r.recipe] {
+            if let Some(&x) = where_packed.get(&part) {
+                forced.insert(packed[x].pack);
+            }
+        }
+    }
     let new_bytes: u64 = new_ids
         .iter()
         .map(|id| std::fs::metadata(silo.loose_path(id)).map_or(0, |m| m.len()))
@@ -389,13 +446,16 @@ pub(crate) fn repack(
     let fp_bytes = fingerprints::encode(params, &pairs);
     let raw_bytes = sizes.iter().sum();
     let old: Vec<PathBuf> = rolled.iter().map(|&p| packs[p].clone()).collect();
+    records.extend(super::split::records_of(&old)?);
     drop(bundles);
     let written = Written {
         pack: pack_file,
         idx: idx_file,
         checksum,
     };
-    let mut outcome = super::write::install_with_fp(silo, written, loose, &old, &fp_bytes)?;
+    let mut outcome =
+        super::write::install_with_fp(silo, written, &records, loose, &old, &fp_bytes)?;
+    outcome.split = split_stats;
     outcome.objects = count as u64;
     outcome.new_objects = new.len() as u64;
     outcome.reused_objects = reused as u64;

@@ -16,6 +16,7 @@ pub(crate) mod load;
 pub mod plan;
 mod reuse;
 mod spill;
+pub mod split;
 mod write;
 
 use std::path::PathBuf;
@@ -118,6 +119,8 @@ pub struct Outcome {
     pub seconds: f64,
     /// The plan, when only planning (`dry_run`).
     pub plan: Option<plan::Plan>,
+    /// How gzip files were stored: split (content plus recipe) or whole, and why.
+    pub split: split::Stats,
 }
 
 /// Why a repack failed. Nothing was removed when it fails.
@@ -174,6 +177,7 @@ pub enum Error {
 pub(crate) fn replace(
     silo: &Silo,
     objects: Vec<load::Object>,
+    carried: Vec<trees_split::table::Record>,
     loose: &[trees_pack::ObjectId],
     packs: &[PathBuf],
     opts: &Options,
@@ -182,7 +186,52 @@ pub(crate) fn replace(
     if objects.is_empty() {
         return write::remove_replaced(silo, None, loose, packs);
     }
+    let (mut objects, mut splitting) =
+        split::split_objects(
+        silo,
+        objects,
+        carried,
+        &|_| false,
+        opts.memory,
+        opts.large(),
+        progress,
+    )?;
     let mut made = plan::make(&objects, opts, progress)?;
+    let params = chunk_params(opts);
+    {
+        let forest = &made.forest;
+        let mut has_deltas = vec![false; objects.len()];
+        for b in forest.base.iter().flatten() {
+            has_deltas[*b] = true;
+        }
+        let lone: Vec<bool> = (0..objects.len())
+            .map(|i| forest.base[i].is_none() && !has_deltas[i])
+            .collect();
+        let fps = &mut made.fingerprints;
+        splitting.settle(
+            &mut objects,
+            |i| lone[i],
+            |i, o| {
+                fps[i] = o.data.fingerprint(&params).map_err(|e| {
+                    Error::Large(format!("cannot fingerprint {}: {e}", o.id))
+                })?;
+                Ok(())
+            },
+        )?;
+    }
+    let stats = splitting.stats.clone();
+    let (recipes, records) = splitting.finish(&objects);
+    for r in recipes {
+        made.fingerprints.push(
+            r.data
+                .fingerprint(&params)
+                .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", r.id)))?,
+        );
+        made.forest.base.push(None);
+        made.forest.depth.push(0);
+        made.forest.order.push(objects.len());
+        objects.push(r);
+    }
     let deltas = encode::encode(&objects, &mut made, progress)?;
     let forest = &made.forest;
     let raw_bytes = objects.iter().map(|o| o.data.len()).sum();
@@ -199,7 +248,8 @@ pub(crate) fn replace(
     )?;
     let pairs: Vec<_> = ids.into_iter().zip(made.fingerprints.iter()).collect();
     let fp = fingerprints::encode(&chunk_params(opts), &pairs);
-    let mut outcome = write::install_with_fp(silo, written, loose, packs, &fp)?;
+    let mut outcome = write::install_with_fp(silo, written, &records, loose, packs, &fp)?;
+    outcome.split = stats;
     outcome.mode = "full";
     outcome.new_objects = count as u64;
     outcome.raw_bytes = raw_bytes;
@@ -279,7 +329,8 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
             ..Outcome::default()
         });
     }
-    let mut outcome = replace(silo, objects, &loose, &packs, opts, progress)?;
+    let carried = split::records_of(&packs)?;
+    let mut outcome = replace(silo, objects, carried, &loose, &packs, opts, progress)?;
     let usage = du::usage(silo)?;
     outcome.before_bytes = before;
     outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;

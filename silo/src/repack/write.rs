@@ -147,13 +147,26 @@ pub(crate) fn write_pack(
 pub(crate) fn install_with_fp(
     silo: &Silo,
     w: Written,
+    records: &[trees_split::table::Record],
     loose: &[ObjectId],
     old_packs: &[PathBuf],
     fp: &[u8],
 ) -> Result<Outcome, Error> {
+    let table = if records.is_empty() {
+        None
+    } else {
+        use std::io::Write;
+        let tmp = silo.tmp_dir();
+        let mut f = silo.temp_file(".split").map_err(io(&tmp))?;
+        let path = f.path().to_owned();
+        f.write_all(&trees_split::table::Table::encode(&w.checksum, records))
+            .map_err(io(&path))?;
+        Some(f.into_temp_path())
+    };
     let pack_dest = crate::install::install_pack(
         &silo.pack_dir(),
         w.pack.into_temp_path(),
+        table,
         w.idx.into_temp_path(),
         &format!("pack-{}", w.checksum),
     )
@@ -213,6 +226,8 @@ pub(crate) fn remove_replaced(
         fsutil::remove_if_present(&pack).map_err(io(&pack))?;
         let fp = super::fingerprints::path_for(idx);
         fsutil::remove_if_present(&fp).map_err(io(&fp))?;
+        let table = idx.with_extension(trees_split::table::EXTENSION);
+        fsutil::remove_if_present(&table).map_err(io(&table))?;
         outcome.packs_removed += 1;
     }
     fsutil::sync_dir(&dir).map_err(io(&dir))?;

@@ -123,6 +123,10 @@ struct ProvenanceArgs {
 }
 
 fn main() -> ExitCode {
+    // Rebuilds split objects for this process (see trees_split::worker).
+    if let Some(code) = trees_split::worker::serve_if_asked() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
     let cli = Cli::parse();
     exit::code("medo", run(cli))
 }

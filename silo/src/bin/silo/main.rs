@@ -4,6 +4,7 @@
 mod derive;
 mod progress;
 mod remote;
+mod split_check;
 
 #[path = "../common/exit.rs"]
 mod exit;
@@ -34,6 +35,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Say whether gzip files (.tar.gz, .tgz, .crate) would be stored split,
+    /// as their content plus a recipe that re-makes them byte for byte, and
+    /// at what cost: recipe bytes, analyse and rebuild time.
+    ///
+    /// Each file is split (preflate-rs), rebuilt and compared with itself,
+    /// as `silo repack` does before it stores a file split. Exit code 0 when
+    /// every file was checked (split or not); 2 when one cannot be read.
+    SplitCheck {
+        /// The gzip files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object a line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Memory to plan for (bytes, or with K, M, G): sets the chunk size.
+        #[arg(long, default_value = "2G", value_parser = parse_memory)]
+        memory: u64,
+    },
     /// Create a silo: objects/, pack/, derived/ and tmp/ (existing ones are kept).
     Init {
         /// The silo directory.
@@ -292,6 +311,11 @@ enum RootArg {
 }
 
 fn main() -> ExitCode {
+    // A rebuild worker for split objects (see trees_split::worker) is this
+    // binary started with one special argument.
+    if let Some(code) = trees_split::worker::serve_if_asked() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -361,6 +385,22 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Init { dir } => {
             Silo::init(&dir)?;
             writeln!(out, "initialized silo {}", dir.display())?;
+        }
+        Command::SplitCheck {
+            files,
+            json,
+            memory,
+        } => {
+            for f in &files {
+                let r = split_check::check(f, memory)?;
+                if json {
+                    serde_json::to_writer(&mut out, &r)?;
+                    writeln!(out)?;
+                } else {
+                    split_check::print(&mut out, &r)?;
+                }
+                out.flush()?;
+            }
         }
         Command::Add { dir, files } => {
             let silo = open(&dir)?;
@@ -594,6 +634,22 @@ fn run(cli: Cli) -> Result<Status> {
                     "deltas      {} (max depth {}, mean {:.2})",
                     o.deltas, o.max_depth, o.mean_depth
                 )?;
+                let g = &o.split;
+                if g.split + g.carried + g.preflate_failed + g.not_smaller + g.over_memory > 0 {
+                    writeln!(
+                        out,
+                        "gzip        {} split now ({} bytes as content {} + recipes {}), {} records kept; \
+                         whole: {} preflate failed, {} not smaller, {} over the memory bound",
+                        g.split,
+                        g.gzip_bytes,
+                        g.content_bytes,
+                        g.recipe_bytes,
+                        g.carried,
+                        g.preflate_failed,
+                        g.not_smaller,
+                        g.over_memory
+                    )?;
+                }
                 writeln!(
                     out,
                     "removed     {} loose objects, {} packs",

@@ -1,0 +1,140 @@
+//! `silo split-check`: would these gzip files be stored split, and at what cost?
+
+use std::io::{self, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use trees_split::analyse::{self, Limits};
+
+/// What `split-check` found for one file.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    file: PathBuf,
+    split: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    members: usize,
+    chunks: usize,
+    gzip_bytes: u64,
+    content_bytes: u64,
+    recipe_bytes: u64,
+    seconds_analyse: f64,
+    seconds_rebuild: f64,
+}
+
+/// Splits `file` (content to a temporary file), rebuilds it, compares.
+pub fn check(file: &Path, memory: u64) -> Result<Report> {
+    let gzip_bytes = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let mut report = Report {
+        file: file.to_owned(),
+        split: false,
+        reason: None,
+        members: 0,
+        chunks: 0,
+        gzip_bytes,
+        content_bytes: 0,
+        recipe_bytes: 0,
+        seconds_analyse: 0.0,
+        seconds_rebuild: 0.0,
+    };
+    let open = || -> Result<BufReader<std::fs::File>> {
+        Ok(BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+        ))
+    };
+    let mut content = tempfile::tempfile().context("cannot make a temporary file")?;
+    let t = Instant::now();
+    let recipe = {
+        let mut w = io::BufWriter::with_capacity(1 << 20, &mut content);
+        let r = analyse::split(&mut open()?, &mut w, Limits::for_memory(memory));
+        w.flush()?;
+        r
+    };
+    report.seconds_analyse = t.elapsed().as_secs_f64();
+    let recipe = match recipe {
+        Ok(r) => r,
+        Err(analyse::Error::Refused(why)) => {
+            report.reason = Some(why.to_string());
+            return Ok(report);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot split {}", file.display())),
+    };
+    report.members = recipe.members.len();
+    report.chunks = recipe.members.iter().map(|m| m.chunks.len()).sum();
+    report.content_bytes = recipe.content_len();
+    report.recipe_bytes = recipe.encode().len() as u64;
+    use std::io::Seek;
+    content.seek(io::SeekFrom::Start(0))?;
+    let t = Instant::now();
+    let mut same = Compare {
+        original: open()?,
+        differs: false,
+    };
+    let rebuilt = trees_split::rebuild::rebuild(
+        &recipe,
+        &mut BufReader::with_capacity(1 << 20, content),
+        &mut same,
+    );
+    report.seconds_rebuild = t.elapsed().as_secs_f64();
+    let mut rest = [0u8; 1];
+    let longer = io::Read::read(&mut same.original, &mut rest)? != 0;
+    match rebuilt {
+        Err(e) => report.reason = Some(format!("the rebuild failed: {e}")),
+        Ok(_) if same.differs || longer => {
+            report.reason = Some("the rebuild gave other bytes".to_owned())
+        }
+        Ok(_) => report.split = true,
+    }
+    Ok(report)
+}
+
+/// Compares what is written with the original, byte for byte.
+struct Compare<R: io::Read> {
+    original: R,
+    differs: bool,
+}
+
+impl<R: io::Read> Write for Compare<R> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut want = vec![0u8; buf.len()];
+        match self.original.read_exact(&mut want) {
+            Ok(()) if want == buf => {}
+            _ => self.differs = true,
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Prints one report as a line of text.
+pub fn print(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    if r.split {
+        writeln!(
+            out,
+            "split  {}  {} members, {} chunks: {} bytes = content {} + recipe {} ({:.3}% of the gzip); analyse {:.2} s, rebuild {:.2} s",
+            r.file.display(),
+            r.members,
+            r.chunks,
+            r.gzip_bytes,
+            r.content_bytes,
+            r.recipe_bytes,
+            100.0 * r.recipe_bytes as f64 / r.gzip_bytes.max(1) as f64,
+            r.seconds_analyse,
+            r.seconds_rebuild
+        )
+    } else {
+        writeln!(
+            out,
+            "whole  {}  {}",
+            r.file.display(),
+            r.reason.as_deref().unwrap_or("")
+        )
+    }
+}

@@ -1,0 +1,404 @@
+//! Where a repack stores a gzip file split: X as its content T plus its
+//! recipe R (see `trees_split`), with a record X = gzip(T, R) in the new
+//! pack's table.
+//!
+//! 1. [`split_objects`] tries every object that starts like a gzip member:
+//!    inflate and analyse it once (preflate-rs), rebuild X from T and R in
+//!    this process and compare ids. Only an exact rebuild is used. T takes
+//!    X's place among the objects to pack, so it is fingerprinted, related
+//!    and given a base like any blob; R waits aside.
+//! 2. After planning, [`Splitting::settle`] judges by family: a T that is
+//!    nobody's base and has none (it relates to nothing) is worth no more
+//!    than X, so X takes its slot back, stored whole ("not smaller"). The
+//!    slot was a root with no deltas, so the plan stays valid.
+//! 3. [`Splitting::recipes`] gives the R objects to append (stored whole:
+//!    they are small and random) and the records for the table, with those
+//!    carried over from the packs being replaced.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use trees_pack::ObjectId;
+use trees_pack::id::{Hasher, Kind, hash_object};
+use trees_split::analyse::{self, Limits, Refusal};
+
+/// Why an object is stored whole.
+enum Why {
+    Refused(Refusal),
+    NotSmaller(String),
+}
+
+use trees_split::table::Record;
+
+use super::load::Object;
+use super::spill::{Data, Spill};
+use super::{Error, write::io};
+use crate::Silo;
+use crate::progress::{Progress, Unit};
+
+/// How a repack stored the gzip files it saw, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Objects stored split by this repack (new records).
+    pub split: u64,
+    /// Records carried over from the packs replaced.
+    pub carried: u64,
+    /// Objects stored whole because they are not gzip (or are damaged,
+    /// truncated, or have more than 64 KiB after the last member).
+    pub not_gzip: u64,
+    /// gzip files whose deflate streams preflate-rs cannot re-make (an
+    /// encoder it does not model), or whose rebuild was not exact.
+    pub preflate_failed: u64,
+    /// gzip files that would not make the silo smaller split: their
+    /// content relates to nothing, or their recipe is over a quarter of them.
+    pub not_smaller: u64,
+    /// gzip files with a deflate block larger than the memory bound allows.
+    pub over_memory: u64,
+    /// Bytes of the split gzip files.
+    pub gzip_bytes: u64,
+    /// Bytes of their contents.
+    pub content_bytes: u64,
+    /// Bytes of their recipes.
+    pub recipe_bytes: u64,
+    /// Why each file that looked like gzip was kept whole, by id (at most 100).
+    pub reasons: Vec<(String, String)>,
+}
+
+/// One new split, until it is settled.
+struct Pending {
+    record: Record,
+    x: Object,
+    r: Object,
+    /// The slot of T among the objects, if this split put it there.
+    t_slot: Option<usize>,
+    kept: bool,
+}
+
+/// The splits of one repack.
+pub(crate) struct Splitting {
+    pending: Vec<Pending>,
+    carried: Vec<Record>,
+    pub(crate) stats: Stats,
+}
+
+enum One {
+    Split { t: Object, r: Object, record: Record },
+    Whole(Why),
+}
+
+/// Tries to split each object of `objects`; returns the objects to plan
+/// (T in place of each split X) and the splits. `carried` are records of
+/// the packs being replaced, whose T and R are among `objects`; a T for
+/// which `packed` is true is in a pack already and is not added again.
+pub(crate) fn split_objects(
+    silo: &Silo,
+    objects: Vec<Object>,
+    carried: Vec<Record>,
+    packed: &(dyn Fn(&ObjectId) -> bool + Sync),
+    memory: u64,
+    large: u64,
+    progress: &dyn Progress,
+) -> Result<(Vec<Object>, Splitting), Error> {
+    let total: u64 = objects.iter().map(|o| o.data.len()).sum();
+    progress.stage("splitting gzip files", total, Unit::Bytes);
+    let results: Vec<One> = objects
+        .par_iter()
+        .map(|o| {
+            let r = split_one(silo, o, memory, large);
+            progress.advance(o.data.len());
+            r
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut stats = Stats {
+        carried: carried.len() as u64,
+        ..Stats::default()
+    };
+    // Ids already present: a T that is also an object of its own is not added twice.
+    let mut present: std::collections::HashSet<ObjectId> = objects
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| matches!(r, One::Whole(_)))
+        .map(|(o, _)| o.id)
+        .collect();
+    let mut out = Vec::with_capacity(objects.len());
+    let mut pending = Vec::new();
+    for (o, r) in objects.into_iter().zip(results) {
+        match r {
+            One::Whole(why) => {
+                let text = match &why {
+                    Why::Refused(Refusal::NotGzip(w)) if w == NOT_GZIP_MAGIC => None,
+                    Why::Refused(r) => Some(r.to_string()),
+                    Why::NotSmaller(w) => Some(format!("not smaller: {w}")),
+                };
+                if let Some(text) = text
+                    && stats.reasons.len() < 100
+                {
+                    stats.reasons.push((o.id.to_string(), text));
+                }
+                match why {
+                    Why::Refused(Refusal::NotGzip(_)) => stats.not_gzip += 1,
+                    Why::Refused(Refusal::Preflate(_)) => stats.preflate_failed += 1,
+                    Why::Refused(Refusal::OverMemory(_)) => stats.over_memory += 1,
+                    Why::NotSmaller(_) => stats.not_smaller += 1,
+                }
+                out.push(o);
+            }
+            One::Split { t, r, record } => {
+                let t_slot = (!packed(&t.id) && present.insert(t.id)).then(|| {
+                    out.push(t);
+                    out.len() - 1
+                });
+                pending.push(Pending {
+                    record,
+                    x: o,
+                    r,
+                    t_slot,
+                    kept: true,
+                });
+            }
+        }
+    }
+    Ok((
+        out,
+        Splitting {
+            pending,
+            carried,
+            stats,
+        },
+    ))
+}
+
+/// The records of the tables beside the packs `idxs`.
+pub(crate) fn records_of(idxs: &[std::path::PathBuf]) -> Result<Vec<Record>, Error> {
+    let mut out = Vec::new();
+    for idx in idxs {
+        if let Some(t) = crate::packs::read_table(idx)? {
+            out.extend_from_slice(t.records());
+        }
+    }
+    Ok(out)
+}
+
+const NOT_GZIP_MAGIC: &str = "no gzip magic";
+
+impl Splitting {
+    /// Gives X back the slot of each T that `lone(slot)` says relates to
+    /// nothing, unless another split shares that T; updates the slot's
+    /// fingerprint through `refingerprint`.
+    pub(crate) fn settle(
+        &mut self,
+        objects: &mut [Object],
+        lone: impl Fn(usize) -> bool,
+        mut refingerprint: impl FnMut(usize, &Object) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut owners: std::collections::HashMap<ObjectId, usize> = Default::default();
+        for p in &self.pending {
+            *owners.entry(p.record.content).or_default() += 1;
+        }
+        for p in &mut self.pending {
+            if let Some(slot) = p.t_slot
+                && owners[&p.record.content] == 1
+                && lone(slot)
+            {
+                objects[slot] = Object {
+                    id: p.x.id,
+                    data: p.x.data.clone(),
+                };
+                refingerprint(slot, &objects[slot])?;
+                p.kept = false;
+                self.stats.not_smaller += 1;
+                if self.stats.reasons.len() < 100 {
+                    self.stats.reasons.push((
+                        p.x.id.to_string(),
+                        "not smaller: its content relates to nothing in the silo".to_owned(),
+                    ));
+                }
+            } else {
+                self.stats.split += 1;
+                self.stats.gzip_bytes += p.record.size;
+                self.stats.content_bytes += content_len(objects, p);
+                self.stats.recipe_bytes += p.r.data.len();
+            }
+        }
+        Ok(())
+    }
+
+    /// The recipe objects to append (each once, none already among
+    /// `objects`), and every record of the new pack.
+    pub(crate) fn finish(self, objects: &[Object]) -> (Vec<Object>, Vec<Record>) {
+        let mut have: std::collections::HashSet<ObjectId> = objects.iter().map(|o| o.id).collect();
+        let mut rs = Vec::new();
+        let mut records = self.carried;
+        for p in self.pending.into_iter().filter(|p| p.kept) {
+            if have.insert(p.r.id) {
+                rs.push(p.r);
+            }
+            records.push(p.record);
+        }
+        records.sort_unstable_by_key(|r| r.x);
+        records.dedup_by_key(|r| r.x);
+        (rs, records)
+    }
+}
+
+fn content_len(objects: &[Object], p: &Pending) -> u64 {
+    objects
+        .iter()
+        .find(|o| o.id == p.record.content)
+        .map_or(0, |o| o.data.len())
+}
+
+/// Whether `data` starts with a gzip member's magic and method.
+fn looks_gzip(data: &Data) -> std::io::Result<bool> {
+    let mut head = [0u8; 3];
+    let mut r = data.reader()?;
+    let mut got = 0;
+    while got < 3 {
+        match r.read(&mut head[got..])? {
+            0 => return Ok(false),
+            n => got += n,
+        }
+    }
+    Ok(head == [0x1f, 0x8b, 8])
+}
+
+/// Splits one object, or says why not.
+fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Error> {
+    let tmp = silo.tmp_dir();
+    if !looks_gzip(&o.data).map_err(io(&tmp))? {
+        return Ok(One::Whole(Why::Refused(Refusal::NotGzip(
+            NOT_GZIP_MAGIC.to_owned(),
+        ))));
+    }
+    let mut sink = Sink::Mem(Vec::new());
+    let recipe = {
+        let mut x = o.data.reader().map_err(io(&tmp))?;
+        let mut w = SinkWriter {
+            sink: &mut sink,
+            silo,
+            large,
+        };
+        match analyse::split(&mut x, &mut w, Limits::for_memory(memory)) {
+            Ok(r) => r,
+            Err(analyse::Error::Refused(why)) => return Ok(One::Whole(Why::Refused(why))),
+            Err(analyse::Error::Io(e)) => return Err(io(&tmp)(e)),
+        }
+    };
+    let bytes = recipe.encode();
+    if bytes.len() as u64 * 4 > o.data.len() {
+        return Ok(One::Whole(Why::NotSmaller(format!(
+            "its recipe ({} bytes) is over a quarter of it",
+            bytes.len()
+        ))));
+    }
+    let t = sink.finish(&tmp)?;
+    // Rebuild here, from what will be stored, and compare ids.
+    let mut check = HashSink(Hasher::new(Kind::Blob, o.data.len()));
+    let rebuilt = trees_split::rebuild::rebuild(
+        &recipe,
+        &mut t.reader().map_err(io(&tmp))?,
+        &mut check,
+    );
+    if let Err(e) = rebuilt {
+        let why = format!("the rebuild check failed: {e}");
+        return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
+    }
+    if check.0.finish().ok() != Some(o.id) {
+        let why = "the rebuild check gave other bytes".to_owned();
+        return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
+    }
+    let t_id = match &t {
+        Data::Mem(v) => hash_object(Kind::Blob, v).ok(),
+        Data::Spilled(s) => {
+            let mut h = HashSink(Hasher::new(Kind::Blob, s.size));
+            std::io::copy(&mut t.reader().map_err(io(&tmp))?, &mut h).map_err(io(&tmp))?;
+            h.0.finish().ok()
+        }
+    };
+    let (Some(t_id), Ok(r_id)) = (t_id, hash_object(Kind::Blob, &bytes)) else {
+        let why = "cannot hash its content".to_owned();
+        return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
+    };
+    let record = Record {
+        x: o.id,
+        content: t_id,
+        recipe: r_id,
+        size: o.data.len(),
+        format: recipe.format,
+    };
+    Ok(One::Split {
+        t: Object { id: t_id, data: t },
+        r: Object {
+            id: r_id,
+            data: Data::Mem(Arc::new(bytes)),
+        },
+        record,
+    })
+}
+
+struct HashSink(Hasher);
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// T as it is made: in memory until it passes `large`, then in `tmp/`.
+enum Sink {
+    Mem(Vec<u8>),
+    File(tempfile::NamedTempFile, std::io::BufWriter<std::fs::File>, u64),
+}
+
+impl Sink {
+    fn finish(self, tmp: &std::path::Path) -> Result<Data, Error> {
+        Ok(match self {
+            Sink::Mem(v) => Data::Mem(Arc::new(v)),
+            Sink::File(file, mut w, size) => {
+                w.flush().map_err(io(tmp))?;
+                Data::Spilled(Arc::new(Spill {
+                    file,
+                    size,
+                    reuse: None,
+                }))
+            }
+        })
+    }
+}
+
+struct SinkWriter<'a> {
+    sink: &'a mut Sink,
+    silo: &'a Silo,
+    large: u64,
+}
+
+impl Write for SinkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Sink::Mem(v) = self.sink
+            && (v.len() + buf.len()) as u64 > self.large
+        {
+            let file = self.silo.temp_file(".raw")?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file.as_file().try_clone()?);
+            w.write_all(v)?;
+            let size = v.len() as u64;
+            *self.sink = Sink::File(file, w, size);
+        }
+        match self.sink {
+            Sink::Mem(v) => v.extend_from_slice(buf),
+            Sink::File(_, w, size) => {
+                w.write_all(buf)?;
+                *size += buf.len() as u64;
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,267 @@
+//! Reading an object that a pack stores split: X = gzip(T, R).
+//!
+//! The pack's record table (`pack-<sha>.split`, [`trees_split::table`])
+//! names X's content T and recipe R, both blobs of the same pack. A reader
+//! reads R (checked against its id), streams T (checked against its id)
+//! into a rebuild worker, a separate process with capped memory and CPU
+//! ([`trees_split::worker`]), and checks the bytes that come back against
+//! X's id before they count as read: buffered when X is small, hashed on
+//! the way (and a mismatch reported at the end) when it is larger than
+//! [`crate::Silo::stream_above`], as for any large packed object.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use trees_pack::id::{self, Kind};
+use trees_pack::{Bundle, ObjectId};
+use trees_split::recipe::{FormatError, KNOWN_FORMATS, Recipe};
+use trees_split::table::{self, Record};
+use trees_split::worker::{self, Worker};
+
+use crate::Silo;
+use crate::store::ReadError;
+
+/// Why a split object cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The record's format is unknown to this build.
+    #[error(
+        "split object {x}: its record in {table} has recipe format {format}, which this build \
+         does not know (it rebuilds formats {KNOWN_FORMATS:?}; format 1 = preflate-rs 0.7.6)"
+    )]
+    UnknownFormat {
+        /// The object.
+        x: ObjectId,
+        /// The record table.
+        table: PathBuf,
+        /// The format named.
+        format: u8,
+    },
+    /// The record names a T or R that its pack lacks.
+    #[error("split object {x}: its record in {table} names {what} {id}, which {pack} lacks")]
+    Missing {
+        /// The object.
+        x: ObjectId,
+        /// The record table.
+        table: PathBuf,
+        /// "content" or "recipe".
+        what: &'static str,
+        /// The missing id.
+        id: ObjectId,
+        /// The pack.
+        pack: PathBuf,
+    },
+    /// R is not a recipe this build can use.
+    #[error("split object {x}: its recipe {recipe} in {pack} is unusable")]
+    Recipe {
+        /// The object.
+        x: ObjectId,
+        /// R's id.
+        recipe: ObjectId,
+        /// The pack.
+        pack: PathBuf,
+        /// Why.
+        source: FormatError,
+    },
+    /// The rebuild failed.
+    #[error("split object {x} (content {content}, recipe {recipe}, record in {table}) cannot be rebuilt")]
+    Rebuild {
+        /// The object.
+        x: ObjectId,
+        /// T's id.
+        content: ObjectId,
+        /// R's id.
+        recipe: ObjectId,
+        /// The record table.
+        table: PathBuf,
+        /// Why.
+        source: worker::Error,
+    },
+    /// The rebuilt bytes are not X.
+    #[error(
+        "split object {x} rebuilt from content {content} and recipe {recipe} of {pack} hashes to {actual}, not to its id"
+    )]
+    Mismatch {
+        /// The object.
+        x: ObjectId,
+        /// T's id.
+        content: ObjectId,
+        /// R's id.
+        recipe: ObjectId,
+        /// The pack.
+        pack: PathBuf,
+        /// What it hashed to.
+        actual: String,
+    },
+}
+
+fn boxed(e: Error) -> ReadError {
+    ReadError::Split(Box::new(e))
+}
+
+/// Where the record of a split object was found.
+#[derive(Clone)]
+pub(crate) struct Found {
+    pub(crate) bundle: Arc<Bundle>,
+    pub(crate) record: Record,
+}
+
+impl Found {
+    fn table(&self) -> PathBuf {
+        self.bundle.index.path().with_extension(table::EXTENSION)
+    }
+
+    /// R, read and decoded; T's offset and size.
+    fn parts(&self) -> Result<(Vec<u8>, u64, u64), ReadError> {
+        let rec = &self.record;
+        if !KNOWN_FORMATS.contains(&rec.format) {
+            return Err(boxed(Error::UnknownFormat {
+                x: rec.x,
+                table: self.table(),
+                format: rec.format,
+            }));
+        }
+        let b = &self.bundle;
+        let missing = |what, id| {
+            boxed(Error::Missing {
+                x: rec.x,
+                table: self.table(),
+                what,
+                id,
+                pack: b.pack.path().to_owned(),
+            })
+        };
+        let pack_err = |id| move |source| ReadError::Pack { id, source };
+        let r_at = b
+            .find(&rec.recipe)
+            .map_err(pack_err(rec.recipe))?
+            .ok_or_else(|| missing("recipe", rec.recipe))?;
+        let t_at = b
+            .find(&rec.content)
+            .map_err(pack_err(rec.content))?
+            .ok_or_else(|| missing("content", rec.content))?;
+        let r = b.read_at(r_at).map_err(pack_err(rec.recipe))?;
+        if id::hash_object(r.kind, &r.data).ok() != Some(rec.recipe) {
+            return Err(ReadError::PackedMismatch {
+                id: rec.recipe,
+                pack: b.pack.path().to_owned(),
+                actual: "other bytes".to_owned(),
+            });
+        }
+        Recipe::decode(&r.data).map_err(|source| {
+            boxed(Error::Recipe {
+                x: rec.x,
+                recipe: rec.recipe,
+                pack: b.pack.path().to_owned(),
+                source,
+            })
+        })?;
+        let t_size = b.object_size_at(t_at).map_err(pack_err(rec.content))?;
+        Ok((r.data.to_vec(), t_at, t_size))
+    }
+
+    /// Rebuilds X into `out`, checked against its id.
+    pub(crate) fn read(&self, silo: &Silo, out: &mut dyn Write) -> Result<u64, ReadError> {
+        let rec = self.record;
+        let (recipe, t_at, t_size) = self.parts()?;
+        let worker = Worker::locate()
+            .map(|w| w.with_memory(silo.stream_above().saturating_mul(8)))
+            .map_err(|source| self.rebuild_err(source))?;
+        let bundle = Arc::clone(&self.bundle);
+        let mut content = move |w: &mut dyn Write| -> std::io::Result<()> {
+            silo.read_packed(Arc::clone(&bundle), t_at, &rec.content, w)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        };
+        let mut hasher = id::Hasher::new(Kind::Blob, rec.size);
+        if rec.size <= silo.stream_above() {
+            let mut buf = Vec::new();
+            worker
+                .rebuild(&recipe, t_size, &mut content, &mut buf)
+                .map_err(|e| self.rebuild_err(e))?;
+            hasher.update(&buf);
+            self.check(hasher)?;
+            out.write_all(&buf).map_err(ReadError::Output)?;
+            return Ok(buf.len() as u64);
+        }
+        let mut tee = Tee {
+            out,
+            hasher: &mut hasher,
+            failed: None,
+        };
+        let n = worker
+            .rebuild(&recipe, t_size, &mut content, &mut tee)
+            .map_err(|e| match tee.failed.take() {
+                Some(o) => ReadError::Output(o),
+                None => self.rebuild_err(e),
+            })?;
+        self.check(hasher)?;
+        Ok(n)
+    }
+
+    fn rebuild_err(&self, source: worker::Error) -> ReadError {
+        boxed(Error::Rebuild {
+            x: self.record.x,
+            content: self.record.content,
+            recipe: self.record.recipe,
+            table: self.table(),
+            source,
+        })
+    }
+
+    fn check(&self, hasher: id::Hasher) -> Result<(), ReadError> {
+        let actual = hasher.finish();
+        if actual.as_ref().ok() == Some(&self.record.x) {
+            return Ok(());
+        }
+        Err(boxed(Error::Mismatch {
+            x: self.record.x,
+            content: self.record.content,
+            recipe: self.record.recipe,
+            pack: self.bundle.pack.path().to_owned(),
+            actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+        }))
+    }
+}
+
+struct Tee<'a> {
+    out: &'a mut dyn Write,
+    hasher: &'a mut id::Hasher,
+    failed: Option<std::io::Error>,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.out.write(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = std::io::Error::new(e.kind(), e.to_string());
+                self.failed = Some(e);
+                Err(copy)
+            }
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The record of `id` in the first of `packs` whose table has it.
+pub(crate) fn find(
+    packs: &[Arc<Bundle>],
+    tables: &crate::packs::Tables,
+    id: &ObjectId,
+) -> Option<Found> {
+    packs.iter().find_map(|b| {
+        let rec = tables.get(b.index.path())?.find(id)?;
+        tracing::debug!("found {id} split in {}", b.pack.path().display());
+        Some(Found {
+            bundle: Arc::clone(b),
+            record: *rec,
+        })
+    })
+}
