@@ -125,7 +125,7 @@ fetch_crate() { # name version dst
   : > "$p/src/lib.rs"
   cargo fetch -q --manifest-path "$p/Cargo.toml" >&2
   rm -rf "$p"
-  src=$(find "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/ -mindepth 2 -maxdepth 2 -name "$1-$2.crate" | head -n 1)
+  src=$(find "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/ -mindepth 2 -maxdepth 2 -name "$1-$2.crate" -print -quit)
   [ -n "$src" ] || { echo "gzip.sh: cargo fetch left no $1-$2.crate in the registry cache" >&2; exit 1; }
   cp "$src" "$3"
 }
@@ -247,7 +247,7 @@ measure() { # eco name files...
   mkdir -p "$w/content"
   local dl raw largest
   dl=$(bytes_of "$@")
-  largest=$(stat -c '%s %n' "$@" | sort -k1,1nr | head -n 1 | cut -d' ' -f2-)
+  largest=$(stat -c '%s %n' "$@" | awk '$1 > m {m = $1; f = substr($0, length($1) + 2)} END {print f}')
 
   # (a) the downloads as they are
   "$silo" init "$w/dl.silo" >/dev/null

@@ -27,6 +27,7 @@
 #   GZIP_BENCH_CACHE=DIR     benches/gzip.sh's download cache (default ~/.cache/trees-gzip-bench)
 #   SILO_BIN=path/to/silo    use this silo instead of building one
 #   ZOPFLI_ITERATIONS=N      zopfli --iN (default 15)
+#   PRODUCERS_SKIP_SLOW=1    leave out pigz -11 and zopfli (each over a minute on 20 MB here)
 #   PRODUCERS_OUT=FILE       the report (default benches/results/producers.md)
 # needs: gzip, git, python3, tar, /usr/bin/time; uses pigz, node, libdeflate-gzip and
 # zopfli when present (apt: pigz nodejs libdeflate-tools zopfli)
@@ -35,6 +36,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 cache=${GZIP_BENCH_CACHE:-$HOME/.cache/trees-gzip-bench}
 zopfli_i=${ZOPFLI_ITERATIONS:-15}
+skip_slow=${PRODUCERS_SKIP_SLOW:-0}
 out_md=${PRODUCERS_OUT:-$root/benches/results/producers.md}
 
 for tool in gzip git python3 tar awk /usr/bin/time; do
@@ -63,13 +65,14 @@ if [ -n "${PRODUCERS_TAR:-}" ]; then
   cp "$PRODUCERS_TAR" "$work/in.tar"
   tar_from=$PRODUCERS_TAR
 else
-  sdist=$( (find "$cache/pypi" -type f -name '*.tar.gz' -printf '%s %p\n' 2>/dev/null || true) | sort -k1,1nr | head -n 1 | cut -d' ' -f2-)
+  sdist=$( (find "$cache/pypi" -type f -name '*.tar.gz' -printf '%s %p\n' 2>/dev/null || true) \
+    | awk '$1 > m {m = $1; f = substr($0, length($1) + 2)} END {print f}')
   if [ -n "$sdist" ]; then
     gzip -dc "$sdist" > "$work/in.tar"
     tar_from="gzip -dc $(basename "$sdist")"
   else
     find /usr/include -type f -name '*.h' -printf '%s %P\n' | sort -k2 \
-      | awk '{s += $1; if (s > 16000000) exit; print $2}' > "$work/list"
+      | awk '{s += $1; if (s <= 16000000) print $2}' > "$work/list"
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$work/in.tar" -C /usr/include -T "$work/list"
     tar_from="the first 16 MB of /usr/include/**/*.h"
   fi
@@ -106,7 +109,10 @@ produce "GNU gzip, 2 members (cat a.gz b.gz)" -6 sh -c 'head -c "$1" "$2" | gzip
 
 if have pigz; then
   # (pigz's output does not depend on its thread count)
-  for l in 6 9 11; do produce "pigz $(pigz --version 2>&1 | cut -d' ' -f2)" "-$l" pigz "-$l" -c "$in"; done
+  for l in 6 9 11; do
+    [ "$l" = 11 ] && ((skip_slow)) && continue
+    produce "pigz $(pigz --version 2>&1 | cut -d' ' -f2)" "-$l" pigz "-$l" -c "$in"
+  done
 fi
 
 for l in 6 9; do
@@ -141,7 +147,7 @@ rm -rf "$work/repo"
 if have libdeflate-gzip; then
   for l in 6 9 12; do produce "libdeflate-gzip" "-$l" libdeflate-gzip "-$l" -c "$in"; done
 fi
-if have zopfli; then
+if ((!skip_slow)) && have zopfli; then
   produce "zopfli" "--i$zopfli_i" zopfli "--i$zopfli_i" -c "$in"
 fi
 
@@ -190,7 +196,9 @@ gz = os.path.getsize(f)
 def num(k, fmt):
     v = d.get(k)
     return "-" if v is None else fmt % v
-if "error" in d:
+if d.get("error") == "no split-check":
+    split = "-"
+elif "error" in d:
     split = "error: " + str(d["error"]).replace("|", "/")
 elif d.get("split"):
     split = "yes"
@@ -223,6 +231,9 @@ run() {
     echo "Missing here, so not measured: ${missing[*]}."
   else
     echo "No producer was missing."
+  fi
+  if ((skip_slow)); then
+    echo "PRODUCERS_SKIP_SLOW=1: pigz -11 and zopfli left out."
   fi
   if ((!has_check)); then
     echo "This silo has no split-check: sizes only."

@@ -4,12 +4,14 @@
 //! A web server without directory listings cannot tell a client which
 //! packs exist (git's dumb HTTP protocol has `objects/info/packs` for the
 //! same reason, written by `git update-server-info`). The listing names
-//! every pack with the sizes of its `.pack` and `.idx`, every loose object
+//! every pack with the sizes of its `.pack` and `.idx` (and of its
+//! `.split` record table, if it has one), every loose object
 //! with the size of its `.gz`, and every file of `derived/deltas/`:
 //!
 //! ```json
 //! { "version": 1,
-//!   "packs":   [ { "name": "pack-<40 hex>", "pack": 123456, "idx": 2084 } ],
+//!   "packs":   [ { "name": "pack-<40 hex>", "pack": 123456, "idx": 2084,
+//!                  "split": 412 } ],
 //!   "loose":   [ { "id": "<40 hex>", "size": 5120 } ],
 //!   "derived": [ { "name": "<have>..<want>.patch.zst", "size": 812 } ] }
 //! ```
@@ -68,6 +70,10 @@ pub struct Pack {
     pub pack: u64,
     /// Bytes of the `.idx`.
     pub idx: u64,
+    /// Bytes of the `.split` record table, if the pack stores gzip files
+    /// split (see `trees_split::table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<u64>,
 }
 
 impl Pack {
@@ -178,6 +184,9 @@ impl Listing {
                 name: name.to_owned(),
                 pack: size(&idx.with_extension("pack"))?,
                 idx: size(&idx)?,
+                split: std::fs::metadata(idx.with_extension(trees_split::table::EXTENSION))
+                    .ok()
+                    .map(|m| m.len()),
             };
             if p.checksum().is_some() {
                 l.packs.push(p);

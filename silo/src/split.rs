@@ -265,3 +265,43 @@ pub(crate) fn find(
         })
     })
 }
+
+/// Rebuilds the X of `record` from the bytes of its recipe and content
+/// (read and checked by the caller, as a remote reader does) in a worker
+/// capped at `memory`; the result is checked against X's id.
+pub(crate) fn rebuild_in_memory(
+    record: &Record,
+    recipe: &[u8],
+    content: &[u8],
+    memory: u64,
+) -> Result<Vec<u8>, String> {
+    if !KNOWN_FORMATS.contains(&record.format) {
+        return Err(format!(
+            "its record has recipe format {}, which this build does not know (it rebuilds {KNOWN_FORMATS:?})",
+            record.format
+        ));
+    }
+    Recipe::decode(recipe).map_err(|e| format!("its recipe {}: {e}", record.recipe))?;
+    let worker = Worker::locate()
+        .map_err(|e| e.to_string())?
+        .with_memory(memory);
+    let mut out = Vec::new();
+    worker
+        .rebuild(
+            recipe,
+            content.len() as u64,
+            &mut |w: &mut dyn Write| w.write_all(content),
+            &mut out,
+        )
+        .map_err(|e| crate::verify::error_chain(&e))?;
+    let actual = id::hash_object(Kind::Blob, &out);
+    if actual.as_ref().ok() != Some(&record.x) {
+        return Err(format!(
+            "rebuilt from content {} and recipe {}, it hashes to {}",
+            record.content,
+            record.recipe,
+            actual.map_or_else(|e| e.to_string(), |a| a.to_string())
+        ));
+    }
+    Ok(out)
+}

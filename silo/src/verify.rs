@@ -16,6 +16,8 @@ pub struct Report {
     pub packs: u64,
     /// Packed objects checked.
     pub packed_objects: u64,
+    /// Objects stored split (records of `pack/*.split`), each rebuilt and checked.
+    pub split_objects: u64,
     /// Derived files applied and checked (`derived/deltas/`).
     pub derived_files: u64,
     /// `.pack` files without an `.idx` (left by an interrupted repack; harmless).
@@ -76,7 +78,10 @@ pub fn verify_with_limit(
 
     for entry in store::read_dir_sorted(&silo.pack_dir())? {
         let is_pack = entry.extension().is_some_and(|e| e == "pack");
-        if is_pack && !entry.with_extension("idx").exists() {
+        let is_table = entry
+            .extension()
+            .is_some_and(|e| e == trees_split::table::EXTENSION);
+        if (is_pack || is_table) && !entry.with_extension("idx").exists() {
             report.orphan_packs.push(entry.display().to_string());
         }
     }
@@ -114,6 +119,7 @@ pub fn verify_with_limit(
         report
             .problems
             .extend(problems.iter().map(ToString::to_string));
+        check_records(silo, &idx, bundle, &mut report, progress);
     }
     // Derived files are applied to their have, which must be readable; a
     // pack too damaged to open was reported above.
@@ -122,6 +128,56 @@ pub fn verify_with_limit(
     report.derived_files = n;
     report.problems.extend(problems);
     Ok(report)
+}
+
+/// Checks the record table of the pack `idx` (if it has one): its format,
+/// that it belongs to the pack, and every record, by rebuilding its object
+/// and checking the id.
+fn check_records(
+    silo: &Silo,
+    idx: &std::path::Path,
+    bundle: Bundle,
+    report: &mut Report,
+    progress: &dyn Progress,
+) {
+    let table = match crate::packs::read_table(idx) {
+        Ok(Some(t)) => t,
+        Ok(None) => return,
+        Err(e) => {
+            report.problems.push(error_chain(&e));
+            return;
+        }
+    };
+    let path = idx.with_extension(trees_split::table::EXTENSION);
+    if *table.pack() != bundle.index.pack_checksum() {
+        report.problems.push(format!(
+            "record table {}: it belongs to pack {}, not to the pack beside it",
+            path.display(),
+            table.pack()
+        ));
+        return;
+    }
+    progress.stage(
+        &format!("rebuilding the split objects of {}", file_name(idx)),
+        table.records().len() as u64,
+        Unit::Objects,
+    );
+    let bundle = std::sync::Arc::new(bundle);
+    let problems: Vec<String> = table
+        .records()
+        .par_iter()
+        .filter_map(|r| {
+            let found = crate::split::Found {
+                bundle: std::sync::Arc::clone(&bundle),
+                record: *r,
+            };
+            let res = found.read(silo, &mut std::io::sink());
+            progress.advance(1);
+            res.err().map(|e| error_chain(&e))
+        })
+        .collect();
+    report.split_objects += table.records().len() as u64;
+    report.problems.extend(problems);
 }
 
 fn file_name(p: &std::path::Path) -> String {

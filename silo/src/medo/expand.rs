@@ -79,7 +79,7 @@ pub struct Expanded {
 
 /// Fetches the blob of `t.treeptr` and unpacks it into `t.dest`.
 pub fn expand(t: &Target) -> Result<Expanded, Error> {
-    let b = fetch::blob(&t.treeptr)?;
+    let b = fetch::blob_to_unpack(&t.treeptr)?;
     let blob = b.treeptr.blob;
     let outcome = unpack::unpack(b.file, b.format, &t.dest).map_err(|source| Error::Unpack {
         treeptr: t.treeptr.clone(),

@@ -54,11 +54,33 @@ pub struct Outcome {
     pub size: u64,
     /// Silos skipped before it, and why (a `url` silo, say).
     pub notes: Vec<String>,
+    /// The blob is a gzip file stored split, and what was written is its
+    /// content (the gunzipped bytes, checked against their own id) instead
+    /// of the gzip re-made: only when asked for ([`fetch_content`]).
+    pub content: bool,
 }
 
 /// Writes blob `blob` to `out` (truncated first) from the first silo of
 /// `silos` that has a good copy, and rewinds `out`.
 pub fn fetch(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, Error> {
+    fetch_as(silos, blob, out, false)
+}
+
+/// As [`fetch`], but where a local silo stores the gzip file `blob` split,
+/// writes its content (the tar under the gzip) instead of re-making the
+/// gzip, and says so in [`Outcome::content`]: `medo expand` untars it
+/// directly. The record that ties the gzip to its content was checked by
+/// the repack (or mirror) that wrote it; `silo verify` checks it again.
+pub fn fetch_content(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, Error> {
+    fetch_as(silos, blob, out, true)
+}
+
+fn fetch_as(
+    silos: &Silos,
+    blob: &ObjectId,
+    out: &mut File,
+    content: bool,
+) -> Result<Outcome, Error> {
     let output = |source| Error::Output {
         blob: *blob,
         source,
@@ -78,6 +100,7 @@ pub fn fetch(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, 
                             silo: PathBuf::from(u),
                             size,
                             notes,
+                            content: false,
                         });
                     }
                     Err(remote::Error::Output(source)) => return Err(output(source)),
@@ -99,13 +122,23 @@ pub fn fetch(silos: &Silos, blob: &ObjectId, out: &mut File) -> Result<Outcome, 
                 continue;
             }
         };
-        match silo.read(blob, out) {
+        let record = if content {
+            silo.split_record(blob).ok().flatten()
+        } else {
+            None
+        };
+        let read = match &record {
+            Some(r) => silo.read(&r.content, out).map(|_| r.size),
+            None => silo.read(blob, out),
+        };
+        match read {
             Ok(size) => {
                 out.rewind().map_err(output)?;
                 return Ok(Outcome {
                     silo: root.clone(),
                     size,
                     notes,
+                    content: record.is_some(),
                 });
             }
             Err(e) => match why(e, root) {
@@ -202,8 +235,18 @@ pub struct Blob {
 /// SILO.json into a temporary file of the system's temporary directory
 /// (`$TMPDIR`), never beside the destination.
 pub fn blob(path: &Path) -> Result<Blob, BlobError> {
+    blob_as(path, false)
+}
+
+/// As [`blob`], but a `tgz` blob that a local silo stores split comes as
+/// its content, already gunzipped, with format `tar` ([`fetch_content`]).
+pub fn blob_to_unpack(path: &Path) -> Result<Blob, BlobError> {
+    blob_as(path, true)
+}
+
+fn blob_as(path: &Path, to_unpack: bool) -> Result<Blob, BlobError> {
     let treeptr = Treeptr::read(path)?;
-    let format = Format::parse(&treeptr.format).ok_or_else(|| BlobError::Format {
+    let mut format = Format::parse(&treeptr.format).ok_or_else(|| BlobError::Format {
         treeptr: path.to_owned(),
         format: treeptr.format.clone(),
     })?;
@@ -215,10 +258,16 @@ pub fn blob(path: &Path) -> Result<Blob, BlobError> {
         treeptr: path.to_owned(),
         source,
     })?;
-    let outcome = fetch(&silos, &treeptr.blob, &mut file).map_err(|source| BlobError::Fetch {
-        treeptr: path.to_owned(),
-        source,
+    let content = to_unpack && format == Format::Tgz;
+    let outcome = fetch_as(&silos, &treeptr.blob, &mut file, content).map_err(|source| {
+        BlobError::Fetch {
+            treeptr: path.to_owned(),
+            source,
+        }
     })?;
+    if outcome.content {
+        format = Format::Tar;
+    }
     if outcome.size != treeptr.size {
         return Err(BlobError::Size {
             treeptr: path.to_owned(),

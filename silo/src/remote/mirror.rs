@@ -197,8 +197,35 @@ fn copy_packs(
             url: pack_url.clone(),
             what: e.to_string(),
         })?;
-        let problems = bundle.verify(&mut |_| {});
-        drop(bundle);
+        let mut problems: Vec<String> = bundle
+            .verify(&mut |_| {})
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // A record table is checked as the pack is: every split object is
+        // rebuilt from the new pack and checked against its id.
+        let table = match p.split {
+            None => None,
+            Some(n) => {
+                let url = format!("{base}pack/{}.split", p.name);
+                let t = super::pack::fetch_table(&remote.client, &url, n, p)?;
+                let shared = std::sync::Arc::new(bundle);
+                for r in t.records() {
+                    let found = crate::split::Found {
+                        bundle: std::sync::Arc::clone(&shared),
+                        record: *r,
+                    };
+                    if let Err(e) = found.read(silo, &mut std::io::sink()) {
+                        problems.push(crate::verify::error_chain(&e));
+                    }
+                }
+                let mut tmp = silo.temp_file(".split").map_err(io_at(&silo.tmp_dir()))?;
+                tmp.write_all(&trees_split::table::Table::encode(t.pack(), t.records()))
+                    .map_err(io_at(tmp.path()))?;
+                Some(tmp.into_temp_path())
+            }
+        };
+        let problems: Vec<&String> = problems.iter().collect();
         if !problems.is_empty() {
             let _ = fs::remove_file(&part);
             return Err(Error::BadPack {
@@ -215,7 +242,7 @@ fn copy_packs(
         crate::install::install_pack(
             &pack_dir,
             tempfile::TempPath::try_from_path(&part).map_err(io_at(&part))?,
-            None,
+            table,
             idx_tmp.into_temp_path(),
             &p.name,
         )

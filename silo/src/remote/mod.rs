@@ -137,6 +137,24 @@ pub enum Error {
     /// Writing the object out failed.
     #[error("cannot write the object out")]
     Output(#[source] io::Error),
+    /// A record table is malformed or belongs to another pack.
+    #[error("record table {url} is bad: {what}")]
+    Table {
+        /// Its URL.
+        url: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A split object cannot be rebuilt.
+    #[error("split object {id} in {url}: {what}")]
+    Split {
+        /// The pack's URL.
+        url: String,
+        /// The object.
+        id: ObjectId,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// Something worth telling the user that did not stop the read.
@@ -325,6 +343,15 @@ impl Remote {
             for i in p.idx.lookup_prefix(&prefix, lower.len(), 16) {
                 found.push(p.idx.id(i));
             }
+            if let Some(t) = &p.table {
+                found.extend(
+                    t.records()
+                        .iter()
+                        .map(|r| r.x)
+                        .filter(|x| id::matches_prefix(x, &prefix, lower.len()))
+                        .take(16),
+                );
+            }
         }
         if let Some(l) = self.listing()? {
             found.extend(
@@ -364,7 +391,40 @@ impl Remote {
                 return Ok(data);
             }
         }
+        for (lp, p) in self.packs()? {
+            if let Some(rec) = p.table.as_ref().and_then(|t| t.find(id)) {
+                return self.read_split(lp, p, rec);
+            }
+        }
         self.read_loose(id)
+    }
+
+    /// A split object: its R and T read from the pack (each checked),
+    /// rebuilt in a worker, checked against its id.
+    fn read_split(
+        &self,
+        lp: &listing::Pack,
+        p: &pack::RemotePack,
+        rec: &trees_split::table::Record,
+    ) -> Result<Arc<Vec<u8>>, Error> {
+        let split_err = |what: String| Error::Split {
+            url: p.url.clone(),
+            id: rec.x,
+            what,
+        };
+        let mut part = |id: &ObjectId, what: &str| -> Result<Arc<Vec<u8>>, Error> {
+            let i = p
+                .idx
+                .lookup(id)
+                .ok_or_else(|| split_err(format!("its record names {what} {id}, which the pack lacks")))?;
+            Ok(p.read(&self.client, i, lp, &self.options.cache, &self.notes)?.1)
+        };
+        let recipe = part(&rec.recipe, "recipe")?;
+        let content = part(&rec.content, "content")?;
+        let memory = self.options.max_object_size.saturating_mul(2);
+        crate::split::rebuild_in_memory(rec, &recipe, &content, memory)
+            .map(Arc::new)
+            .map_err(split_err)
     }
 
     /// Writes object `id` to `out` once it has been read and checked;

@@ -37,6 +37,8 @@ pub(crate) struct RemotePack {
     whole: OnceLock<Bundle>,
     bases: Mutex<Cache>,
     limit: u64,
+    /// Its record table, if the listing names one (fetched, checked).
+    pub table: Option<trees_split::table::Table>,
 }
 
 impl RemotePack {
@@ -78,6 +80,10 @@ impl RemotePack {
                 "two entries share an offset, or one is inside the header".into(),
             ));
         }
+        let table = match p.split {
+            None => None,
+            Some(n) => Some(fetch_table(client, &format!("{base}pack/{}.split", p.name), n, p)?),
+        };
         let whole = OnceLock::new();
         if let Some(local) = cache::cached_pack(cache_dir, p)
             && let Ok(b) = Bundle::open_pair(&idx_path, &local)
@@ -93,6 +99,7 @@ impl RemotePack {
             whole,
             bases: Mutex::new(Cache::new(trees_pack::cache::DEFAULT_BUDGET)),
             limit,
+            table,
         })
     }
 
@@ -299,6 +306,28 @@ impl RemotePack {
 }
 
 /// The content must hash to its id.
+/// Fetches the record table at `url` (at most `len` bytes, as listed) and
+/// checks it: its format, and that it belongs to pack `p`.
+pub(crate) fn fetch_table(
+    client: &Client,
+    url: &str,
+    len: u64,
+    p: &listing::Pack,
+) -> Result<trees_split::table::Table, Error> {
+    let bad = |what: String| Error::Table {
+        url: url.to_owned(),
+        what,
+    };
+    let bytes = client
+        .get(url, len.max(1))?
+        .ok_or_else(|| Error::Gone { url: url.to_owned() })?;
+    let t = trees_split::table::Table::parse(&bytes).map_err(|e| bad(e.to_string()))?;
+    if Some(*t.pack()) != p.checksum() {
+        return Err(bad(format!("it belongs to pack {}, not {}", t.pack(), p.name)));
+    }
+    Ok(t)
+}
+
 fn check(url: &str, id: &ObjectId, kind: Kind, content: &[u8]) -> Result<(), Error> {
     let actual = id::hash_object(kind, content).map_err(|e| Error::Mismatch {
         url: url.to_owned(),

@@ -475,10 +475,11 @@ fn run(cli: Cli) -> Result<Status> {
                 }
                 writeln!(
                     out,
-                    "{} loose objects, {} packs ({} objects), {} derived files: {}",
+                    "{} loose objects, {} packs ({} objects, {} stored split), {} derived files: {}",
                     report.loose_objects,
                     report.packs,
                     report.packed_objects,
+                    report.split_objects,
                     report.derived_files,
                     if report.ok() {
                         "ok".to_string()
