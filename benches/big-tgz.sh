@@ -42,7 +42,7 @@ bytes() { # 2G, 512M, 100K, 123 → bytes
   awk -v s="$1" 'BEGIN {
     n = s + 0; u = toupper(substr(s, length(s)))
     if (u == "K") n *= 1024; else if (u == "M") n *= 1048576; else if (u == "G") n *= 1073741824
-    printf "%d\n", n }'
+    printf "%.0f\n", n }'
 }
 limit=$(bytes "${BIG_TGZ_RSS_LIMIT:-2G}")
 min_tar=$((1536 << 20)) # 1.5 GiB
@@ -73,7 +73,7 @@ elapsed() { # name: wall seconds ("h:mm:ss" or "m:ss.ss" in time -v)
   awk -F': ' '/Elapsed \(wall clock\)/ {
     n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f\n", s }' "$dir/$1.time"
 }
-rss() { awk '/Maximum resident set size/ {printf "%d\n", $NF * 1024}' "$dir/$1.time"; }
+rss() { awk '/Maximum resident set size/ {printf "%.0f\n", $NF * 1024}' "$dir/$1.time"; }
 
 # The tar and its .tar.gz, made once for a size and layer count.
 stamp="mib=$mib layers=$layers tar=${BIG_TGZ_TAR:-generated}"
@@ -124,7 +124,7 @@ fi
 if ! step cat "$silo" cat "$s" "$id" | cmp - "$dir/big.tar.gz"; then
   failed+=("silo cat | cmp")
 fi
-silo_bytes=$(find "$s/objects" "$s/pack" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+silo_bytes=$(find "$s/objects" "$s/pack" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 
 split=
 if command -v jq >/dev/null; then

@@ -63,10 +63,11 @@ case $mode in
   *) echo "usage: benches/gzip.sh [fetch|run|all]" >&2; exit 2 ;;
 esac
 
-# One family per ";"-separated part: "NAME V1 V2 ..." → lines "eco NAME V1 V2 ...".
-families() {
+# One family per ";"-separated part: "NAME V1 V2 ..." → "eco NAME V1 V2 ..." in all_families.
+all_families=()
+families() { # eco spec
   local eco=$1 part
-  local -a parts
+  local -a parts words
   IFS=';' read -r -a parts <<< "$2"
   for part in "${parts[@]}"; do
     read -r -a words <<< "$part"
@@ -75,10 +76,12 @@ families() {
       echo "gzip.sh: family \"$part\" ($eco) needs a name and at least two versions" >&2
       exit 2
     fi
-    echo "$eco ${words[*]}"
+    all_families+=("$eco ${words[*]}")
   done
 }
-mapfile -t all_families < <(families pypi "$pypi_families"; families crates "$crate_families"; families npm "$npm_families")
+families pypi "$pypi_families"
+families crates "$crate_families"
+families npm "$npm_families"
 [ ${#all_families[@]} -gt 0 ] || { echo "gzip.sh: no families chosen" >&2; exit 2; }
 
 # Where a download lives in the cache, by ecosystem.
@@ -202,7 +205,7 @@ timed() { # out-prefix command...: stdout to $1.out, wall seconds to $1.s, peak 
   /usr/bin/time -f '%e %M' -o "$1.time" "${@:2}" > "$1.out"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", b - a}' > "$1.s"
-  awk 'END {printf "%d\n", $NF * 1024}' "$1.time" > "$1.rss"
+  awk 'END {printf "%.0f\n", $NF * 1024}' "$1.time" > "$1.rss"
 }
 secs() { cat "$1.s"; }
 mb() { awk -v b="$(cat "$1.rss")" 'BEGIN {printf "%.0f", b / 1e6}'; }
@@ -234,12 +237,12 @@ silo_bytes() { # silo
     p=$(jget "$work/du.json" pack apparent_bytes)
     if [ -n "$o" ] && [ -n "$p" ]; then echo $((o + p)); return; fi
   fi
-  find "$1/objects" "$1/pack" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'
+  find "$1/objects" "$1/pack" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}'
 }
-pack_bytes() { find "$1/pack" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+pack_bytes() { find "$1/pack" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
-# Measures one family; appends its summary line to $work/summary and its
-# split report to $work/splits. Prints the family's table.
+# Measures one family: prints its table, appends its summary line (ratios,
+# peak RSS, repack's split report) to $work/summary.
 measure() { # eco name files...
   local eco=$1 name=$2
   shift 2
@@ -332,6 +335,12 @@ measure() { # eco name files...
     echo "silo repack (downloads) reported no \`split\` field."
   fi
   echo
+  # the summary's copy without the per-object reasons (they are above)
+  [ -n "$split" ] && split=$(python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+if isinstance(d, dict):
+    d.pop("reasons", None)
+print(json.dumps(d, separators=(",", ":")))' "$split")
   printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$name ($eco)" \
     "$(ratio "$sdl" "$gb")" "$(ratio "$sdl" "$sct")" "$(ratio "$(secs "$w/cat")" "$(secs "$w/gzip9")")" \
     "$(ratio "$(secs "$w/dl-repack")" "$budget")" "$(mb "$w/dl-repack")" "$(mb "$w/cat")" "${split:--}" >> "$work/summary"
@@ -375,7 +384,7 @@ run() {
       "$c" "$(meets "$c" 1.5)" "$d" "$(meets "$d" 2.0)" "$rss" "$crss"
   done < "$work/summary"
   echo
-  echo "Split reports of \`silo repack --json\` on the downloads:"
+  echo "Split reports of \`silo repack --json\` on the downloads (without \`reasons\`):"
   echo
   while IFS='|' read -r fam a b c d rss crss split; do
     echo "- $fam: \`$split\`"

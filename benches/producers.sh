@@ -204,10 +204,13 @@ elif d.get("split"):
     split = "yes"
 else:
     split = "no (%s)" % str(d.get("reason", "?")).replace("|", "/")
+members = num("members", "%d")
+if d.get("chunks") is not None and members != "-":
+    members += " / %d" % d["chunks"]
 r = d.get("recipe_bytes")
 pct = "-" if r is None or not d.get("split") else "%.3f" % (100.0 * r / gz)
 print("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-    producer, level, gz, secs, split, num("members", "%d"), num("content_bytes", "%d"),
+    producer, level, gz, secs, split, members, num("content_bytes", "%d"),
     num("recipe_bytes", "%d"), pct, num("seconds_analyse", "%.2f"), num("seconds_rebuild", "%.2f")))
 EOF
 }
@@ -219,7 +222,7 @@ run() {
   echo
   echo "The tar: $tar_from, $tar_bytes bytes. Made by: how long the producer took. R: the reconstruction data kept beside the tar."
   echo
-  echo "| producer | level | .gz bytes | made in s | split | members | content bytes | R bytes | R % of .gz | analyse s | rebuild s |"
+  echo "| producer | level | .gz bytes | made in s | split | members / chunks | content bytes | R bytes | R % of .gz | analyse s | rebuild s |"
   echo "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
   local f p l s
   while IFS='|' read -r f p l s; do

@@ -12,6 +12,9 @@ export CC_aarch64_unknown_linux_gnu="$PWD/scripts/cc-aarch64.sh"
 export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export TREES_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+# silo rebuilds split gzip files in a worker process, itself: under
+# emulation that process needs the runner too (trees_split::worker).
+export TREES_REBUILD_WORKER="$TREES_RUNNER $PWD/target/aarch64-unknown-linux-gnu/debug/silo"
 # qemu-user allocates its translation blocks with GLib's slice allocator,
 # whose lock is not reset in a forked child (GLib before 2.76, as in Debian
 # 12): a test that spawns a process while another thread translates code

@@ -65,7 +65,9 @@ pub enum Error {
         source: FormatError,
     },
     /// The rebuild failed.
-    #[error("split object {x} (content {content}, recipe {recipe}, record in {table}) cannot be rebuilt")]
+    #[error(
+        "split object {x} (content {content}, recipe {recipe}, record in {table}) cannot be rebuilt"
+    )]
     Rebuild {
         /// The object.
         x: ObjectId,

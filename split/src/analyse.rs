@@ -216,7 +216,10 @@ fn deflate_chunks(
                 return Err(Refusal::NotGzip("truncated deflate stream".to_owned()).into());
             }
             if feed >= limits.feed {
-                let why = format!("a deflate block longer than {} compressed bytes", limits.feed);
+                let why = format!(
+                    "a deflate block longer than {} compressed bytes",
+                    limits.feed
+                );
                 return Err(Refusal::OverMemory(why).into());
             }
             feed = (feed * 2).min(limits.feed);

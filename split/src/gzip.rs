@@ -149,7 +149,10 @@ mod tests {
 
     #[test]
     fn not_gzip_is_refused() {
-        assert!(matches!(parse(b"PK\x03\x04 zip"), Err(HeaderError::NotGzip(_))));
+        assert!(matches!(
+            parse(b"PK\x03\x04 zip"),
+            Err(HeaderError::NotGzip(_))
+        ));
         assert!(matches!(
             parse(&[0x1f, 0x8b, 8, 0x20, 0, 0, 0, 0, 0, 0]),
             Err(HeaderError::NotGzip("reserved flag bits are set"))

@@ -79,7 +79,9 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
         for (c, chunk) in member.chunks.iter().enumerate() {
             let len = usize::try_from(chunk.plain_len.min(MAX_CHUNK)).unwrap_or(0);
             plain.clear();
-            plain.try_reserve_exact(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+            plain
+                .try_reserve_exact(len)
+                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
             let got = content.take(len as u64).read_to_end(&mut plain)? as u64;
             consumed += got;
             if got != chunk.plain_len {

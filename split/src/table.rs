@@ -99,7 +99,9 @@ impl Table {
         if bytes.len() < HEADER + TRAILER || bytes[..4] != MAGIC {
             return Err(Error::Magic);
         }
-        let word = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let version = word(4);
         if version != VERSION {
             return Err(Error::Version(version));
@@ -162,7 +164,9 @@ impl Table {
             out.extend_from_slice(&r.size.to_be_bytes());
             out.extend_from_slice(&[r.format, 0, 0, 0]);
         }
-        let sum = sha1(&[&out]).map(|s| s.as_bytes().to_vec()).unwrap_or_else(|_| vec![0; 20]);
+        let sum = sha1(&[&out])
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_else(|_| vec![0; 20]);
         out.extend_from_slice(&sum);
         out
     }
@@ -197,8 +201,20 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let recs = [
-            Record { x: id(9), content: id(1), recipe: id(2), size: 77, format: 1 },
-            Record { x: id(3), content: id(4), recipe: id(5), size: 1 << 40, format: 1 },
+            Record {
+                x: id(9),
+                content: id(1),
+                recipe: id(2),
+                size: 77,
+                format: 1,
+            },
+            Record {
+                x: id(3),
+                content: id(4),
+                recipe: id(5),
+                size: 1 << 40,
+                format: 1,
+            },
         ];
         Table::encode(&id(0xee), &recs)
     }
@@ -222,7 +238,10 @@ mod tests {
         b[40] ^= 1;
         assert_eq!(Table::parse(&b).unwrap_err(), Error::Checksum);
         let b = sample();
-        assert!(matches!(Table::parse(&b[..b.len() - 1]), Err(Error::Length { .. })));
+        assert!(matches!(
+            Table::parse(&b[..b.len() - 1]),
+            Err(Error::Length { .. })
+        ));
     }
 
     proptest! {

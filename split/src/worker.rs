@@ -26,7 +26,9 @@ use crate::recipe::{MAX_CHUNK, Recipe};
 pub const ARG: &str = "--trees-rebuild-worker";
 
 /// The environment variable naming the worker program, when the calling
-/// program is not one itself (tests, other users of the library).
+/// program is not one itself (tests, other users of the library): a path,
+/// or a command and its arguments separated by spaces (say `qemu-aarch64
+/// -L /usr/aarch64-linux-gnu /path/to/silo` when running under emulation).
 pub const ENV: &str = "TREES_REBUILD_WORKER";
 
 /// Most recipe bytes the worker accepts: far above any real one (a few
@@ -88,7 +90,10 @@ pub fn serve_if_asked() -> Option<i32> {
     limit_self(num(2), num(3));
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
-    match serve(&mut BufReader::with_capacity(1 << 20, stdin), &mut BufWriter::with_capacity(1 << 20, stdout)) {
+    match serve(
+        &mut BufReader::with_capacity(1 << 20, stdin),
+        &mut BufWriter::with_capacity(1 << 20, stdout),
+    ) {
         Ok(()) => Some(0),
         Err(e) => {
             let mut msg = e.to_string();
@@ -163,6 +168,7 @@ fn limit_self(memory: u64, cpu: u64) {
 #[derive(Debug, Clone)]
 pub struct Worker {
     program: PathBuf,
+    args: Vec<String>,
     memory: u64,
 }
 
@@ -171,8 +177,12 @@ impl Worker {
     /// it called [`serve_if_asked`]; else a `silo` binary beside this
     /// program or one directory up (cargo's test binaries live in `deps/`).
     pub fn locate() -> Result<Worker, Error> {
-        if let Some(p) = std::env::var_os(ENV) {
-            return Ok(Worker::new(Path::new(&p)));
+        if let Some(cmd) = std::env::var(ENV).ok().filter(|c| !c.trim().is_empty()) {
+            let mut parts = cmd.split_whitespace().map(str::to_owned);
+            let program = parts.next().ok_or(Error::NoWorker)?;
+            let mut w = Worker::new(Path::new(&program));
+            w.args = parts.collect();
+            return Ok(w);
         }
         let exe = std::env::current_exe().map_err(|_| Error::NoWorker)?;
         if SERVES.load(Ordering::Relaxed) {
@@ -190,6 +200,7 @@ impl Worker {
     pub fn new(program: &Path) -> Worker {
         Worker {
             program: program.to_owned(),
+            args: Vec::new(),
             memory: 1 << 30,
         }
     }
@@ -215,6 +226,7 @@ impl Worker {
         // plus a minute, is only ever reached by a loop.
         let cpu = 60 + content_len / (1 << 20);
         let mut child = Command::new(&self.program)
+            .args(&self.args)
             .arg(ARG)
             .arg(self.memory.to_string())
             .arg(cpu.to_string())
@@ -244,7 +256,9 @@ impl Worker {
             });
             let copied = copy(&mut stdout, out);
             drop(stdout);
-            let fed = feeder.join().unwrap_or_else(|_| Err(io::Error::other("feeder panicked")));
+            let fed = feeder
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("feeder panicked")));
             let said = errs.join().unwrap_or_default();
             (fed, said, copied)
         });

@@ -259,12 +259,11 @@ fn blob_as(path: &Path, to_unpack: bool) -> Result<Blob, BlobError> {
         source,
     })?;
     let content = to_unpack && format == Format::Tgz;
-    let outcome = fetch_as(&silos, &treeptr.blob, &mut file, content).map_err(|source| {
-        BlobError::Fetch {
+    let outcome =
+        fetch_as(&silos, &treeptr.blob, &mut file, content).map_err(|source| BlobError::Fetch {
             treeptr: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     if outcome.content {
         format = Format::Tar;
     }

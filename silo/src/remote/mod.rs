@@ -413,11 +413,15 @@ impl Remote {
             what,
         };
         let mut part = |id: &ObjectId, what: &str| -> Result<Arc<Vec<u8>>, Error> {
-            let i = p
-                .idx
-                .lookup(id)
-                .ok_or_else(|| split_err(format!("its record names {what} {id}, which the pack lacks")))?;
-            Ok(p.read(&self.client, i, lp, &self.options.cache, &self.notes)?.1)
+            let i = p.idx.lookup(id).ok_or_else(|| {
+                split_err(format!(
+                    "its record names {what} {id}, which the pack lacks"
+                ))
+            })?;
+            Ok(
+                p.read(&self.client, i, lp, &self.options.cache, &self.notes)?
+                    .1,
+            )
         };
         let recipe = part(&rec.recipe, "recipe")?;
         let content = part(&rec.content, "content")?;

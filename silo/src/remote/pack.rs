@@ -82,7 +82,12 @@ impl RemotePack {
         }
         let table = match p.split {
             None => None,
-            Some(n) => Some(fetch_table(client, &format!("{base}pack/{}.split", p.name), n, p)?),
+            Some(n) => Some(fetch_table(
+                client,
+                &format!("{base}pack/{}.split", p.name),
+                n,
+                p,
+            )?),
         };
         let whole = OnceLock::new();
         if let Some(local) = cache::cached_pack(cache_dir, p)
@@ -318,12 +323,16 @@ pub(crate) fn fetch_table(
         url: url.to_owned(),
         what,
     };
-    let bytes = client
-        .get(url, len.max(1))?
-        .ok_or_else(|| Error::Gone { url: url.to_owned() })?;
+    let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
+        url: url.to_owned(),
+    })?;
     let t = trees_split::table::Table::parse(&bytes).map_err(|e| bad(e.to_string()))?;
     if Some(*t.pack()) != p.checksum() {
-        return Err(bad(format!("it belongs to pack {}, not {}", t.pack(), p.name)));
+        return Err(bad(format!(
+            "it belongs to pack {}, not {}",
+            t.pack(),
+            p.name
+        )));
     }
     Ok(t)
 }

@@ -100,8 +100,7 @@ pub(crate) fn repack(
         .copied()
         .collect();
     let new = load::load(silo, &new_ids, &[], None, opts.large(), progress)?;
-    let (mut new, mut splitting) =
-        super::split::split_objects(
+    let (mut new, mut splitting) = super::split::split_objects(
         silo,
         new,
         Vec::new(),

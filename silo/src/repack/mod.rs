@@ -186,8 +186,7 @@ pub(crate) fn replace(
     if objects.is_empty() {
         return write::remove_replaced(silo, None, loose, packs);
     }
-    let (mut objects, mut splitting) =
-        split::split_objects(
+    let (mut objects, mut splitting) = split::split_objects(
         silo,
         objects,
         carried,
@@ -212,9 +211,10 @@ pub(crate) fn replace(
             &mut objects,
             |i| lone[i],
             |i, o| {
-                fps[i] = o.data.fingerprint(&params).map_err(|e| {
-                    Error::Large(format!("cannot fingerprint {}: {e}", o.id))
-                })?;
+                fps[i] = o
+                    .data
+                    .fingerprint(&params)
+                    .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
                 Ok(())
             },
         )?;

@@ -84,7 +84,11 @@ pub(crate) struct Splitting {
 }
 
 enum One {
-    Split { t: Object, r: Object, record: Record },
+    Split {
+        t: Object,
+        r: Object,
+        record: Record,
+    },
     Whole(Why),
 }
 
@@ -296,11 +300,8 @@ fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Er
     let t = sink.finish(&tmp)?;
     // Rebuild here, from what will be stored, and compare ids.
     let mut check = HashSink(Hasher::new(Kind::Blob, o.data.len()));
-    let rebuilt = trees_split::rebuild::rebuild(
-        &recipe,
-        &mut t.reader().map_err(io(&tmp))?,
-        &mut check,
-    );
+    let rebuilt =
+        trees_split::rebuild::rebuild(&recipe, &mut t.reader().map_err(io(&tmp))?, &mut check);
     if let Err(e) = rebuilt {
         let why = format!("the rebuild check failed: {e}");
         return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
@@ -353,7 +354,11 @@ impl Write for HashSink {
 /// T as it is made: in memory until it passes `large`, then in `tmp/`.
 enum Sink {
     Mem(Vec<u8>),
-    File(tempfile::NamedTempFile, std::io::BufWriter<std::fs::File>, u64),
+    File(
+        tempfile::NamedTempFile,
+        std::io::BufWriter<std::fs::File>,
+        u64,
+    ),
 }
 
 impl Sink {

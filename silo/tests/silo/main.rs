@@ -15,5 +15,6 @@ mod remote;
 mod repack;
 #[path = "../common/runner.rs"]
 mod runner;
+mod split;
 mod store;
 mod verify;

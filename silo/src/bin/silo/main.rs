@@ -475,11 +475,15 @@ fn run(cli: Cli) -> Result<Status> {
                 }
                 writeln!(
                     out,
-                    "{} loose objects, {} packs ({} objects, {} stored split), {} derived files: {}",
+                    "{} loose objects, {} packs ({} objects{}), {} derived files: {}",
                     report.loose_objects,
                     report.packs,
                     report.packed_objects,
-                    report.split_objects,
+                    if report.split_objects > 0 {
+                        format!("; {} gzip files stored split", report.split_objects)
+                    } else {
+                        String::new()
+                    },
                     report.derived_files,
                     if report.ok() {
                         "ok".to_string()

@@ -1,0 +1,381 @@
+//! gzip files stored split (content T + recipe R, a record X = gzip(T, R)
+//! in the pack's table): made by real producers, read back byte for byte
+//! by every reader, with git reading T and R from our pack.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use trees_split::recipe::Recipe;
+use trees_split::table::{Record, Table};
+
+use super::cli::{git, new_silo, silo, silo_ok, silo_stdin};
+
+/// Runs `prog args` with `input` on stdin; returns stdout. Fails naming
+/// the program if it is not installed.
+fn pipe(prog: &str, args: &[&str], input: &[u8], dir: Option<&Path>) -> Vec<u8> {
+    let mut c = Command::new(prog);
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("{prog} is required by this test and could not be run: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let w = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    w.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "{prog} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn gzip(level: &str, data: &[u8]) -> Vec<u8> {
+    pipe("gzip", &[level, "-c", "-n"], data, None)
+}
+
+/// Related releases (a family): their contents relate, so splits pay.
+pub fn releases(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let o = trees_testdata::Options {
+        releases: n,
+        ..trees_testdata::Options::small(seed)
+    };
+    trees_testdata::series("gz", &o)
+        .into_iter()
+        .map(|r| r.tar)
+        .collect()
+}
+
+/// The gzip files of acceptance point 1, by name.
+pub fn producers(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let rel = releases(61, 8);
+    let mut v = vec![
+        ("gzip-1", gzip("-1", &rel[0])),
+        ("gzip-6", gzip("-6", &rel[1])),
+        ("gzip-9", gzip("-9", &rel[2])),
+        (
+            "python-gzip",
+            pipe(
+                "python3",
+                &[
+                    "-c",
+                    "import gzip,sys; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read()))",
+                ],
+                &rel[3],
+                None,
+            ),
+        ),
+    ];
+    // git archive of a tree that holds a release.
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("release.tar"), &rel[4]).unwrap();
+    std::fs::write(repo.join("README"), "a tree archived by git\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "r",
+        ],
+    );
+    v.push((
+        "git-archive",
+        git(&repo, &["archive", "--format=tar.gz", "HEAD"]),
+    ));
+    // Two members.
+    let half = rel[5].len() / 2;
+    let mut multi = gzip("-6", &rel[5][..half]);
+    multi.extend(gzip("-6", &rel[5][half..]));
+    v.push(("multi-member", multi));
+    // Every optional header field, around GNU gzip's deflate stream.
+    let plain = gzip("-9", &rel[6]);
+    let mut h = vec![0x1f, 0x8b, 8, 0x1e, 1, 2, 3, 4, 2, 3];
+    h.extend([6, 0, b'x', b'y', 2, 0, 7, 7]);
+    h.extend(b"release.tar\0a comment\0");
+    h.extend([0xab, 0xcd]);
+    h.extend(&plain[10..]);
+    v.push(("header-fields", h));
+    v.push(("empty", gzip("-9", b"")));
+    let mut cut = gzip("-9", &rel[7]);
+    cut.truncate(cut.len() * 2 / 3);
+    v.push(("truncated", cut));
+    let mut tail = gzip("-9", &rel[7]);
+    tail.extend(b"trailing garbage\n".repeat(3));
+    v.push(("trailing-garbage", tail));
+    v
+}
+
+fn write_all(dir: &Path, cases: &[(&str, Vec<u8>)]) -> Vec<PathBuf> {
+    cases
+        .iter()
+        .map(|(name, bytes)| {
+            let p = dir.join(format!("{name}.tar.gz"));
+            std::fs::write(&p, bytes).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn records(dir: &Path) -> Vec<Record> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir.join("pack")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|e| e == "split") {
+            out.extend_from_slice(Table::parse(&std::fs::read(&p).unwrap()).unwrap().records());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_producer_reads_back_exactly_through_every_reader_and_git_reads_t_and_r() {
+    let (tmp, dir) = new_silo();
+    let cases = producers(tmp.path());
+    let files = write_all(tmp.path(), &cases);
+    let ids: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
+            out.split_whitespace().next().unwrap().to_owned()
+        })
+        .collect();
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    let split = &report["split"];
+    // Made by zlib-like encoders and related to each other: split. The
+    // empty one relates to nothing; the truncated one is not whole gzip.
+    assert!(split["split"].as_u64().unwrap() >= 7, "{split}");
+    assert!(split["not_gzip"].as_u64().unwrap() >= 1, "{split}");
+    let recs = records(&dir);
+    let by_x = |id: &str| recs.iter().find(|r| r.x.to_string() == id);
+    for name in [
+        "gzip-1",
+        "gzip-6",
+        "gzip-9",
+        "python-gzip",
+        "git-archive",
+        "multi-member",
+        "header-fields",
+        "trailing-garbage",
+    ] {
+        let i = cases.iter().position(|c| c.0 == name).unwrap();
+        assert!(
+            by_x(&ids[i]).is_some(),
+            "{name} was not stored split: {split}"
+        );
+    }
+    let t = cases.iter().position(|c| c.0 == "truncated").unwrap();
+    assert!(by_x(&ids[t]).is_none(), "a truncated gzip is stored whole");
+
+    // silo cat, by id and by prefix; cat --batch of them all at once.
+    let mut batch_in = String::new();
+    let mut batch_want = Vec::new();
+    for ((f, id), (name, bytes)) in files.iter().zip(&ids).zip(&cases) {
+        assert!(&silo_ok(&[&"cat", &dir, id]) == bytes, "{name}: cat");
+        assert!(
+            &silo_ok(&[&"cat", &dir, &&id[..12]]) == bytes,
+            "{name}: cat by prefix"
+        );
+        batch_in.push_str(&format!("{id}\n"));
+        batch_want.extend(format!("{id} blob {}\n", bytes.len()).as_bytes());
+        batch_want.extend(bytes);
+        batch_want.push(b'\n');
+        assert_eq!(std::fs::read(f).unwrap(), *bytes);
+    }
+    let out = silo_stdin(&[&"cat", &dir, &"--batch"], batch_in.as_bytes());
+    assert!(out.status.success());
+    assert!(out.stdout == batch_want, "cat --batch");
+    let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
+    assert!(
+        v.contains(&format!("; {} gzip files stored split)", recs.len())),
+        "{v}"
+    );
+
+    // git: index-pack writes our idx; cat-file gives T and R, from which
+    // X is rebuilt exactly.
+    let bare = tmp.path().join("g.git");
+    std::fs::create_dir(&bare).unwrap();
+    git(&bare, &["init", "-q", "--bare"]);
+    let pack = std::fs::read_dir(dir.join("pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let name = pack.file_name().unwrap();
+    let theirs = bare.join("objects/pack").join(name);
+    std::fs::copy(&pack, &theirs).unwrap();
+    git(&bare, &["index-pack", theirs.to_str().unwrap()]);
+    assert!(
+        std::fs::read(theirs.with_extension("idx")).unwrap()
+            == std::fs::read(pack.with_extension("idx")).unwrap(),
+        "git index-pack writes the same idx"
+    );
+    git(&bare, &["fsck", "--full", "--no-dangling"]);
+    for r in &recs {
+        let t = git(&bare, &["cat-file", "blob", &r.content.to_string()]);
+        let recipe = git(&bare, &["cat-file", "blob", &r.recipe.to_string()]);
+        let recipe = Recipe::decode(&recipe).unwrap();
+        let mut x = Vec::new();
+        trees_split::rebuild::rebuild(&recipe, &mut &t[..], &mut x).unwrap();
+        let i = ids.iter().position(|id| *id == r.x.to_string()).unwrap();
+        assert!(
+            x == cases[i].1,
+            "{}: rebuilt from git's T and R",
+            cases[i].0
+        );
+    }
+}
+
+#[test]
+fn a_record_of_an_unknown_format_is_refused_naming_it() {
+    let (tmp, dir) = new_silo();
+    let rel = releases(62, 3);
+    let files: Vec<PathBuf> = rel
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = tmp.path().join(format!("r{i}.tar.gz"));
+            std::fs::write(&p, gzip("-9", t)).unwrap();
+            silo_ok(&[&"add", &dir, &p]);
+            p
+        })
+        .collect();
+    silo_ok(&[&"repack", &dir]);
+    let table = std::fs::read_dir(dir.join("pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "split"))
+        .expect("a record table");
+    let t = Table::parse(&std::fs::read(&table).unwrap()).unwrap();
+    let mut recs = t.records().to_vec();
+    assert!(!recs.is_empty());
+    recs[0].format = 9;
+    let x = recs[0].x.to_string();
+    let mut perms = std::fs::metadata(&table).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&table, perms).unwrap();
+    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    let out = silo(&[&"cat", &dir, &x]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("recipe format 9"), "{err}");
+    assert!(err.contains(&x) && err.contains(".split"), "{err}");
+    let out = silo(&[&"verify", &dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recipe format 9"));
+    // The other records still read.
+    let other = recs[1].x.to_string();
+    let f = files
+        .iter()
+        .find(|f| {
+            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
+            out.starts_with(&other)
+        })
+        .unwrap();
+    assert!(silo_ok(&[&"cat", &dir, &other]) == std::fs::read(f).unwrap());
+}
+
+/// The committed fixture: a pack written by the first build that split
+/// gzip files (preflate-rs 0.7.6, recipe format 1). Every later build must
+/// read it back exactly; an upgrade that cannot fails here, not in a
+/// user's silo.
+#[test]
+fn the_committed_split_fixture_reads_back_exactly() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/split-fixture");
+    let (_tmp, dir) = new_silo();
+    let mut tables = 0;
+    for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
+        let p = e.unwrap().path();
+        tables += usize::from(p.extension().is_some_and(|e| e == "split"));
+        std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
+    }
+    assert_eq!(tables, 1, "the fixture has one record table");
+    let expected = std::fs::read_to_string(fixture.join("expected.txt")).unwrap();
+    let mut n = 0;
+    for line in expected.lines().filter(|l| !l.starts_with('#')) {
+        let mut w = line.split_whitespace();
+        let (id, size, sha256) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap());
+        let bytes = silo_ok(&[&"cat", &dir, &id]);
+        assert_eq!(bytes.len().to_string(), size, "{id}");
+        let sum = pipe("sha256sum", &[], &bytes, None);
+        assert!(
+            String::from_utf8_lossy(&sum).starts_with(sha256),
+            "{id}: sha256"
+        );
+        n += 1;
+    }
+    assert!(n >= 3, "the fixture names {n} objects");
+    assert!(
+        records(&dir).len() >= 3,
+        "the fixture's objects are stored split"
+    );
+    let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
+    assert!(
+        v.contains("gzip files stored split), 0 derived files: ok"),
+        "{v}"
+    );
+}
+
+#[test]
+fn incremental_repack_splits_new_releases_against_packed_ones_and_gc_keeps_a_live_t() {
+    let (tmp, dir) = new_silo();
+    let rel = releases(63, 5);
+    let gz: Vec<PathBuf> = rel
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = tmp.path().join(format!("r{i}.tar.gz"));
+            std::fs::write(&p, gzip("-6", t)).unwrap();
+            p
+        })
+        .collect();
+    let id_of = |f: &Path| -> String {
+        let out = String::from_utf8(silo_ok(&[&"add", &dir, &f])).unwrap();
+        out.split_whitespace().next().unwrap().to_owned()
+    };
+    let ids: Vec<String> = gz[..3].iter().map(|f| id_of(f)).collect();
+    silo_ok(&[&"repack", &dir]);
+    let ids2: Vec<String> = gz[3..].iter().map(|f| id_of(f)).collect();
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    assert_eq!(report["mode"], "incremental");
+    assert_eq!(report["split"]["split"], 2, "{}", report["split"]);
+    let all: Vec<String> = ids.iter().chain(&ids2).cloned().collect();
+    for (f, id) in gz.iter().zip(&all) {
+        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+    }
+    assert_eq!(records(&dir).len(), 5);
+    // The tar of release 0 added on its own: T live by itself.
+    let tar0 = tmp.path().join("r0.tar");
+    std::fs::write(&tar0, &rel[0]).unwrap();
+    let t0 = id_of(&tar0);
+    // Keep only the tar of release 0 and the gzip of release 4.
+    let reach = tmp.path().join("reach.txt");
+    std::fs::write(&reach, format!("{t0}\n{}\n", all[4])).unwrap();
+    silo_ok(&[&"gc", &dir, &"--reachable", &reach, &"--grace", &"0"]);
+    let recs = records(&dir);
+    assert_eq!(recs.len(), 1, "only the live X keeps its record");
+    assert_eq!(recs[0].x.to_string(), all[4]);
+    assert!(silo_ok(&[&"cat", &dir, &t0]) == rel[0], "T kept on its own");
+    assert!(silo_ok(&[&"cat", &dir, &all[4]]) == std::fs::read(&gz[4]).unwrap());
+    assert_eq!(silo(&[&"cat", &dir, &all[0]]).status.code(), Some(2));
+    let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
+    assert!(v.contains("; 1 gzip files stored split)"), "{v}");
+}
