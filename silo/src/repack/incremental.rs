@@ -93,10 +93,15 @@ pub(crate) fn repack(
             });
         }
     }
-    // Loose copies of packed objects are only removed.
+    // Loose copies of packed objects (or of objects a pack stores split)
+    // are only removed.
+    let split_x: HashSet<ObjectId> = super::split::records_of(packs)?
+        .iter()
+        .map(|r| r.x)
+        .collect();
     let new_ids: Vec<ObjectId> = loose
         .iter()
-        .filter(|id| !where_packed.contains_key(*id))
+        .filter(|id| !where_packed.contains_key(*id) && !split_x.contains(*id))
         .copied()
         .collect();
     let new = load::load(silo, &new_ids, &[], None, opts.large(), progress)?;

@@ -79,6 +79,8 @@ struct Pending {
 /// The splits of one repack.
 pub(crate) struct Splitting {
     pending: Vec<Pending>,
+    /// Recipes already in a pack (not added again).
+    packed_recipes: std::collections::HashSet<ObjectId>,
     carried: Vec<Record>,
     pub(crate) stats: Stats,
 }
@@ -128,6 +130,7 @@ pub(crate) fn split_objects(
         .collect();
     let mut out = Vec::with_capacity(objects.len());
     let mut pending = Vec::new();
+    let mut packed_recipes = std::collections::HashSet::new();
     for (o, r) in objects.into_iter().zip(results) {
         match r {
             One::Whole(why) => {
@@ -150,6 +153,9 @@ pub(crate) fn split_objects(
                 out.push(o);
             }
             One::Split { t, r, record } => {
+                if packed(&r.id) {
+                    packed_recipes.insert(r.id);
+                }
                 let t_slot = (!packed(&t.id) && present.insert(t.id)).then(|| {
                     out.push(t);
                     out.len() - 1
@@ -168,6 +174,7 @@ pub(crate) fn split_objects(
         out,
         Splitting {
             pending,
+            packed_recipes,
             carried,
             stats,
         },
@@ -236,7 +243,7 @@ impl Splitting {
         let mut rs = Vec::new();
         let mut records = self.carried;
         for p in self.pending.into_iter().filter(|p| p.kept) {
-            if have.insert(p.r.id) {
+            if !self.packed_recipes.contains(&p.r.id) && have.insert(p.r.id) {
                 rs.push(p.r);
             }
             records.push(p.record);

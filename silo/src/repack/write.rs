@@ -195,7 +195,8 @@ pub(crate) fn write_fp_bytes(silo: &Silo, idx: &Path, bytes: &[u8]) -> Result<()
     Ok(())
 }
 
-/// Removes the loose objects and packs that a new pack (if any) replaces.
+/// Removes the loose objects and packs that a new pack (if any) replaces,
+/// and record tables left without their idx. The caller holds the lock.
 pub(crate) fn remove_replaced(
     silo: &Silo,
     new_pack: Option<PathBuf>,
@@ -229,6 +230,17 @@ pub(crate) fn remove_replaced(
         let table = idx.with_extension(trees_split::table::EXTENSION);
         fsutil::remove_if_present(&table).map_err(io(&table))?;
         outcome.packs_removed += 1;
+    }
+    // A record table without its idx was left by a writer killed between
+    // the two (see crate::install). Every writer holds the silo lock, as
+    // the caller does: none is installing one now.
+    for e in crate::store::read_dir_sorted(&dir)? {
+        if e.extension()
+            .is_some_and(|x| x == trees_split::table::EXTENSION)
+            && !e.with_extension("idx").exists()
+        {
+            fsutil::remove_if_present(&e).map_err(io(&e))?;
+        }
     }
     fsutil::sync_dir(&dir).map_err(io(&dir))?;
     let objects = silo.objects_dir();

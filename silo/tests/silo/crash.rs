@@ -38,7 +38,7 @@ fn setup(n: usize, seed: u64) -> (tempfile::TempDir, PathBuf, Vec<PathBuf>, Vec<
 
 /// Runs `silo ARGS` with `SILO_CRASH_AT=at` (0: no crash) and returns
 /// whether it was killed, and the number of crash points it logged.
-fn run(args: &[&str], dir: &Path, at: u64) -> (bool, u64) {
+pub fn run(args: &[&str], dir: &Path, at: u64) -> (bool, u64) {
     let out = silo_cmd()
         .args(args.iter().take(1))
         .arg(dir)
@@ -60,7 +60,7 @@ fn run(args: &[&str], dir: &Path, at: u64) -> (bool, u64) {
     (killed, points)
 }
 
-fn verify_ok(dir: &Path) {
+pub fn verify_ok(dir: &Path) {
     let report = trees_silo::verify::verify(
         &trees_silo::Silo::open(dir).unwrap(),
         &trees_silo::NoProgress,
@@ -74,7 +74,7 @@ fn verify_ok(dir: &Path) {
 }
 
 /// 60 distinct seeded-random points of `1..=points` (all of them if fewer).
-fn sample(points: u64, seed: u64) -> Vec<u64> {
+pub fn sample(points: u64, seed: u64) -> Vec<u64> {
     let mut rng = trees_testdata::Rng::new(seed);
     let mut all: Vec<u64> = (1..=points).collect();
     // Fisher-Yates, then keep the first 60.

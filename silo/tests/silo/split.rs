@@ -379,3 +379,95 @@ fn incremental_repack_splits_new_releases_against_packed_ones_and_gc_keeps_a_liv
     let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
     assert!(v.contains("; 1 gzip files stored split)"), "{v}");
 }
+
+/// A silo of `n` gzip releases, loose; their files and ids.
+fn gz_silo(n: usize, seed: u64) -> (tempfile::TempDir, PathBuf, Vec<PathBuf>, Vec<String>) {
+    let (tmp, dir) = new_silo();
+    let silo = trees_silo::Silo::open(&dir).unwrap();
+    let mut files = Vec::new();
+    let mut ids = Vec::new();
+    for (i, t) in releases(seed, n).iter().enumerate() {
+        let p = tmp.path().join(format!("r{i}.tar.gz"));
+        std::fs::write(&p, gzip(if i % 2 == 0 { "-9" } else { "-6" }, t)).unwrap();
+        ids.push(silo.add_file(&p).unwrap().0.to_string());
+        files.push(p);
+    }
+    (tmp, dir, files, ids)
+}
+
+/// At most 15 of `sample`'s points: each costs two repacks and two
+/// verifies that rebuild every split object.
+fn some_points(points: u64, seed: u64) -> Vec<u64> {
+    let mut at = super::crash::sample(points, seed);
+    let step = at.len().div_ceil(15).max(1);
+    at = at.into_iter().step_by(step).collect();
+    at
+}
+
+#[test]
+fn a_splitting_repack_killed_anywhere_loses_nothing() {
+    use super::crash::{run, verify_ok};
+    use super::gc::all_read_back;
+    let (_t, dir, _, _) = gz_silo(8, 64);
+    let (killed, points) = run(&["repack"], &dir, 0);
+    assert!(!killed);
+    assert!(points >= 10, "only {points} crash points");
+    assert_eq!(records(&dir).len(), 8, "every release is split");
+    for k in some_points(points, 65) {
+        let (tmp, dir, files, ids) = gz_silo(8, 64);
+        let (killed, _) = run(&["repack"], &dir, k);
+        assert!(killed, "point {k} of {points} was not reached");
+        verify_ok(&dir);
+        all_read_back(&dir, &files, &ids, None);
+        silo_ok(&[&"repack", &dir]);
+        verify_ok(&dir);
+        all_read_back(&dir, &files, &ids, None);
+        assert_eq!(records(&dir).len(), 8);
+        drop(tmp);
+    }
+}
+
+#[test]
+fn a_gc_that_drops_a_split_x_but_keeps_its_t_killed_anywhere_loses_nothing() {
+    use super::crash::{run, verify_ok};
+    use super::gc::all_read_back;
+    let prepare = || {
+        let (tmp, dir, mut files, mut ids) = gz_silo(6, 66);
+        silo_ok(&[&"repack", &dir]);
+        // Release 0's tar, live on its own: gc drops X0's record, keeps T0.
+        let tar0 = tmp.path().join("r0.tar");
+        std::fs::write(&tar0, releases(66, 6).swap_remove(0)).unwrap();
+        let silo = trees_silo::Silo::open(&dir).unwrap();
+        ids.push(silo.add_file(&tar0).unwrap().0.to_string());
+        files.push(tar0);
+        let reach: std::collections::HashSet<String> = ids.iter().skip(2).cloned().collect();
+        let list = tmp.path().join("reachable.txt");
+        std::fs::write(
+            &list,
+            reach.iter().map(|i| format!("{i}\n")).collect::<String>(),
+        )
+        .unwrap();
+        (tmp, dir, files, ids, reach, list)
+    };
+    let (_t, dir, _, _, _, list) = prepare();
+    let l = list.to_str().unwrap().to_string();
+    let args = ["gc", "--reachable", l.as_str(), "--grace", "0"];
+    let (killed, points) = run(&args, &dir, 0);
+    assert!(!killed);
+    assert!(points >= 5, "only {points} crash points");
+    assert_eq!(records(&dir).len(), 4, "X0 and X1 dropped");
+    for k in some_points(points, 67) {
+        let (tmp, dir, files, ids, reach, list) = prepare();
+        let l = list.to_str().unwrap().to_string();
+        let args = ["gc", "--reachable", l.as_str(), "--grace", "0"];
+        let (killed, _) = run(&args, &dir, k);
+        assert!(killed, "point {k} of {points} was not reached");
+        verify_ok(&dir);
+        all_read_back(&dir, &files, &ids, Some(&reach));
+        silo_ok(&[&"gc", &dir, &"--reachable", &list, &"--grace", &"0"]);
+        verify_ok(&dir);
+        all_read_back(&dir, &files, &ids, Some(&reach));
+        assert_eq!(records(&dir).len(), 4);
+        drop(tmp);
+    }
+}
