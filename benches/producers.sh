@@ -199,11 +199,14 @@ def num(k, fmt):
 if d.get("error") == "no split-check":
     split = "-"
 elif "error" in d:
-    split = "error: " + str(d["error"]).replace("|", "/")
+    split = "error: " + (str(d["error"]).strip().splitlines() or [""])[0].replace("|", "/")
 elif d.get("split"):
     split = "yes"
 else:
-    split = "no (%s)" % str(d.get("reason", "?")).replace("|", "/")
+    # the reason's first line (preflate-rs appends a backtrace)
+    why = (str(d.get("reason", "?")).strip().splitlines() or ["?"])[0]
+    split = "no (%s)" % why.replace("|", "/")
+    d = {k: v for k, v in d.items() if k in ("seconds_analyse", "seconds_rebuild")}
 members = num("members", "%d")
 if d.get("chunks") is not None and members != "-":
     members += " / %d" % d["chunks"]

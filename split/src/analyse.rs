@@ -240,12 +240,14 @@ fn deflate_chunks(
 }
 
 fn refusal(e: &preflate_rs::PreflateError) -> Refusal {
+    // Its message ends with source locations, a line each: keep the first.
+    let message = e.message();
+    let first = message.lines().next().unwrap_or_default();
     match e.exit_code() {
         ExitCode::PlainTextLimit => Refusal::OverMemory(format!(
-            "a deflate block holds more plain text than a chunk may: {}",
-            e.message()
+            "a deflate block holds more plain text than a chunk may: {first}"
         )),
-        code => Refusal::Preflate(format!("{code:?}: {}", e.message())),
+        code => Refusal::Preflate(format!("{code:?}: {first}")),
     }
 }
 

@@ -99,7 +99,11 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
                     return Err(Error::Preflate {
                         member: m,
                         chunk: c,
-                        message: format!("{:?}: {}", e.exit_code(), e.message()),
+                        message: format!(
+                            "{:?}: {}",
+                            e.exit_code(),
+                            e.message().lines().next().unwrap_or_default()
+                        ),
                     });
                 }
                 Err(panic) => {

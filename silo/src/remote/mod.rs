@@ -412,7 +412,7 @@ impl Remote {
             id: rec.x,
             what,
         };
-        let mut part = |id: &ObjectId, what: &str| -> Result<Arc<Vec<u8>>, Error> {
+        let part = |id: &ObjectId, what: &str| -> Result<Arc<Vec<u8>>, Error> {
             let i = p.idx.lookup(id).ok_or_else(|| {
                 split_err(format!(
                     "its record names {what} {id}, which the pack lacks"

@@ -249,3 +249,64 @@ fn url_silos_are_read_over_http_and_unreachable_ones_skipped_with_a_note() {
     assert!(e.contains(dead) && e.contains("SILO.json"), "{e}");
     assert!(!f.path("out3").exists());
 }
+
+/// A tgz that the silo stores split is expanded from its content (the tar
+/// under the gzip) without re-making the gzip: with a rebuild worker that
+/// always fails, expand still works, while a read of the gzip itself fails.
+#[test]
+fn a_split_tgz_is_expanded_from_its_content_without_rebuilding_the_gzip() {
+    let f = Fixture::new();
+    let mut ids = Vec::new();
+    for v in 0..3 {
+        let mut tar = RawTar::new();
+        for i in 0..40 {
+            // Only the first file differs between releases: they relate.
+            let release = if i == 7 { v } else { 0 };
+            let body = format!(
+                "release {release}, file {i}: {}\n",
+                "the same words again ".repeat(40)
+            );
+            tar = tar.file(&format!("src/f{i}.txt"), body.as_bytes());
+        }
+        let tar = tar.finish();
+        // GNU gzip: preflate-rs models zlib (flate2's zlib-rs backend at
+        // level 9 it does not: "no candidate found").
+        let raw = f.path("r.tar");
+        std::fs::write(&raw, &tar).unwrap();
+        let gz = Command::new("gzip")
+            .args(["-9", "-n", "-c", raw.to_str().unwrap()])
+            .output()
+            .expect("gzip is required by this test")
+            .stdout;
+        let (_, id) = f.treeptr(&format!("r{v}.treeptr"), &gz, "tgz");
+        ids.push(id);
+    }
+    let report = super::cli::silo_ok(&[&"repack", &f.silo, &"--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["split"]["split"], 3, "{}", report["split"]);
+    let dest = f.path("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_medo"))
+        .args(["expand", f.medo.to_str().unwrap(), dest.to_str().unwrap()])
+        .env("TREES_REBUILD_WORKER", "/bin/false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = std::fs::read_to_string(dest.join("r2/src/f7.txt")).unwrap();
+    assert!(got.starts_with("release 2, file 7: "), "{got}");
+    let got = std::fs::read_to_string(dest.join("r1/src/f3.txt")).unwrap();
+    assert!(got.starts_with("release 0, file 3: "), "{got}");
+    // The gzip itself needs the worker.
+    let out = Command::new(env!("CARGO_BIN_EXE_silo"))
+        .args(["cat", f.silo.to_str().unwrap(), &ids[0]])
+        .env("TREES_REBUILD_WORKER", "/bin/false")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rebuild worker failed"));
+    // And with the real one, verify (which reads the exact gzip) agrees.
+    medo_ok(&[&"verify", &f.medo, &dest]);
+}

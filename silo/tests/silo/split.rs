@@ -471,3 +471,102 @@ fn a_gc_that_drops_a_split_x_but_keeps_its_t_killed_anywhere_loses_nothing() {
         drop(tmp);
     }
 }
+
+/// A silo of split gzip releases served by nginx: `silo cat URL` (by id,
+/// prefix and batch) and `silo mirror` give every byte; a table that names
+/// another pack, or a record whose rebuild is not X, is refused by both.
+#[test]
+fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
+    use super::nginx::Nginx;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    let dir = root.join("s.silo");
+    silo_ok(&[&"init", &dir]);
+    let mut files = Vec::new();
+    let mut ids = Vec::new();
+    for (i, t) in releases(68, 4).iter().enumerate() {
+        let p = tmp.path().join(format!("r{i}.tar.gz"));
+        std::fs::write(&p, gzip("-9", t)).unwrap();
+        let out = String::from_utf8(silo_ok(&[&"add", &dir, &p])).unwrap();
+        ids.push(out.split_whitespace().next().unwrap().to_owned());
+        files.push(p);
+    }
+    silo_ok(&[&"repack", &dir]);
+    assert_eq!(records(&dir).len(), 4);
+    let listing = std::fs::read_to_string(dir.join("info/files.json")).unwrap();
+    assert!(listing.contains("\"split\":"), "{listing}");
+    let nginx = Nginx::serve(&root);
+    let url = nginx.url("s.silo/");
+    let cache = tmp.path().join("cache");
+    for (f, id) in files.iter().zip(&ids) {
+        let want = std::fs::read(f).unwrap();
+        assert!(silo_ok(&[&"cat", &url, id, &"--cache", &cache]) == want);
+        assert!(silo_ok(&[&"cat", &url, &&id[..10], &"--cache", &cache]) == want);
+    }
+    let batch = silo_stdin(
+        &[&"cat", &url, &"--batch", &"--cache", &cache],
+        format!("{}\n{}\n", ids[0], ids[3]).as_bytes(),
+    );
+    assert!(batch.status.success());
+    let mut want = format!(
+        "{} blob {}\n",
+        ids[0],
+        std::fs::metadata(&files[0]).unwrap().len()
+    )
+    .into_bytes();
+    want.extend(std::fs::read(&files[0]).unwrap());
+    want.push(b'\n');
+    assert!(batch.stdout.starts_with(&want), "cat --batch over HTTP");
+
+    let copy = tmp.path().join("copy.silo");
+    silo_ok(&[&"mirror", &url, &copy]);
+    assert_eq!(records(&copy).len(), 4, "the table is mirrored");
+    let v = String::from_utf8(silo_ok(&[&"verify", &copy])).unwrap();
+    assert!(v.contains("; 4 gzip files stored split)"), "{v}");
+    for (f, id) in files.iter().zip(&ids) {
+        assert!(silo_ok(&[&"cat", &copy, id]) == std::fs::read(f).unwrap());
+    }
+
+    // A hostile table: its first record's X swapped for another id. It
+    // parses (checksum recomputed), but the rebuild is not that X.
+    let table = std::fs::read_dir(dir.join("pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "split"))
+        .unwrap();
+    let t = Table::parse(&std::fs::read(&table).unwrap()).unwrap();
+    let mut recs = t.records().to_vec();
+    let liar = recs[0].x;
+    recs[0].content = recs[1].content;
+    let mut perms = std::fs::metadata(&table).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&table, perms).unwrap();
+    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    let out = silo(&[
+        &"cat",
+        &url,
+        &liar.to_string(),
+        &"--cache",
+        &tmp.path().join("cache2"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&liar.to_string()), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing of a wrong rebuild is written"
+    );
+    let copy2 = tmp.path().join("copy2.silo");
+    let out = silo(&[&"mirror", &url, &copy2]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !copy2.join("pack").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "idx")),
+        "a pack whose table does not rebuild is not let in"
+    );
+}
