@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: git and gzip (oracles),
+# python3 (its gzip module is one of the producers the split tests use),
 # nginx (serves silos over HTTP in the remote tests),
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
 # libclang (the xdelta3 crate generates its bindings with bindgen at build
@@ -22,6 +23,7 @@ build_only=""
 if [ -z "$build_only" ]; then
   command -v git >/dev/null || need_apt+=(git)
   command -v gzip >/dev/null || need_apt+=(gzip)
+  command -v python3 >/dev/null || need_apt+=(python3)
   command -v du >/dev/null || need_apt+=(coreutils)
   command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
   command -v zstd >/dev/null || need_apt+=(zstd)

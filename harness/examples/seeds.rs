@@ -137,4 +137,51 @@ fn main() {
         seed.extend_from_slice(&p);
         put(dir, "patch", name, &seed);
     }
+
+    // split_*: the content of trees_harness::split_content, gzipped by
+    // GNU gzip -6 and split: its recipe, its table, its chunk's corrections.
+    let t = trees_harness::split_content();
+    let mut gz = std::process::Command::new("gzip")
+        .args(["-6", "-n", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the split seeds need gzip");
+    {
+        use std::io::Write;
+        gz.stdin.take().unwrap().write_all(t).unwrap();
+    }
+    let x = gz.wait_with_output().unwrap().stdout;
+    let mut content = Vec::new();
+    let recipe =
+        trees_split::analyse::split(&mut &x[..], &mut content, Default::default()).unwrap();
+    assert_eq!(content, t);
+    put(dir, "split_recipe", "gzip-6", &recipe.encode());
+    let chunk = &recipe.members[0].chunks[0];
+    let mut seed = (chunk.deflate_len as u32).to_le_bytes().to_vec();
+    seed.extend_from_slice(&chunk.corrections);
+    put(dir, "split_rebuild", "gzip-6", &seed);
+    let id = |n: u8| trees_pack::ObjectId::from([n; 20]);
+    let recs = [
+        trees_split::table::Record {
+            x: id(1),
+            content: id(2),
+            recipe: id(3),
+            size: x.len() as u64,
+            format: 1,
+        },
+        trees_split::table::Record {
+            x: id(9),
+            content: id(2),
+            recipe: id(4),
+            size: 77,
+            format: 1,
+        },
+    ];
+    put(
+        dir,
+        "split_table",
+        "two-records",
+        &trees_split::table::Table::encode(&id(0xee), &recs),
+    );
 }

@@ -19,7 +19,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 10] = [
+pub const TARGETS: [(&str, Harness); 13] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
@@ -30,6 +30,9 @@ pub const TARGETS: [(&str, Harness); 10] = [
     ("patch", patch),
     ("silo_listing", silo_listing),
     ("silo_fp", silo_fp),
+    ("split_table", split_table),
+    ("split_recipe", split_recipe),
+    ("split_rebuild", split_rebuild),
 ];
 
 /// Results past this are refused by every harness: a bound, so that a
@@ -201,5 +204,105 @@ pub fn patch(data: &[u8]) {
     };
     if let Ok(out) = r {
         assert!(out.len() as u64 <= LIMIT, "a decoder passed its limit");
+    }
+}
+
+/// A record table (`pack/*.split`): parsed; what it accepts re-encodes to
+/// a table that parses to the same records, each found by its id.
+pub fn split_table(data: &[u8]) {
+    use trees_split::table::Table;
+    let Ok(t) = Table::parse(data) else {
+        return;
+    };
+    for r in t.records() {
+        assert_eq!(t.find(&r.x), Some(r), "a record is found by its id");
+    }
+    let again = Table::parse(&Table::encode(t.pack(), t.records())).expect("our own table");
+    assert_eq!(again.records(), t.records());
+}
+
+/// A recipe (R): decoded; what it accepts re-encodes to a recipe that
+/// decodes the same, and its declared lengths do not overflow.
+pub fn split_recipe(data: &[u8]) {
+    use trees_split::recipe::Recipe;
+    let Ok(r) = Recipe::decode(data) else {
+        return;
+    };
+    assert_eq!(Recipe::decode(&r.encode()).as_ref(), Ok(&r));
+    let _ = r.content_len().checked_add(r.rebuilt_len());
+}
+
+/// The content the `split_rebuild` target re-makes: 48 KiB of words, the
+/// same on every run.
+pub fn split_content() -> &'static [u8] {
+    static T: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        const WORDS: [&str; 8] = [
+            "deflate", "member", "header", "trailer", "chunk", "record", "recipe", "silo",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut t = Vec::with_capacity(48 << 10);
+        while t.len() < 48 << 10 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t.extend_from_slice(WORDS[(x % 8) as usize].as_bytes());
+            t.push(if x.is_multiple_of(11) { b'\n' } else { b' ' });
+        }
+        t.truncate(48 << 10);
+        t
+    })
+}
+
+/// Hostile corrections with a valid content: the first 4 bytes are the
+/// deflate length the chunk claims (little-endian), the rest its
+/// corrections. The rebuild runs in the worker (capped at 512 MiB and 5 s
+/// of CPU, as every reader of stored recipes does): whatever preflate-rs
+/// does with them (panic, error, endless loop), the caller gets an error
+/// or exactly the declared length, and never hangs.
+///
+/// The worker is the `silo` binary: `$TREES_REBUILD_WORKER`, or
+/// `target/<profile>/silo` (build it first: `cargo build -p trees-silo`).
+pub fn split_rebuild(data: &[u8]) {
+    use trees_split::recipe::{Chunk, FORMAT_PREFLATE_0_7_6, Member, Recipe};
+    use trees_split::worker::Worker;
+    let Some((len, corrections)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let t = split_content();
+    let recipe = Recipe {
+        format: FORMAT_PREFLATE_0_7_6,
+        members: vec![Member {
+            header: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+            chunks: vec![Chunk {
+                plain_len: t.len() as u64,
+                deflate_len: u64::from(u32::from_le_bytes(*len)),
+                corrections: corrections.to_vec(),
+            }],
+            trailer: [0; 8],
+        }],
+        tail: Vec::new(),
+    };
+    let bytes = recipe.encode();
+    if Recipe::decode(&bytes).is_err() {
+        return;
+    }
+    let worker = Worker::locate()
+        .expect("split_rebuild needs the silo binary as its worker: cargo build -p trees-silo, or set TREES_REBUILD_WORKER")
+        .with_memory(512 << 20)
+        .with_cpu(5);
+    let mut out = Vec::new();
+    let got = worker.rebuild(
+        &bytes,
+        t.len() as u64,
+        &mut |w: &mut dyn std::io::Write| w.write_all(t),
+        &mut out,
+    );
+    if got.is_ok() {
+        assert_eq!(
+            out.len() as u64,
+            recipe.rebuilt_len(),
+            "a rebuild gives exactly the declared length"
+        );
     }
 }

@@ -170,6 +170,7 @@ pub struct Worker {
     program: PathBuf,
     args: Vec<String>,
     memory: u64,
+    cpu: Option<u64>,
 }
 
 impl Worker {
@@ -202,6 +203,7 @@ impl Worker {
             program: program.to_owned(),
             args: Vec::new(),
             memory: 1 << 30,
+            cpu: None,
         }
     }
 
@@ -209,6 +211,13 @@ impl Worker {
     /// a rebuild holds at most two chunks of [`MAX_CHUNK`] and tables).
     pub fn with_memory(mut self, memory: u64) -> Worker {
         self.memory = memory.max(8 * MAX_CHUNK);
+        self
+    }
+
+    /// Caps the worker's CPU time at `seconds` (by default a minute plus a
+    /// second per MiB of content).
+    pub fn with_cpu(mut self, seconds: u64) -> Worker {
+        self.cpu = Some(seconds.max(1));
         self
     }
 
@@ -224,7 +233,7 @@ impl Worker {
     ) -> Result<u64, Error> {
         // preflate-rs re-makes tens of MB a second; a hundredth of that,
         // plus a minute, is only ever reached by a loop.
-        let cpu = 60 + content_len / (1 << 20);
+        let cpu = self.cpu.unwrap_or(60 + content_len / (1 << 20));
         let mut child = Command::new(&self.program)
             .args(&self.args)
             .arg(ARG)

@@ -2,6 +2,8 @@
 //! in the pack's table): made by real producers, read back byte for byte
 //! by every reader, with git reading T and R from our pack.
 
+#![allow(clippy::cmp_owned)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
