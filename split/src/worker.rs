@@ -31,6 +31,10 @@ pub const ARG: &str = "--trees-rebuild-worker";
 /// -L /usr/aarch64-linux-gnu /path/to/silo` when running under emulation).
 pub const ENV: &str = "TREES_REBUILD_WORKER";
 
+/// Set in a worker's environment, it spins until its CPU cap kills it (a
+/// test of the cap; see `silo/tests/silo/split.rs`).
+pub const SPIN_ENV: &str = "TREES_REBUILD_WORKER_SPIN";
+
 /// Most recipe bytes the worker accepts: far above any real one (a few
 /// KB per 16 MB chunk).
 const MAX_RECIPE: u64 = 256 << 20;
@@ -88,6 +92,14 @@ pub fn serve_if_asked() -> Option<i32> {
             .unwrap_or(0)
     };
     limit_self(num(2), num(3));
+    // For the test of the limits only: a worker that loops as preflate-rs
+    // does on some hostile corrections, to show the CPU cap ends it.
+    if std::env::var_os(SPIN_ENV).is_some() {
+        let mut x = 0u64;
+        loop {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+        }
+    }
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
     match serve(
@@ -171,6 +183,7 @@ pub struct Worker {
     args: Vec<String>,
     memory: u64,
     cpu: Option<u64>,
+    env: Vec<(String, String)>,
 }
 
 impl Worker {
@@ -204,6 +217,7 @@ impl Worker {
             args: Vec::new(),
             memory: 1 << 30,
             cpu: None,
+            env: Vec::new(),
         }
     }
 
@@ -218,6 +232,12 @@ impl Worker {
     /// second per MiB of content).
     pub fn with_cpu(mut self, seconds: u64) -> Worker {
         self.cpu = Some(seconds.max(1));
+        self
+    }
+
+    /// Sets an environment variable for the worker (tests: [`SPIN_ENV`]).
+    pub fn with_env(mut self, key: &str, value: &str) -> Worker {
+        self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -236,6 +256,7 @@ impl Worker {
         let cpu = self.cpu.unwrap_or(60 + content_len / (1 << 20));
         let mut child = Command::new(&self.program)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg(ARG)
             .arg(self.memory.to_string())
             .arg(cpu.to_string())

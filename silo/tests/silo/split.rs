@@ -572,3 +572,45 @@ fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
         "a pack whose table does not rebuild is not let in"
     );
 }
+
+/// preflate-rs loops without end on some hostile corrections; the worker's
+/// CPU cap ends such a loop, and the reader gets an error naming the
+/// signal, not a hang. (The address-space cap is not tested: qemu-user,
+/// which runs the aarch64 suite, ignores it.)
+#[test]
+fn a_worker_that_loops_is_ended_by_its_cpu_cap() {
+    use trees_split::recipe::{Chunk, FORMAT_PREFLATE_0_7_6, Member};
+    use trees_split::worker::{SPIN_ENV, Worker};
+    let recipe = Recipe {
+        format: FORMAT_PREFLATE_0_7_6,
+        members: vec![Member {
+            header: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+            chunks: vec![Chunk {
+                plain_len: 5,
+                deflate_len: 7,
+                corrections: vec![0; 8],
+            }],
+            trailer: [0; 8],
+        }],
+        tail: Vec::new(),
+    };
+    let worker = Worker::locate()
+        .unwrap()
+        .with_cpu(1)
+        .with_env(SPIN_ENV, "1");
+    let start = std::time::Instant::now();
+    let mut out = Vec::new();
+    let got = worker.rebuild(
+        &recipe.encode(),
+        5,
+        &mut |w: &mut dyn Write| w.write_all(b"hello"),
+        &mut out,
+    );
+    let err = got.expect_err("a spinning worker fails");
+    let msg = err.to_string();
+    assert!(msg.contains("signal"), "{msg}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "ended by the cap"
+    );
+}
