@@ -52,6 +52,11 @@ enum Command {
         /// Memory to plan for (bytes, or with K, M, G): sets the chunk size.
         #[arg(long, default_value = "2G", value_parser = parse_memory)]
         memory: u64,
+        /// Plain bytes per chunk instead of the one --memory sets (bytes, or
+        /// with K, M, G): preflate-rs estimates a stream's parameters on its
+        /// first chunk, so this can change what splits and what it costs.
+        #[arg(long, value_parser = parse_memory)]
+        chunk: Option<u64>,
     },
     /// Create a silo: objects/, pack/, derived/ and tmp/ (existing ones are kept).
     Init {
@@ -390,9 +395,17 @@ fn run(cli: Cli) -> Result<Status> {
             files,
             json,
             memory,
+            chunk,
         } => {
+            let mut limits = trees_split::analyse::Limits::for_memory(memory);
+            if let Some(c) = chunk {
+                limits.chunk = usize::try_from(c)
+                    .unwrap_or(usize::MAX)
+                    .clamp(64 << 10, 64 << 20);
+                limits.feed = limits.feed.max(2 * limits.chunk);
+            }
             for f in &files {
-                let r = split_check::check(f, memory)?;
+                let r = split_check::check(f, limits)?;
                 if json {
                     serde_json::to_writer(&mut out, &r)?;
                     writeln!(out)?;

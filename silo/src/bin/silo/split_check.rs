@@ -25,7 +25,7 @@ pub struct Report {
 }
 
 /// Splits `file` (content to a temporary file), rebuilds it, compares.
-pub fn check(file: &Path, memory: u64) -> Result<Report> {
+pub fn check(file: &Path, limits: Limits) -> Result<Report> {
     let gzip_bytes = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
@@ -51,7 +51,7 @@ pub fn check(file: &Path, memory: u64) -> Result<Report> {
     let t = Instant::now();
     let recipe = {
         let mut w = io::BufWriter::with_capacity(1 << 20, &mut content);
-        let r = analyse::split(&mut open()?, &mut w, Limits::for_memory(memory));
+        let r = analyse::split(&mut open()?, &mut w, limits);
         w.flush()?;
         r
     };
