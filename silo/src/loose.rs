@@ -173,13 +173,15 @@ pub(crate) fn recorded_size_of(mut f: &fs::File, path: &Path) -> Result<Option<u
         }
         got += n;
     }
-    // 1f 8b 08 FLG(FEXTRA=4) MTIME(4) XFL OS | XLEN(2) | "tS" LEN(2)=8 | size(8)
-    let ours = head[..3] == [0x1f, 0x8b, 0x08]
-        && head[3] & 0x04 != 0
-        && head[10..12] == [12, 0]
-        && &head[12..14] == b"tS"
-        && head[14..16] == [8, 0];
-    Ok(ours.then(|| u64::from_le_bytes(head[16..24].try_into().expect("8 bytes"))))
+    // Ours: 1f 8b 08 FLG(FEXTRA) MTIME(4) XFL OS | XLEN(2)=12 | "tS" LEN(2)=8 | size(8),
+    // 24 bytes; a header with more in it (a file name) is not ours.
+    let Ok(header) = trees_split::gzip::parse(&head) else {
+        return Ok(None);
+    };
+    Ok(header
+        .subfield(*b"tS")
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_le_bytes))
 }
 
 /// The size of the open loose object `id`: the recorded one, or (for a

@@ -44,45 +44,14 @@ impl Reuse {
 }
 
 /// Longest gzip header handled (file name and comment included).
-const MAX_HEADER: usize = 64 << 10;
+const MAX_HEADER: usize = trees_split::gzip::MAX_HEADER;
 
 /// Where the deflate data starts in the gzip file whose first bytes are
 /// `h`, and the size from our `tS` extra field; `None` for anything else.
 fn parse_header(h: &[u8]) -> Option<(usize, u64)> {
-    if h.len() < 10 || h[0..3] != [0x1f, 0x8b, 8] {
-        return None;
-    }
-    let flags = h[3];
-    let mut at = 10;
-    let mut size = None;
-    if flags & 4 != 0 {
-        let xlen = usize::from(u16::from_le_bytes([*h.get(at)?, *h.get(at + 1)?]));
-        let extra = h.get(at + 2..at + 2 + xlen)?;
-        // Subfields: id (2), length (2), data.
-        let mut x = 0;
-        while x + 4 <= extra.len() {
-            let n = usize::from(u16::from_le_bytes([extra[x + 2], extra[x + 3]]));
-            let data = extra.get(x + 4..x + 4 + n)?;
-            if &extra[x..x + 2] == b"tS" && n == 8 {
-                size = Some(u64::from_le_bytes(data.try_into().ok()?));
-            }
-            x += 4 + n;
-        }
-        at += 2 + xlen;
-    }
-    for bit in [8u8, 16] {
-        if flags & bit != 0 {
-            let end = h.get(at..)?.iter().position(|&b| b == 0)?;
-            at += end + 1;
-        }
-    }
-    if flags & 2 != 0 {
-        at += 2;
-    }
-    if flags & 0xe0 != 0 || at > h.len() {
-        return None;
-    }
-    Some((at, size?))
+    let header = trees_split::gzip::parse(h).ok()?;
+    let size = header.subfield(*b"tS")?;
+    Some((header.len, u64::from_le_bytes(size.try_into().ok()?)))
 }
 
 /// Inflates the loose object at `path` into `out`, raw, checking that it

@@ -189,6 +189,14 @@ enum Command {
     /// Every new object is read back through the new pack and checked
     /// against its id before anything old is removed. Holds silo.lock while
     /// it runs.
+    ///
+    /// gzip files (.tar.gz, .tgz, .crate) whose deflate streams preflate-rs
+    /// can re-make are stored split: their content (the tar) as a blob that
+    /// deltas against its relatives, plus a recipe of a few hundred bytes,
+    /// with a record in pack/pack-<sha>.split. Each is rebuilt and checked
+    /// against its id before it is stored so; one whose content relates to
+    /// nothing stays whole. The report (and --json's "split") counts how
+    /// many went each way, and why. `silo split-check` tries files first.
     Repack {
         /// The silo directory.
         dir: PathBuf,
