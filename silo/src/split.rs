@@ -64,6 +64,25 @@ pub enum Error {
         /// Why.
         source: FormatError,
     },
+    /// The recipe declares other sizes than the record and T have.
+    #[error(
+        "split object {x} (record in {table}): its recipe re-makes {declared} bytes from {content}, \
+         but the record says {size} bytes and its content has {t_size}"
+    )]
+    Sizes {
+        /// The object.
+        x: ObjectId,
+        /// The record table.
+        table: PathBuf,
+        /// X's length the recipe declares.
+        declared: u64,
+        /// X's length the record says.
+        size: u64,
+        /// T's length the recipe needs.
+        content: u64,
+        /// T's length in the pack.
+        t_size: u64,
+    },
     /// The rebuild failed.
     #[error(
         "split object {x} (content {content}, recipe {recipe}, record in {table}) cannot be rebuilt"
@@ -151,7 +170,7 @@ impl Found {
                 actual: "other bytes".to_owned(),
             });
         }
-        Recipe::decode(&r.data).map_err(|source| {
+        let recipe = Recipe::decode(&r.data).map_err(|source| {
             boxed(Error::Recipe {
                 x: rec.x,
                 recipe: rec.recipe,
@@ -160,6 +179,17 @@ impl Found {
             })
         })?;
         let t_size = b.object_size_at(t_at).map_err(pack_err(rec.content))?;
+        // What the recipe declares must be what the record and T say.
+        if recipe.rebuilt_len() != rec.size || recipe.content_len() != t_size {
+            return Err(boxed(Error::Sizes {
+                x: rec.x,
+                table: self.table(),
+                declared: recipe.rebuilt_len(),
+                size: rec.size,
+                content: recipe.content_len(),
+                t_size,
+            }));
+        }
         Ok((r.data.to_vec(), t_at, t_size))
     }
 
@@ -178,10 +208,14 @@ impl Found {
         };
         let mut hasher = id::Hasher::new(Kind::Blob, rec.size);
         if rec.size <= silo.stream_above() {
-            let mut buf = Vec::new();
+            let mut buf = Bounded {
+                out: Vec::with_capacity(usize::try_from(rec.size).unwrap_or(0)),
+                left: rec.size,
+            };
             worker
                 .rebuild(&recipe, t_size, &mut content, &mut buf)
                 .map_err(|e| self.rebuild_err(e))?;
+            let buf = buf.out;
             hasher.update(&buf);
             self.check(hasher)?;
             out.write_all(&buf).map_err(ReadError::Output)?;
@@ -191,6 +225,7 @@ impl Found {
             out,
             hasher: &mut hasher,
             failed: None,
+            left: rec.size,
         };
         let n = worker
             .rebuild(&recipe, t_size, &mut content, &mut tee)
@@ -231,13 +266,43 @@ struct Tee<'a> {
     out: &'a mut dyn Write,
     hasher: &'a mut id::Hasher,
     failed: Option<std::io::Error>,
+    /// Bytes X may still have: a worker that writes more is stopped.
+    left: u64,
+}
+
+/// A buffer that refuses more than `left` bytes.
+struct Bounded {
+    out: Vec<u8>,
+    left: u64,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(too_long());
+        }
+        self.left -= buf.len() as u64;
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_long() -> std::io::Error {
+    std::io::Error::other("the rebuild is longer than the record's size")
 }
 
 impl Write for Tee<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(too_long());
+        }
         match self.out.write(buf) {
             Ok(n) => {
                 self.hasher.update(&buf[..n]);
+                self.left -= n as u64;
                 Ok(n)
             }
             Err(e) => {
@@ -283,11 +348,24 @@ pub(crate) fn rebuild_in_memory(
             record.format
         ));
     }
-    Recipe::decode(recipe).map_err(|e| format!("its recipe {}: {e}", record.recipe))?;
+    let decoded =
+        Recipe::decode(recipe).map_err(|e| format!("its recipe {}: {e}", record.recipe))?;
+    if decoded.rebuilt_len() != record.size || decoded.content_len() != content.len() as u64 {
+        return Err(format!(
+            "its recipe re-makes {} bytes from {}, but the record says {} and its content has {}",
+            decoded.rebuilt_len(),
+            decoded.content_len(),
+            record.size,
+            content.len()
+        ));
+    }
     let worker = Worker::locate()
         .map_err(|e| e.to_string())?
         .with_memory(memory);
-    let mut out = Vec::new();
+    let mut out = Bounded {
+        out: Vec::new(),
+        left: record.size,
+    };
     worker
         .rebuild(
             recipe,
@@ -296,6 +374,7 @@ pub(crate) fn rebuild_in_memory(
             &mut out,
         )
         .map_err(|e| crate::verify::error_chain(&e))?;
+    let out = out.out;
     let actual = id::hash_object(Kind::Blob, &out);
     if actual.as_ref().ok() != Some(&record.x) {
         return Err(format!(

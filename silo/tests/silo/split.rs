@@ -292,6 +292,23 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
         })
         .unwrap();
     assert!(silo_ok(&[&"cat", &dir, &other]) == std::fs::read(f).unwrap());
+    // A record naming a content the pack lacks: an error naming the pack,
+    // the table, X and the missing id.
+    let gone = trees_pack::ObjectId::from([0x5a; 20]);
+    recs[1].content = gone;
+    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    let out = silo(&[&"cat", &dir, &other]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        other.as_str(),
+        &gone.to_string(),
+        ".split",
+        ".pack",
+        "content",
+    ] {
+        assert!(err.contains(want), "{want} in {err}");
+    }
 }
 
 /// The committed fixture: a pack written by the first build that split
