@@ -285,7 +285,8 @@ fn a_split_tgz_is_expanded_from_its_content_without_rebuilding_the_gzip() {
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["split"]["split"], 3, "{}", report["split"]);
     let dest = f.path("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_medo"))
+    // Through $TREES_RUNNER, as every test starts our binaries (qemu for aarch64).
+    let out = super::runner::command(env!("CARGO_BIN_EXE_medo"))
         .args(["expand", f.medo.to_str().unwrap(), dest.to_str().unwrap()])
         .env("TREES_REBUILD_WORKER", "/bin/false")
         .output()
@@ -300,7 +301,7 @@ fn a_split_tgz_is_expanded_from_its_content_without_rebuilding_the_gzip() {
     let got = std::fs::read_to_string(dest.join("r1/src/f3.txt")).unwrap();
     assert!(got.starts_with("release 0, file 3: "), "{got}");
     // The gzip itself needs the worker.
-    let out = Command::new(env!("CARGO_BIN_EXE_silo"))
+    let out = super::runner::command(env!("CARGO_BIN_EXE_silo"))
         .args(["cat", f.silo.to_str().unwrap(), &ids[0]])
         .env("TREES_REBUILD_WORKER", "/bin/false")
         .output()
