@@ -116,6 +116,18 @@ impl Hasher {
     }
 }
 
+/// A hasher is a sink: what is written is hashed (and counted against the
+/// size it was given, so a short or long stream fails at `finish`).
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The id of an object of `kind` whose content is `data`.
 pub fn hash_object(kind: Kind, data: &[u8]) -> Result<ObjectId, HashError> {
     let mut h = Hasher::new(kind, data.len() as u64);

@@ -180,40 +180,20 @@ pub(crate) fn repack(
 
     // Split gzip files whose content relates to nothing are stored whole
     // (see `super::split`); their recipes are appended, stored whole.
-    {
-        let mut has_deltas = vec![false; new.len()];
-        for b in placed.base.iter().flatten() {
-            if let Place::New(y) = b {
-                has_deltas[*y] = true;
-            }
-        }
-        let lone: Vec<bool> = (0..new.len())
-            .map(|y| placed.base[y].is_none() && !has_deltas[y])
-            .collect();
-        let fps = &mut new_fps;
-        splitting.settle(
-            &mut new,
-            |y| lone[y],
-            |y, o| {
-                fps[y] = o
-                    .data
-                    .fingerprint(params)
-                    .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
-                Ok(())
-            },
-        )?;
-    }
+    let lone = super::split::lone(
+        new.len(),
+        |y| placed.base[y].is_some(),
+        placed.base.iter().flatten().filter_map(|b| match b {
+            Place::New(y) => Some(*y),
+            Place::Packed(_) => None,
+        }),
+    );
+    splitting.settle(&mut new, &lone, &mut new_fps, params)?;
     let split_stats = splitting.stats.clone();
-    let (recipes, mut records) = splitting.finish(&new);
+    let (recipes, mut records) = splitting.finish(&mut new, &mut new_fps, params)?;
     for r in recipes {
-        new_fps.push(
-            r.data
-                .fingerprint(params)
-                .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", r.id)))?,
-        );
         placed.base.push(None);
-        placed.order.push(new.len());
-        new.push(r);
+        placed.order.push(r);
     }
 
     // Which packs to roll up.

@@ -197,40 +197,19 @@ pub(crate) fn replace(
     )?;
     let mut made = plan::make(&objects, opts, progress)?;
     let params = chunk_params(opts);
-    {
-        let forest = &made.forest;
-        let mut has_deltas = vec![false; objects.len()];
-        for b in forest.base.iter().flatten() {
-            has_deltas[*b] = true;
-        }
-        let lone: Vec<bool> = (0..objects.len())
-            .map(|i| forest.base[i].is_none() && !has_deltas[i])
-            .collect();
-        let fps = &mut made.fingerprints;
-        splitting.settle(
-            &mut objects,
-            |i| lone[i],
-            |i, o| {
-                fps[i] = o
-                    .data
-                    .fingerprint(&params)
-                    .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
-                Ok(())
-            },
-        )?;
-    }
+    let forest = &made.forest;
+    let lone = split::lone(
+        objects.len(),
+        |i| forest.base[i].is_some(),
+        forest.base.iter().flatten().copied(),
+    );
+    splitting.settle(&mut objects, &lone, &mut made.fingerprints, &params)?;
     let stats = splitting.stats.clone();
-    let (recipes, records) = splitting.finish(&objects);
+    let (recipes, records) = splitting.finish(&mut objects, &mut made.fingerprints, &params)?;
     for r in recipes {
-        made.fingerprints.push(
-            r.data
-                .fingerprint(&params)
-                .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", r.id)))?,
-        );
         made.forest.base.push(None);
         made.forest.depth.push(0);
-        made.forest.order.push(objects.len());
-        objects.push(r);
+        made.forest.order.push(r);
     }
     let deltas = encode::encode(&objects, &mut made, progress)?;
     let forest = &made.forest;

@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use trees_delta::Fingerprint;
+use trees_delta::chunk::Params;
 use trees_pack::ObjectId;
 use trees_pack::id::{Hasher, Kind, hash_object};
 use trees_split::analyse::{self, Limits, Refusal};
@@ -195,14 +197,15 @@ pub(crate) fn records_of(idxs: &[std::path::PathBuf]) -> Result<Vec<Record>, Err
 const NOT_GZIP_MAGIC: &str = "no gzip magic";
 
 impl Splitting {
-    /// Gives X back the slot of each T that `lone(slot)` says relates to
-    /// nothing, unless another split shares that T; updates the slot's
-    /// fingerprint through `refingerprint`.
+    /// Gives X back the slot of each T that `lone[slot]` says relates to
+    /// nothing, unless another split shares that T; makes the slot's
+    /// fingerprint (in `fps`) again.
     pub(crate) fn settle(
         &mut self,
         objects: &mut [Object],
-        lone: impl Fn(usize) -> bool,
-        mut refingerprint: impl FnMut(usize, &Object) -> Result<(), Error>,
+        lone: &[bool],
+        fps: &mut [Fingerprint],
+        params: &Params,
     ) -> Result<(), Error> {
         let mut owners: std::collections::HashMap<ObjectId, usize> = Default::default();
         for p in &self.pending {
@@ -211,13 +214,13 @@ impl Splitting {
         for p in &mut self.pending {
             if let Some(slot) = p.t_slot
                 && owners[&p.record.content] == 1
-                && lone(slot)
+                && lone.get(slot).copied().unwrap_or(false)
             {
                 objects[slot] = Object {
                     id: p.x.id,
                     data: p.x.data.clone(),
                 };
-                refingerprint(slot, &objects[slot])?;
+                fps[slot] = fingerprint(&objects[slot], params)?;
                 p.kept = false;
                 self.stats.not_smaller += 1;
                 if self.stats.reasons.len() < 100 {
@@ -236,22 +239,51 @@ impl Splitting {
         Ok(())
     }
 
-    /// The recipe objects to append (each once, none already among
-    /// `objects`), and every record of the new pack.
-    pub(crate) fn finish(self, objects: &[Object]) -> (Vec<Object>, Vec<Record>) {
+    /// Appends the recipes to `objects` (each once, none already among
+    /// them) with their fingerprints to `fps`; returns the slots appended
+    /// (stored whole) and every record of the new pack.
+    pub(crate) fn finish(
+        self,
+        objects: &mut Vec<Object>,
+        fps: &mut Vec<Fingerprint>,
+        params: &Params,
+    ) -> Result<(std::ops::Range<usize>, Vec<Record>), Error> {
+        let first = objects.len();
         let mut have: std::collections::HashSet<ObjectId> = objects.iter().map(|o| o.id).collect();
-        let mut rs = Vec::new();
         let mut records = self.carried;
         for p in self.pending.into_iter().filter(|p| p.kept) {
             if !self.packed_recipes.contains(&p.r.id) && have.insert(p.r.id) {
-                rs.push(p.r);
+                fps.push(fingerprint(&p.r, params)?);
+                objects.push(p.r);
             }
             records.push(p.record);
         }
         records.sort_unstable_by_key(|r| r.x);
         records.dedup_by_key(|r| r.x);
-        (rs, records)
+        Ok((first..objects.len(), records))
     }
+}
+
+/// Which of `n` slots are lone: no base of their own (`has_base`), and
+/// nobody's base (`bases`: the slot of every base in use).
+pub(crate) fn lone(
+    n: usize,
+    has_base: impl Fn(usize) -> bool,
+    bases: impl IntoIterator<Item = usize>,
+) -> Vec<bool> {
+    let mut lone: Vec<bool> = (0..n).map(|i| !has_base(i)).collect();
+    for b in bases {
+        if let Some(l) = lone.get_mut(b) {
+            *l = false;
+        }
+    }
+    lone
+}
+
+fn fingerprint(o: &Object, params: &Params) -> Result<Fingerprint, Error> {
+    o.data
+        .fingerprint(params)
+        .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))
 }
 
 fn content_len(objects: &[Object], p: &Pending) -> u64 {
@@ -306,23 +338,23 @@ fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Er
     }
     let t = sink.finish(&tmp)?;
     // Rebuild here, from what will be stored, and compare ids.
-    let mut check = HashSink(Hasher::new(Kind::Blob, o.data.len()));
+    let mut check = Hasher::new(Kind::Blob, o.data.len());
     let rebuilt =
         trees_split::rebuild::rebuild(&recipe, &mut t.reader().map_err(io(&tmp))?, &mut check);
     if let Err(e) = rebuilt {
         let why = format!("the rebuild check failed: {e}");
         return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
     }
-    if check.0.finish().ok() != Some(o.id) {
+    if check.finish().ok() != Some(o.id) {
         let why = "the rebuild check gave other bytes".to_owned();
         return Ok(One::Whole(Why::Refused(Refusal::Preflate(why))));
     }
     let t_id = match &t {
         Data::Mem(v) => hash_object(Kind::Blob, v).ok(),
         Data::Spilled(s) => {
-            let mut h = HashSink(Hasher::new(Kind::Blob, s.size));
+            let mut h = Hasher::new(Kind::Blob, s.size);
             std::io::copy(&mut t.reader().map_err(io(&tmp))?, &mut h).map_err(io(&tmp))?;
-            h.0.finish().ok()
+            h.finish().ok()
         }
     };
     let (Some(t_id), Ok(r_id)) = (t_id, hash_object(Kind::Blob, &bytes)) else {
@@ -344,18 +376,6 @@ fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Er
         },
         record,
     })
-}
-
-struct HashSink(Hasher);
-
-impl Write for HashSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// T as it is made: in memory until it passes `large`, then in `tmp/`.
