@@ -99,8 +99,8 @@ fn cat_reads_loose_and_packed_objects_by_id_and_prefix() {
     check("loose");
     silo_ok(&[&"repack", &dir]);
     assert!(
-        dir.join("pack").read_dir().unwrap().count() == 3,
-        "one pack, its idx and its sketches (.fp)"
+        dir.join("pack").read_dir().unwrap().count() == 4,
+        "one pack, its idx, its sketches (.fp) and its record table (.split: the example's .tar.gz)"
     );
     check("packed");
 }
