@@ -50,16 +50,10 @@ bytes() { # 2G, 512M, 100K, 123 → bytes
 limit=$(bytes "${BIG_TGZ_RSS_LIMIT:-2G}")
 min_tar=$((1536 << 20)) # 1.5 GiB
 
-for tool in gzip git awk /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "big-tgz.sh needs $tool" >&2; exit 2; }
-done
-if [ -n "${SILO_BIN:-}" ]; then
-  silo=$SILO_BIN
-else
-  cargo build --release -q -p trees-silo
-  silo=$root/target/release/silo
-fi
-[ -x "$silo" ] || { echo "no silo at $silo" >&2; exit 2; }
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+need big-tgz.sh gzip git awk /usr/bin/time
+silo_bin
 
 mkdir -p "$dir"
 avail=$(df -B1M --output=avail "$dir" | tail -n 1 | tr -d ' ')
@@ -161,19 +155,19 @@ echo
 echo "| step | seconds | peak RSS MB | < $(awk -v b="$limit" 'BEGIN {printf "%.0f", b / 1048576}') MiB |"
 echo "|---|---:|---:|---|"
 for name in gzip6 gunzip; do
-  printf '| %s (for scale) | %s | %d | - |\n' "$( [ $name = gzip6 ] && echo "gzip -6" || echo "gzip -dc")" "$(elapsed $name)" "$(($(rss $name) / 1000000))"
+  printf '| %s (for scale) | %s | %d | - |\n' "$( [ $name = gzip6 ] && echo "gzip -6" || echo "gzip -dc")" "$(elapsed "$name")" "$(($(rss $name) / 1000000))"
 done
 names=(init add repack verify cat)
 [ ! -f "$dir/cat2.time" ] || names+=(cat2)
 for name in "${names[@]}"; do
-  r=$(rss $name)
+  r=$(rss "$name")
   ok=yes
   if ((r >= limit)); then ok="**no**"; failed+=("silo $name peak RSS $r bytes"); fi
   label="silo $name"
-  [ $name = repack ] && label="silo repack --memory $memory${extra[*]:+ ${extra[*]}}"
-  [ $name = cat ] && label="silo cat ID of the first (piped to cmp with its .tar.gz: identical)"
-  [ $name = cat2 ] && label="silo cat ID of the second, a delta (cmp: identical)"
-  printf '| %s | %s | %d | %s |\n' "$label" "$(elapsed $name)" "$((r / 1000000))" "$ok"
+  [ "$name" = repack ] && label="silo repack --memory $memory${extra[*]:+ ${extra[*]}}"
+  [ "$name" = cat ] && label="silo cat ID of the first (piped to cmp with its .tar.gz: identical)"
+  [ "$name" = cat2 ] && label="silo cat ID of the second, a delta (cmp: identical)"
+  printf '| %s | %s | %d | %s |\n' "$label" "$(elapsed "$name")" "$((r / 1000000))" "$ok"
 done
 echo
 if [ -n "$split" ]; then echo "silo repack \`split\`: \`$split\`"; else echo "silo repack reported no \`split\` field."; fi

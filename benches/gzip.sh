@@ -185,16 +185,10 @@ if [ "$mode" != run ]; then fetch_all; fi
 
 # ---------------------------------------------------------------- measure
 
-for tool in gzip git python3 awk /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "gzip.sh needs $tool" >&2; exit 2; }
-done
-if [ -n "${SILO_BIN:-}" ]; then
-  silo=$SILO_BIN
-else
-  cargo build --release -q -p trees-silo
-  silo=$root/target/release/silo
-fi
-[ -x "$silo" ] || { echo "no silo at $silo" >&2; exit 2; }
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+need gzip.sh gzip git python3 awk /usr/bin/time
+silo_bin
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

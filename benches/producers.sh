@@ -39,16 +39,10 @@ zopfli_i=${ZOPFLI_ITERATIONS:-15}
 skip_slow=${PRODUCERS_SKIP_SLOW:-0}
 out_md=${PRODUCERS_OUT:-$root/benches/results/producers.md}
 
-for tool in gzip git python3 tar awk /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "producers.sh needs $tool" >&2; exit 2; }
-done
-if [ -n "${SILO_BIN:-}" ]; then
-  silo=$SILO_BIN
-else
-  cargo build --release -q -p trees-silo
-  silo=$root/target/release/silo
-fi
-[ -x "$silo" ] || { echo "no silo at $silo" >&2; exit 2; }
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+need producers.sh gzip git python3 tar awk /usr/bin/time
+silo_bin
 has_check=1
 if ! "$silo" split-check --help >/dev/null 2>&1; then
   has_check=0

@@ -20,7 +20,7 @@ use trees_split::table::{self, Record};
 use trees_split::worker::{self, Worker};
 
 use crate::Silo;
-use crate::store::ReadError;
+use crate::store::{HashTee, ReadError};
 
 /// Why a split object cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +206,7 @@ impl Found {
                 .map(|_| ())
                 .map_err(std::io::Error::other)
         };
-        let mut hasher = id::Hasher::new(Kind::Blob, rec.size);
+        // At most X's size: a worker that writes more is stopped.
         if rec.size <= silo.stream_above() {
             let mut buf = Bounded {
                 out: Vec::with_capacity(usize::try_from(rec.size).unwrap_or(0)),
@@ -216,24 +216,27 @@ impl Found {
                 .rebuild(&recipe, t_size, &mut content, &mut buf)
                 .map_err(|e| self.rebuild_err(e))?;
             let buf = buf.out;
+            let mut hasher = id::Hasher::new(Kind::Blob, rec.size);
             hasher.update(&buf);
             self.check(hasher)?;
             out.write_all(&buf).map_err(ReadError::Output)?;
             return Ok(buf.len() as u64);
         }
-        let mut tee = Tee {
-            out,
-            hasher: &mut hasher,
-            failed: None,
+        let mut tee = Bounded {
+            out: HashTee {
+                out,
+                hasher: id::Hasher::new(Kind::Blob, rec.size),
+                failed: None,
+            },
             left: rec.size,
         };
         let n = worker
             .rebuild(&recipe, t_size, &mut content, &mut tee)
-            .map_err(|e| match tee.failed.take() {
+            .map_err(|e| match tee.out.failed.take() {
                 Some(o) => ReadError::Output(o),
                 None => self.rebuild_err(e),
             })?;
-        self.check(hasher)?;
+        self.check(tee.out.hasher)?;
         Ok(n)
     }
 
@@ -262,59 +265,28 @@ impl Found {
     }
 }
 
-struct Tee<'a> {
-    out: &'a mut dyn Write,
-    hasher: &'a mut id::Hasher,
-    failed: Option<std::io::Error>,
-    /// Bytes X may still have: a worker that writes more is stopped.
+/// Writes through to `out`, refusing more than `left` bytes in all.
+struct Bounded<W: Write> {
+    out: W,
     left: u64,
 }
 
-/// A buffer that refuses more than `left` bytes.
-struct Bounded {
-    out: Vec<u8>,
-    left: u64,
-}
-
-impl Write for Bounded {
+impl<W: Write> Write for Bounded<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if buf.len() as u64 > self.left {
             return Err(too_long());
         }
-        self.left -= buf.len() as u64;
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
+        let n = self.out.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.out.flush()
     }
 }
 
 fn too_long() -> std::io::Error {
     std::io::Error::other("the rebuild is longer than the record's size")
-}
-
-impl Write for Tee<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.len() as u64 > self.left {
-            return Err(too_long());
-        }
-        match self.out.write(buf) {
-            Ok(n) => {
-                self.hasher.update(&buf[..n]);
-                self.left -= n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                let copy = std::io::Error::new(e.kind(), e.to_string());
-                self.failed = Some(e);
-                Err(copy)
-            }
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
 }
 
 /// The record of `id` in the first of `packs` whose table has it.

@@ -658,10 +658,10 @@ pub const STREAM_LARGER_THAN: u64 = 256 << 20;
 
 /// Writes through to `out` and hashes what it wrote; remembers a failure
 /// of `out` so that it is reported as the output's, not the pack's.
-struct HashTee<'a> {
-    out: &'a mut dyn Write,
-    hasher: id::Hasher,
-    failed: Option<io::Error>,
+pub(crate) struct HashTee<'a> {
+    pub(crate) out: &'a mut dyn Write,
+    pub(crate) hasher: id::Hasher,
+    pub(crate) failed: Option<io::Error>,
 }
 
 impl Write for HashTee<'_> {
