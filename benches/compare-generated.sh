@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10}
-cargo build --release -q -p trees-silo -p trees-testdata
+cargo build --release -q -p trees-cli -p trees-testdata
 bin=$PWD/target/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -77,7 +77,7 @@ fetch_pypi mypy 1.10.0 1.10.1 1.11.0 1.11.1 1.11.2 1.12.0
 fetch_npm react-dom 18.0.0 18.1.0 18.2.0 18.3.0 18.3.1
 fetch_crate syn 2.0.60 2.0.61 2.0.62 2.0.63 2.0.64 2.0.65 2.0.66
 
-cargo build --release -q -p trees-silo
+cargo build --release -q -p trees-cli
 silo=$root/target/release/silo
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -55,7 +55,7 @@ for fam in "${families[@]}"; do
   fi
 done
 
-cargo build --release -q -p trees-silo
+cargo build --release -q -p trees-cli
 silo=$root/target/release/silo
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

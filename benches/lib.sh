@@ -15,7 +15,7 @@ silo_bin() {
   if [ -n "${SILO_BIN:-}" ]; then
     silo=$SILO_BIN
   else
-    cargo build --release -q -p trees-silo
+    cargo build --release -q -p trees-cli
     silo=${root:?}/target/release/silo
   fi
   [ -x "$silo" ] || { echo "no silo at $silo" >&2; exit 2; }

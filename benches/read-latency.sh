@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 releases=${1:-60}
 n=${2:-30}
-cargo build --release -q -p trees-silo -p trees-testdata
+cargo build --release -q -p trees-cli -p trees-testdata
 bin=$PWD/target/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -26,7 +26,7 @@ done
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx" ] || { echo "remote.sh needs nginx (scripts/install-deps.sh installs it)" >&2; exit 2; }
 
-cargo build --release -q -p trees-silo
+cargo build --release -q -p trees-cli
 silo=$root/target/release/silo
 work=$(mktemp -d)
 cleanup() {

@@ -66,7 +66,7 @@ if [ -n "${SILO_BIN:-}" ]; then
   cargo build --release -q -p trees-testdata
   silo=$SILO_BIN
 else
-  cargo build --release -q -p trees-silo -p trees-testdata
+  cargo build --release -q -p trees-cli -p trees-testdata
   silo=$root/target/release/silo
 fi
 bin=${CARGO_TARGET_DIR:-$root/target}/release

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --build
-cargo build --release -q -p trees-silo
+cargo build --release -q -p trees-cli
 silo=$PWD/target/release/silo
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

@@ -26,7 +26,7 @@ rustup toolchain list | grep -q '^nightly' || { echo "fuzz.sh needs the nightly 
 
 # split_rebuild rebuilds in the worker process, as silo's readers do: the
 # silo binary (trees_split::worker).
-cargo build -q --release -p trees-silo --bin silo
+cargo build -q --release -p trees-cli --bin silo
 export TREES_REBUILD_WORKER="$PWD/target/release/silo"
 
 seeds=$(mktemp -d)

@@ -179,7 +179,7 @@ pub fn tar_unpack(data: &[u8]) {
     std::fs::write(&blob, data).expect("write the blob");
     let dest = tmp.path().join("dest");
     let file = std::fs::File::open(&blob).expect("open the blob");
-    let _ = trees_silo::medo::unpack::unpack(file, trees_silo::medo::Format::Tar, &dest);
+    let _ = trees_medo::unpack::unpack(file, trees_medo::Format::Tar, &dest);
     for e in std::fs::read_dir(tmp.path()).expect("list") {
         let name = e.expect("entry").file_name();
         assert!(
@@ -262,7 +262,7 @@ pub fn split_content() -> &'static [u8] {
 /// or exactly the declared length, and never hangs.
 ///
 /// The worker is the `silo` binary: `$TREES_REBUILD_WORKER`, or
-/// `target/<profile>/silo` (build it first: `cargo build -p trees-silo`).
+/// `target/<profile>/silo` (build it first: `cargo build -p trees-cli`).
 pub fn split_rebuild(data: &[u8]) {
     use trees_split::recipe::{Chunk, FORMAT_PREFLATE_0_7_6, Member, Recipe};
     use trees_split::worker::Worker;
@@ -288,7 +288,7 @@ pub fn split_rebuild(data: &[u8]) {
         return;
     }
     let worker = Worker::locate()
-        .expect("split_rebuild needs the silo binary as its worker: cargo build -p trees-silo, or set TREES_REBUILD_WORKER")
+        .expect("split_rebuild needs the silo binary as its worker: cargo build -p trees-cli, or set TREES_REBUILD_WORKER")
         .with_memory(512 << 20)
         .with_cpu(5);
     let mut out = Vec::new();

@@ -34,7 +34,7 @@ fn pauses() -> &'static [u64] {
 }
 
 /// One durable step has completed.
-pub(crate) fn point(what: &str) {
+pub fn point(what: &str) {
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
     tracing::debug!("crash point {n}: {what}");
     if pauses().contains(&n) {

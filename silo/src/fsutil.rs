@@ -5,14 +5,14 @@ use std::io;
 use std::path::Path;
 
 /// fsyncs a directory, so that a rename or unlink in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()?;
     crate::crash::point("directory synced");
     Ok(())
 }
 
 /// Creates `dir` if missing, fsyncing its parent when it was created.
-pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
+pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => {
             if let Some(parent) = dir.parent() {
@@ -26,7 +26,7 @@ pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Removes a file; a file already gone is fine (another process removed it).
-pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => {
@@ -39,7 +39,7 @@ pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
 /// Marks an object that is already stored as wanted now, so that a gc
 /// whose reachable set predates the caller's treeptr does not take it
 /// (git "freshens" objects the same way).
-pub(crate) fn freshen(path: &Path) -> io::Result<()> {
+pub fn freshen(path: &Path) -> io::Result<()> {
     let f = fs::OpenOptions::new()
         .append(true)
         .open(path)

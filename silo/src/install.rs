@@ -51,7 +51,7 @@ fn at(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
 /// Installs `pack`, its record `table` if any, and `idx` (files of `tmp/`,
 /// already checked) as `pack_dir/<name>.pack`, `.split` and `.idx`; returns the path of
 /// the installed pack. Both are made read-only, like git's packs.
-pub(crate) fn install_pack(
+pub fn install_pack(
     pack_dir: &Path,
     pack: TempPath,
     table: Option<TempPath>,

@@ -36,19 +36,17 @@
 
 #![deny(missing_docs)]
 
-mod crash;
+pub mod crash;
 pub mod derived;
 pub mod du;
-mod fsutil;
+pub mod fsutil;
 pub mod gc;
-mod install;
+pub mod install;
 pub mod listing;
 pub mod lock;
 pub mod loose;
-pub mod medo;
 pub mod packs;
 pub mod progress;
-pub mod remote;
 pub mod repack;
 pub mod split;
 pub mod store;

@@ -123,9 +123,11 @@ fn boxed(e: Error) -> ReadError {
 
 /// Where the record of a split object was found.
 #[derive(Clone)]
-pub(crate) struct Found {
-    pub(crate) bundle: Arc<Bundle>,
-    pub(crate) record: Record,
+pub struct Found {
+    /// The pack (and idx) that holds T and R.
+    pub bundle: Arc<Bundle>,
+    /// X's record in that pack's table.
+    pub record: Record,
 }
 
 impl Found {
@@ -194,7 +196,7 @@ impl Found {
     }
 
     /// Rebuilds X into `out`, checked against its id.
-    pub(crate) fn read(&self, silo: &Silo, out: &mut dyn Write) -> Result<u64, ReadError> {
+    pub fn read(&self, silo: &Silo, out: &mut dyn Write) -> Result<u64, ReadError> {
         let rec = self.record;
         let (recipe, t_at, t_size) = self.parts()?;
         let worker = Worker::locate()
@@ -308,7 +310,7 @@ pub(crate) fn find(
 /// Rebuilds the X of `record` from the bytes of its recipe and content
 /// (read and checked by the caller, as a remote reader does) in a worker
 /// capped at `memory`; the result is checked against X's id.
-pub(crate) fn rebuild_in_memory(
+pub fn rebuild_in_memory(
     record: &Record,
     recipe: &[u8],
     content: &[u8],

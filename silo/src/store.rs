@@ -311,7 +311,7 @@ impl Silo {
     /// A new temporary file in `tmp/`, removed when dropped unless persisted.
     /// Read-only for everyone, like git's objects and packs: a web server
     /// must be able to serve it, and nothing may change it in place.
-    pub(crate) fn temp_file(&self, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
+    pub fn temp_file(&self, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         tempfile::Builder::new()
             .prefix("tmp-")

@@ -2,7 +2,7 @@
 //! read with range requests, and whole silos mirrored.
 //!
 //! A remote silo is the same directory as a local one, seen through URLs:
-//! `<url>info/files.json` lists it ([`crate::listing`]), `<url>pack/…`
+//! `<url>info/files.json` lists it ([`trees_silo::listing`]), `<url>pack/…`
 //! holds packs and idx files, `<url>objects/ab/<38 hex>.gz` loose objects.
 //! [`Remote::read`] fetches the idx files once (kept in a local cache,
 //! checked against their checksums), then only the byte ranges of the
@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use trees_pack::{ObjectId, id};
 
-use crate::listing::{self, Listing};
-use crate::loose;
+use trees_silo::listing::{self, Listing};
+use trees_silo::loose;
 
 /// Why an object cannot be read from a remote silo.
 #[derive(Debug, thiserror::Error)]
@@ -426,7 +426,7 @@ impl Remote {
         let recipe = part(&rec.recipe, "recipe")?;
         let content = part(&rec.content, "content")?;
         let memory = self.options.max_object_size.saturating_mul(2);
-        crate::split::rebuild_in_memory(rec, &recipe, &content, memory)
+        trees_silo::split::rebuild_in_memory(rec, &recipe, &content, memory)
             .map(Arc::new)
             .map_err(split_err)
     }

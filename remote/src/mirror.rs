@@ -6,7 +6,7 @@
 //! its trailer and the checksum its name carries, and then every object in
 //! it is read back and hashed against its idx ([`Bundle::verify`]) before
 //! the pack and then its idx are installed in `pack/` by the one install
-//! sequence of every pack ([`crate::install`]). Loose objects are
+//! sequence of every pack ([`trees_silo::install`]). Loose objects are
 //! checked against their ids, derived files are applied to their `have`
 //! and must give their `want`, and only then renamed into place (a pair's
 //! `.json` last). Whatever was already complete is kept, so running the
@@ -22,13 +22,13 @@ use serde::Serialize;
 use trees_pack::{Bundle, ObjectId};
 
 use super::{Error as RemoteError, Remote, cache};
-use crate::derived;
-use crate::fsutil;
-use crate::listing::{self, Listing};
-use crate::lock::{self, Lock};
-use crate::loose;
-use crate::progress::{Progress, Unit};
-use crate::store::{ReadError, Silo};
+use trees_silo::derived;
+use trees_silo::fsutil;
+use trees_silo::listing::{self, Listing};
+use trees_silo::lock::{self, Lock};
+use trees_silo::loose;
+use trees_silo::progress::{Progress, Unit};
+use trees_silo::store::{ReadError, Silo};
 
 /// Why a mirror run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -211,12 +211,12 @@ fn copy_packs(
                 let t = super::pack::fetch_table(&remote.client, &url, n, p)?;
                 let shared = std::sync::Arc::new(bundle);
                 for r in t.records() {
-                    let found = crate::split::Found {
+                    let found = trees_silo::split::Found {
                         bundle: std::sync::Arc::clone(&shared),
                         record: *r,
                     };
                     if let Err(e) = found.read(silo, &mut std::io::sink()) {
-                        problems.push(crate::verify::error_chain(&e));
+                        problems.push(trees_silo::verify::error_chain(&e));
                     }
                 }
                 let mut tmp = silo.temp_file(".split").map_err(io_at(&silo.tmp_dir()))?;
@@ -239,7 +239,7 @@ fn copy_packs(
         }
         // The one install sequence: pack, then idx, each fsynced, renamed
         // and its directory fsynced (readers look for packs by their idx).
-        crate::install::install_pack(
+        trees_silo::install::install_pack(
             &pack_dir,
             tempfile::TempPath::try_from_path(&part).map_err(io_at(&part))?,
             table,
@@ -331,7 +331,7 @@ fn copy_loose(
             path: dest.clone(),
             source: e.error,
         })?;
-        crate::crash::point("mirrored loose object renamed");
+        trees_silo::crash::point("mirrored loose object renamed");
         fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
         out.loose.copied += 1;
         out.loose.bytes += l.size;
@@ -437,7 +437,7 @@ fn copy_pair(
                 if let Err(e) = silo.read(have, &mut buf) {
                     out.refused.push(format!(
                         "{url}: its have cannot be read here: {}",
-                        crate::verify::error_chain(&e)
+                        trees_silo::verify::error_chain(&e)
                     ));
                     refused = true;
                     continue;
@@ -447,7 +447,7 @@ fn copy_pair(
             let h = have_bytes.as_deref().unwrap_or_default();
             if let Err(e) = derived::apply(h, &path, limit) {
                 out.refused
-                    .push(format!("{url}: {}", crate::verify::error_chain(&e)));
+                    .push(format!("{url}: {}", trees_silo::verify::error_chain(&e)));
                 refused = true;
                 continue;
             }
@@ -455,7 +455,7 @@ fn copy_pair(
         let dest = dir.join(path.file_name().unwrap_or_default());
         set_read_only(&path)?;
         fs::rename(&path, &dest).map_err(io_at(&dest))?;
-        crate::crash::point("mirrored derived file renamed");
+        trees_silo::crash::point("mirrored derived file renamed");
         out.derived.copied += 1;
         out.derived.bytes += size;
     }

@@ -5,7 +5,7 @@
 //! symlink member (writing it would write wherever the link points), if it
 //! is a device node or a fifo, or if it is a hard link to anything but an
 //! earlier regular file. What is left can only name a place inside the
-//! destination; [`crate::medo::unpack`] also checks the disk itself, since
+//! destination; [`crate::unpack`] also checks the disk itself, since
 //! a destination may hold symlinks the tar never made.
 
 use std::collections::HashSet;

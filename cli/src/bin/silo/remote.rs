@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use trees_silo::remote::{self, Remote, mirror};
+use trees_remote::{self as remote, Remote, mirror};
 use trees_silo::{Silo, du, listing};
 
 use super::exit::Status;

@@ -14,8 +14,8 @@ use trees_hints::silos::{Location, Silos};
 use trees_pack::ObjectId;
 
 use super::chain;
-use crate::Silo;
-use crate::store::Holder;
+use trees_silo::Silo;
+use trees_silo::store::Holder;
 
 /// Why no URL can be given.
 #[derive(Debug, thiserror::Error)]

@@ -439,7 +439,7 @@ fn run(cli: Cli) -> Result<Status> {
             memory,
             remote,
         } => {
-            if trees_silo::remote::is_url(&dir) {
+            if trees_remote::is_url(&dir) {
                 remote::cat(&remote, &dir, id.as_deref(), batch, &mut out)?;
                 out.flush()?;
                 return Ok(Status::Ok);

@@ -21,7 +21,7 @@ use trees_pack::{Bundle, Cache, Kind, ObjectId, data, delta, id, index};
 use super::cache;
 use super::http::{Client, Ranged};
 use super::{Error, Note};
-use crate::listing;
+use trees_silo::listing;
 
 /// A pack of a remote silo.
 pub(crate) struct RemotePack {

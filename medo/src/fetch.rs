@@ -1,7 +1,7 @@
 //! A treeptr's blob, read from the first silo of its SILO.json that has it.
 //!
 //! Silos are tried in the order SILO.json lists them. A `url` silo is read
-//! over HTTP ([`crate::remote`]: the idx files, then only the byte ranges
+//! over HTTP ([`trees_remote`]: the idx files, then only the byte ranges
 //! the blob needs). A silo that lacks the blob, or whose copy is corrupt
 //! or unreachable, is skipped, and the reason kept for the error if no
 //! silo has a good copy. Every read checks the content against its id
@@ -17,10 +17,10 @@ use trees_hints::treeptr::{self, Treeptr};
 use trees_pack::ObjectId;
 
 use super::{Format, chain};
-use crate::Silo;
-use crate::loose;
-use crate::remote::{self, Remote};
-use crate::store::ReadError;
+use trees_remote::{self as remote, Remote};
+use trees_silo::Silo;
+use trees_silo::loose;
+use trees_silo::store::ReadError;
 
 /// Why a blob cannot be fetched.
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,8 @@ use trees_hints::reachable::SUFFIX;
 use trees_hints::treeptr::{self, Provenance, Treeptr};
 
 use super::{Format, archive};
-use crate::Silo;
-use crate::store::AddError;
+use trees_silo::Silo;
+use trees_silo::store::AddError;
 
 /// Why adding failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! `medo`: the command line of medo directories, the small JSON files in a
 //! git repository that name blobs in silos. A thin layer over
-//! `trees_hints` (the files) and `trees_silo::medo` (trees in and out of
+//! `trees_hints` (the files) and `trees_medo` (trees in and out of
 //! silos): it parses what the user typed, calls them, and prints.
 
 use std::collections::HashSet;
@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use trees_hints::silos::Silos;
 use trees_hints::treeptr::{Provenance, Treeptr};
+use trees_medo::{add, expand, url, verify};
 use trees_silo::Silo;
-use trees_silo::medo::{add, expand, url, verify};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 a check failed (verify found a difference); 2 usage error, I/O error, \

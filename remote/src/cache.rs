@@ -17,7 +17,7 @@ use trees_pack::{data, index};
 
 use super::Error;
 use super::http::Client;
-use crate::listing;
+use trees_silo::listing;
 
 /// Most bytes an idx may have when the listing does not say: 28 bytes an
 /// object plus the fan-out, for a billion objects.
@@ -109,7 +109,7 @@ pub(crate) fn download_pack(
     // other waits for it and then finds the pack in place.
     let lock_path = dir.join(format!("{}.pack.lock", p.name));
     let _lock =
-        crate::lock::Lock::exclusive(lock_path.clone(), true).map_err(|e| Error::Cache {
+        trees_silo::lock::Lock::exclusive(lock_path.clone(), true).map_err(|e| Error::Cache {
             path: lock_path,
             source: std::io::Error::other(e.to_string()),
         })?;
