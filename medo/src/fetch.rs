@@ -16,7 +16,7 @@ use trees_hints::silos::{self, Location, Silos};
 use trees_hints::treeptr::{self, Treeptr};
 use trees_pack::ObjectId;
 
-use super::{Format, chain};
+use super::Format;
 use trees_remote::{self as remote, Remote};
 use trees_silo::Silo;
 use trees_silo::loose;
@@ -105,7 +105,7 @@ fn fetch_as(
                     }
                     Err(remote::Error::Output(source)) => return Err(output(source)),
                     Err(e) => {
-                        notes.push(format!("{u}: {}", chain(&e)));
+                        notes.push(format!("{u}: {}", trees_pack::error_chain(&e)));
                         continue;
                     }
                 }
@@ -118,7 +118,7 @@ fn fetch_as(
         let silo = match Silo::open(root) {
             Ok(s) => s,
             Err(e) => {
-                notes.push(chain(&e));
+                notes.push(trees_pack::error_chain(&e));
                 continue;
             }
         };
@@ -162,7 +162,11 @@ fn why(e: ReadError, root: &Path) -> Result<io::Error, String> {
             Ok(source)
         }
         ReadError::NotFound(_) => Err(format!("{}: no such object", root.display())),
-        e => Err(format!("{}: {}", root.display(), chain(&e))),
+        e => Err(format!(
+            "{}: {}",
+            root.display(),
+            trees_pack::error_chain(&e)
+        )),
     }
 }
 

@@ -70,19 +70,6 @@ impl Format {
     }
 }
 
-/// An error and its sources joined by ": ", for messages that list
-/// several failures (each silo tried, say).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use trees_hints::silos::{Location, Silos};
 use trees_pack::ObjectId;
 
-use super::chain;
 use trees_silo::Silo;
 use trees_silo::store::Holder;
 
@@ -70,7 +69,7 @@ pub fn place(silos: &Silos, blob: &ObjectId) -> Result<Place, Error> {
         let silo = match Silo::open(root) {
             Ok(s) => s,
             Err(e) => {
-                tried.push(chain(&e));
+                tried.push(trees_pack::error_chain(&e));
                 continue;
             }
         };
@@ -81,7 +80,11 @@ pub fn place(silos: &Silos, blob: &ObjectId) -> Result<Place, Error> {
                 return Ok(Place::Pack(name.to_string_lossy().into_owned()));
             }
             Ok(None) => tried.push(format!("{}: no such object", root.display())),
-            Err(e) => tried.push(format!("{}: {}", root.display(), chain(&e))),
+            Err(e) => tried.push(format!(
+                "{}: {}",
+                root.display(),
+                trees_pack::error_chain(&e)
+            )),
         }
     }
     if silos.paths().next().is_none() {

@@ -135,17 +135,6 @@ pub struct Bundle {
     max_object: u64,
 }
 
-fn full_chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
-}
-
 impl Bundle {
     /// Opens `pack-X.idx` and the `pack-X.pack` beside it.
     pub fn open(idx: &Path) -> Result<Bundle, Error> {
@@ -344,7 +333,7 @@ impl Bundle {
             _ => self.pack.verify_checksum().map_err(Into::into),
         };
         if let Err(e) = checksum {
-            problems.push(whole(full_chain(&e)));
+            problems.push(whole(crate::error_chain(&e)));
         }
         if self.index.pack_checksum() != self.pack.checksum() {
             problems.push(whole(format!(
@@ -416,7 +405,7 @@ impl Bundle {
                     Ok(actual) => problems.push(problem(format!(
                         "in pack {pack}, content hashes to {actual}"
                     ))),
-                    Err(err) => problems.push(problem(full_chain(&err))),
+                    Err(err) => problems.push(problem(crate::error_chain(&err))),
                 }
                 progress(n as u32 + 1);
                 continue;
@@ -429,7 +418,7 @@ impl Bundle {
                     ))),
                     Err(err) => problems.push(problem(err.to_string())),
                 },
-                Err(err) => problems.push(problem(full_chain(&err))),
+                Err(err) => problems.push(problem(crate::error_chain(&err))),
             }
             progress(n as u32 + 1);
         }

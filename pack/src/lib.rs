@@ -53,6 +53,7 @@ pub mod bundle;
 pub mod cache;
 pub mod data;
 pub mod delta;
+pub mod errors;
 pub mod id;
 pub mod index;
 pub mod mmap;
@@ -60,4 +61,5 @@ pub mod stream;
 
 pub use bundle::{Bundle, Object, Problem};
 pub use cache::Cache;
+pub use errors::error_chain;
 pub use id::{Kind, ObjectId};

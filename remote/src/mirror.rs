@@ -216,7 +216,7 @@ fn copy_packs(
                         record: *r,
                     };
                     if let Err(e) = found.read(silo, &mut std::io::sink()) {
-                        problems.push(trees_silo::verify::error_chain(&e));
+                        problems.push(trees_pack::error_chain(&e));
                     }
                 }
                 let mut tmp = silo.temp_file(".split").map_err(io_at(&silo.tmp_dir()))?;
@@ -437,7 +437,7 @@ fn copy_pair(
                 if let Err(e) = silo.read(have, &mut buf) {
                     out.refused.push(format!(
                         "{url}: its have cannot be read here: {}",
-                        trees_silo::verify::error_chain(&e)
+                        trees_pack::error_chain(&e)
                     ));
                     refused = true;
                     continue;
@@ -447,7 +447,7 @@ fn copy_pair(
             let h = have_bytes.as_deref().unwrap_or_default();
             if let Err(e) = derived::apply(h, &path, limit) {
                 out.refused
-                    .push(format!("{url}: {}", trees_silo::verify::error_chain(&e)));
+                    .push(format!("{url}: {}", trees_pack::error_chain(&e)));
                 refused = true;
                 continue;
             }

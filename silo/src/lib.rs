@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod crash;
+pub mod derive;
 pub mod derived;
 pub mod du;
 pub mod fsutil;
@@ -45,14 +46,14 @@ pub mod install;
 pub mod listing;
 pub mod lock;
 pub mod loose;
-pub mod packs;
 pub mod progress;
 pub mod repack;
-pub mod split;
 pub mod store;
 pub mod units;
 pub mod verify;
 
 pub use progress::{NoProgress, Progress};
 pub use store::Silo;
+pub use store::packs;
+pub use store::split;
 pub use trees_pack::ObjectId;

@@ -64,9 +64,9 @@ pub fn verify_with_limit(
                 Some(id) => match loose::open(path) {
                     Ok(Some(f)) => loose::read_file(&f, path, id, &mut std::io::sink())
                         .err()
-                        .map(|e| error_chain(&e)),
+                        .map(|e| trees_pack::error_chain(&e)),
                     Ok(None) => None,
-                    Err(e) => Some(error_chain(&e)),
+                    Err(e) => Some(trees_pack::error_chain(&e)),
                 },
             };
             progress.advance(1);
@@ -94,7 +94,7 @@ pub fn verify_with_limit(
             Err(_) if !idx.is_file() => continue,
             Err(e) => {
                 report.packs += 1;
-                report.problems.push(error_chain(&e));
+                report.problems.push(trees_pack::error_chain(&e));
                 continue;
             }
         };
@@ -144,7 +144,7 @@ fn check_records(
         Ok(Some(t)) => t,
         Ok(None) => return,
         Err(e) => {
-            report.problems.push(error_chain(&e));
+            report.problems.push(trees_pack::error_chain(&e));
             return;
         }
     };
@@ -173,7 +173,7 @@ fn check_records(
             };
             let res = found.read(silo, &mut std::io::sink());
             progress.advance(1);
-            res.err().map(|e| error_chain(&e))
+            res.err().map(|e| trees_pack::error_chain(&e))
         })
         .collect();
     report.split_objects += table.records().len() as u64;
@@ -184,19 +184,4 @@ fn file_name(p: &std::path::Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// An error and its causes on one line, `a: b: c`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let msg = c.to_string();
-        if !s.contains(&msg) {
-            s.push_str(": ");
-            s.push_str(&msg);
-        }
-        src = c.source();
-    }
-    s
 }

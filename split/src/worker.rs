@@ -108,13 +108,7 @@ pub fn serve_if_asked() -> Option<i32> {
     ) {
         Ok(()) => Some(0),
         Err(e) => {
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            let _ = writeln!(io::stderr(), "{msg}");
+            let _ = writeln!(io::stderr(), "{}", trees_pack::error_chain(&e));
             Some(FAILED)
         }
     }

@@ -24,17 +24,8 @@ pub fn put(root: &Path, rel: &str, content: &str) {
     std::fs::write(p, content).unwrap();
 }
 
-/// An error and its sources, joined by ": " (what `{:#}` prints in the binaries).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+/// The error and its causes on one line, as every report prints them.
+pub use trees_pack::error_chain as chain;
 
 /// Ids used by the tests (any 40 hex digits will do: nothing reads a silo).
 pub const IDS: [&str; 3] = [

@@ -179,17 +179,8 @@ pub fn blob_id(data: &[u8]) -> ObjectId {
     hash_object(Kind::Blob, data).unwrap()
 }
 
-/// The error and all its sources, joined as anyhow's `{:#}` would.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
-}
+/// The error and its causes on one line, as every report prints them.
+pub use trees_pack::error_chain as chain;
 
 /// The file name of `path`, as text.
 pub fn name(path: &Path) -> String {

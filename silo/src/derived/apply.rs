@@ -167,16 +167,16 @@ fn thin_pack(
         path: path.to_owned(),
         what,
     };
-    let pack = data::File::open(path).map_err(|e| bad(crate::verify::error_chain(&e)))?;
+    let pack = data::File::open(path).map_err(|e| bad(trees_pack::error_chain(&e)))?;
     pack.verify_checksum()
-        .map_err(|e| bad(crate::verify::error_chain(&e)))?;
+        .map_err(|e| bad(trees_pack::error_chain(&e)))?;
     if pack.count() != 1 {
         return Err(bad(format!("holds {} entries, not 1", pack.count())));
     }
     let at = data::HEADER_LEN as u64;
     let h = pack
         .header(at)
-        .map_err(|e| bad(crate::verify::error_chain(&e)))?;
+        .map_err(|e| bad(trees_pack::error_chain(&e)))?;
     match h.kind {
         data::entry::Type::RefDelta { base } if base == *have_id => {}
         data::entry::Type::RefDelta { base } => {
@@ -189,7 +189,7 @@ fn thin_pack(
     }
     let (delta, end) = pack
         .inflate(at, &h)
-        .map_err(|e| bad(crate::verify::error_chain(&e)))?;
+        .map_err(|e| bad(trees_pack::error_chain(&e)))?;
     if end != pack.entries_end() {
         return Err(bad(format!(
             "{} bytes follow its entry",

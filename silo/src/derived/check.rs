@@ -71,7 +71,7 @@ pub fn verify(silo: &Silo) -> Result<(u64, Vec<String>), store::ReadError> {
             problems.push(format!(
                 "{}: its have cannot be read: {}",
                 json.display(),
-                crate::verify::error_chain(&e)
+                trees_pack::error_chain(&e)
             ));
             continue;
         }
@@ -94,7 +94,7 @@ pub fn verify(silo: &Silo) -> Result<(u64, Vec<String>), store::ReadError> {
                 }
                 apply_to(Have::Read(&have_bytes, *have), &path, manifest.want_size)
                     .err()
-                    .map(|e| crate::verify::error_chain(&e))
+                    .map(|e| trees_pack::error_chain(&e))
             })
             .collect();
         checked += manifest.files.len() as u64;

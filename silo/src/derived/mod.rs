@@ -22,7 +22,6 @@
 
 mod apply;
 mod check;
-mod make;
 mod manifest;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +30,6 @@ use trees_pack::ObjectId;
 
 pub use apply::{ApplyError, apply};
 pub use check::{unreachable, verify};
-pub use make::{Error, Made, make, make_all};
 pub use manifest::{File, Manifest, Skipped};
 
 use crate::Silo;

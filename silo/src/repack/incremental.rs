@@ -309,7 +309,7 @@ pub(crate) fn repack(
     let count = reused + entries.len();
     let count32 = u32::try_from(count).map_err(|_| Error::TooMany(count))?;
     let tmp = silo.tmp_dir();
-    let mut pack_file = silo.temp_file(".pack").map_err(super::write::io(&tmp))?;
+    let mut pack_file = silo.temp_file(".pack").map_err(super::io_at(&tmp))?;
     let pack_path = pack_file.path().to_owned();
     progress.stage("writing", count as u64, Unit::Objects);
     let mut w = data::Writer::new(
@@ -366,8 +366,8 @@ pub(crate) fn repack(
     pack_file
         .as_file()
         .sync_all()
-        .map_err(super::write::io(&pack_path))?;
-    let mut idx_file = silo.temp_file(".idx").map_err(super::write::io(&tmp))?;
+        .map_err(super::io_at(&pack_path))?;
+    let mut idx_file = silo.temp_file(".idx").map_err(super::io_at(&tmp))?;
     let idx_path = idx_file.path().to_owned();
     index::write(
         &mut idx_entries,
@@ -377,7 +377,7 @@ pub(crate) fn repack(
     idx_file
         .as_file()
         .sync_all()
-        .map_err(super::write::io(&idx_path))?;
+        .map_err(super::io_at(&idx_path))?;
 
     // Read back: copied entries were checked by CRC32 on the way; every new
     // object is rebuilt through the new pack and hashed.

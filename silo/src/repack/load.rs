@@ -33,7 +33,7 @@ fn spill_loose(
     raw: &std::path::Path,
 ) -> Result<(u64, Option<super::reuse::Reuse>), Error> {
     use std::io::{Seek, Write};
-    let io = super::write::io(raw);
+    let io = super::io_at(raw);
     let reused = {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
         let r = super::reuse::inflate(path, id, &mut w).ok().flatten();
@@ -77,7 +77,7 @@ pub(crate) fn load(
             let data = if likely > large {
                 // Inflated once into tmp/, checked against its id on the way.
                 let tmp = silo.tmp_dir();
-                let mut file = silo.temp_file(".raw").map_err(super::write::io(&tmp))?;
+                let mut file = silo.temp_file(".raw").map_err(super::io_at(&tmp))?;
                 let raw = file.path().to_owned();
                 let (n, reuse) = spill_loose(&path, id, file.as_file_mut(), &raw)?;
                 Data::Spilled(Arc::new(Spill {

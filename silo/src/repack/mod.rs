@@ -317,3 +317,11 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)
 }
+
+/// An I/O error at `path`, as a repack error.
+pub(crate) fn io_at(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}

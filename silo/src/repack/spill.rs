@@ -166,7 +166,7 @@ pub(crate) fn from_pack(
 ) -> Result<Spill, super::Error> {
     let pack_err = |source| crate::store::ReadError::Pack { id: *id, source };
     let tmp = silo.tmp_dir();
-    let mut file = silo.temp_file(".raw").map_err(super::write::io(&tmp))?;
+    let mut file = silo.temp_file(".raw").map_err(super::io_at(&tmp))?;
     let path = file.path().to_owned();
     let size = bundle.object_size_at(offset).map_err(pack_err)?;
     let hasher = {
@@ -175,7 +175,7 @@ pub(crate) fn from_pack(
             hasher: trees_pack::id::Hasher::new(trees_pack::id::Kind::Blob, size),
         };
         bundle.stream_at(offset, &mut w, &tmp).map_err(pack_err)?;
-        std::io::Write::flush(&mut w.out).map_err(super::write::io(&path))?;
+        std::io::Write::flush(&mut w.out).map_err(super::io_at(&path))?;
         w.hasher
     };
     if hasher.finish().ok() != Some(*id) {

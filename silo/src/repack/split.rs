@@ -36,7 +36,7 @@ use trees_split::table::Record;
 
 use super::load::Object;
 use super::spill::{Data, Spill};
-use super::{Error, write::io};
+use super::{Error, io_at as io};
 use crate::Silo;
 use crate::progress::{Progress, Unit};
 

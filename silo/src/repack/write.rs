@@ -14,7 +14,7 @@ use trees_delta::forest::Forest;
 
 use super::load::Object;
 use super::spill::Data;
-use super::{Error, Outcome};
+use super::{Error, Outcome, io_at};
 use crate::progress::{Progress, Unit};
 use crate::{Silo, fsutil};
 
@@ -26,13 +26,6 @@ pub(crate) struct Written {
     pub(crate) pack: NamedTempFile,
     pub(crate) idx: NamedTempFile,
     pub(crate) checksum: ObjectId,
-}
-
-pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
 }
 
 /// Compresses and writes `objects` (consumed: their memory is released
@@ -68,7 +61,7 @@ pub(crate) fn write_pack(
     let ids: Vec<ObjectId> = objects.iter().map(|o| o.id).collect();
 
     let tmp = silo.tmp_dir();
-    let mut pack_file = silo.temp_file(".pack").map_err(io(&tmp))?;
+    let mut pack_file = silo.temp_file(".pack").map_err(io_at(&tmp))?;
     let pack_path = pack_file.path().to_owned();
     progress.stage("writing", u64::from(count), Unit::Objects);
     let mut w = data::Writer::new(
@@ -91,16 +84,16 @@ pub(crate) fn write_pack(
         ..
     } = w.finish()?;
     drop(sink);
-    pack_file.as_file().sync_all().map_err(io(&pack_path))?;
+    pack_file.as_file().sync_all().map_err(io_at(&pack_path))?;
 
-    let mut idx_file = silo.temp_file(".idx").map_err(io(&tmp))?;
+    let mut idx_file = silo.temp_file(".idx").map_err(io_at(&tmp))?;
     let idx_path = idx_file.path().to_owned();
     index::write(
         &mut entries,
         &checksum,
         BufWriter::new(idx_file.as_file_mut()),
     )?;
-    idx_file.as_file().sync_all().map_err(io(&idx_path))?;
+    idx_file.as_file().sync_all().map_err(io_at(&idx_path))?;
 
     // Read back: every object, through the new idx and pack, against its id.
     progress.stage("checking the new pack", u64::from(count), Unit::Objects);
@@ -157,10 +150,10 @@ pub(crate) fn install_with_fp(
     } else {
         use std::io::Write;
         let tmp = silo.tmp_dir();
-        let mut f = silo.temp_file(".split").map_err(io(&tmp))?;
+        let mut f = silo.temp_file(".split").map_err(io_at(&tmp))?;
         let path = f.path().to_owned();
         f.write_all(&trees_split::table::Table::encode(&w.checksum, records))
-            .map_err(io(&path))?;
+            .map_err(io_at(&path))?;
         Some(f.into_temp_path())
     };
     let pack_dest = crate::install::install_pack(
@@ -183,10 +176,10 @@ pub(crate) fn install_with_fp(
 pub(crate) fn write_fp_bytes(silo: &Silo, idx: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     let tmp = silo.tmp_dir();
-    let mut f = silo.temp_file(".fp").map_err(io(&tmp))?;
+    let mut f = silo.temp_file(".fp").map_err(io_at(&tmp))?;
     let path = f.path().to_owned();
-    f.write_all(bytes).map_err(io(&path))?;
-    f.as_file().sync_all().map_err(io(&path))?;
+    f.write_all(bytes).map_err(io_at(&path))?;
+    f.as_file().sync_all().map_err(io_at(&path))?;
     let dest = super::fingerprints::path_for(idx);
     f.persist(&dest).map_err(|e| Error::Io {
         path: dest.clone(),
@@ -212,7 +205,7 @@ pub(crate) fn remove_replaced(
     let mut fanout = std::collections::BTreeSet::new();
     for id in loose {
         let p = silo.loose_path(id);
-        fsutil::remove_if_present(&p).map_err(io(&p))?;
+        fsutil::remove_if_present(&p).map_err(io_at(&p))?;
         outcome.loose_removed += 1;
         fanout.insert(p.parent().expect("loose paths have a parent").to_owned());
     }
@@ -222,13 +215,13 @@ pub(crate) fn remove_replaced(
     }
     for idx in old_packs.iter().filter(|p| Some(*p) != new_idx.as_ref()) {
         // idx first: a reader must never find an idx whose pack is gone.
-        fsutil::remove_if_present(idx).map_err(io(idx))?;
+        fsutil::remove_if_present(idx).map_err(io_at(idx))?;
         let pack = idx.with_extension("pack");
-        fsutil::remove_if_present(&pack).map_err(io(&pack))?;
+        fsutil::remove_if_present(&pack).map_err(io_at(&pack))?;
         let fp = super::fingerprints::path_for(idx);
-        fsutil::remove_if_present(&fp).map_err(io(&fp))?;
+        fsutil::remove_if_present(&fp).map_err(io_at(&fp))?;
         let table = idx.with_extension(trees_split::table::EXTENSION);
-        fsutil::remove_if_present(&table).map_err(io(&table))?;
+        fsutil::remove_if_present(&table).map_err(io_at(&table))?;
         outcome.packs_removed += 1;
     }
     // A record table without its idx was left by a writer killed between
@@ -239,11 +232,11 @@ pub(crate) fn remove_replaced(
             .is_some_and(|x| x == trees_split::table::EXTENSION)
             && !e.with_extension("idx").exists()
         {
-            fsutil::remove_if_present(&e).map_err(io(&e))?;
+            fsutil::remove_if_present(&e).map_err(io_at(&e))?;
         }
     }
-    fsutil::sync_dir(&dir).map_err(io(&dir))?;
+    fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
     let objects = silo.objects_dir();
-    fsutil::sync_dir(&objects).map_err(io(&objects))?;
+    fsutil::sync_dir(&objects).map_err(io_at(&objects))?;
     Ok(outcome)
 }

@@ -26,7 +26,7 @@ pub fn code(name: &str, result: anyhow::Result<Status>) -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("{name}: error: {e:#}");
+            eprintln!("{name}: error: {}", trees_pack::error_chain(e.as_ref()));
             ExitCode::from(2)
         }
     }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use trees_hints::hints::{Hint, Hints};
 use trees_pack::ObjectId;
-use trees_silo::derived::{self, ApplyError, Made};
+use trees_silo::derive::Made;
+use trees_silo::derived::{self, ApplyError};
 
 /// What the hints files say: groups to relate, and have/want pairs.
 #[derive(Default)]

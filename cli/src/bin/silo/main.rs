@@ -586,7 +586,7 @@ fn run(cli: Cli) -> Result<Status> {
             let made = if dry_run || read.pairs.is_empty() {
                 Vec::new()
             } else {
-                derived::make_all(&silo, &read.pairs, &formats, rederive, wait, &bar)?
+                trees_silo::derive::make_all(&silo, &read.pairs, &formats, rederive, wait, &bar)?
             };
             bar.finish();
             let peak = progress::peak_rss_bytes();
@@ -704,7 +704,7 @@ fn run(cli: Cli) -> Result<Status> {
                 }
             }
             Err(e) if derive::is_check_failure(&e) => {
-                eprintln!("silo: bad: {}", verify::error_chain(&e));
+                eprintln!("silo: bad: {}", trees_pack::error_chain(&e));
                 return Ok(Status::CheckFailed);
             }
             Err(e) => return Err(e.into()),

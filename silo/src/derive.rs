@@ -12,7 +12,7 @@ use trees_delta::patch;
 use trees_pack::ObjectId;
 use trees_pack::data::write::{Base, Entry};
 
-use super::{File, Format, Manifest, Skipped, deltas_dir, stem};
+use crate::derived::{File, Format, Manifest, Skipped, deltas_dir, stem};
 use crate::lock::{self, Lock};
 use crate::progress::{Progress, Unit};
 use crate::{Silo, fsutil, store};

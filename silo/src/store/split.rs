@@ -347,7 +347,7 @@ pub fn rebuild_in_memory(
             &mut |w: &mut dyn Write| w.write_all(content),
             &mut out,
         )
-        .map_err(|e| crate::verify::error_chain(&e))?;
+        .map_err(|e| trees_pack::error_chain(&e))?;
     let out = out.out;
     let actual = id::hash_object(Kind::Blob, &out);
     if actual.as_ref().ok() != Some(&record.x) {
