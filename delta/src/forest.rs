@@ -24,6 +24,30 @@ pub enum Root {
     Smallest,
 }
 
+impl std::fmt::Display for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Root::Largest => "largest",
+            Root::Smallest => "smallest",
+        })
+    }
+}
+
+/// A name that is not `largest` or `smallest`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a root: largest or smallest")]
+pub struct UnknownRoot(pub String);
+
+impl std::str::FromStr for Root {
+    type Err = UnknownRoot;
+    fn from_str(s: &str) -> Result<Root, UnknownRoot> {
+        [Root::Largest, Root::Smallest]
+            .into_iter()
+            .find(|r| r.to_string() == s)
+            .ok_or_else(|| UnknownRoot(s.to_owned()))
+    }
+}
+
 /// The chosen shape: each blob's base (or none: whole) and chain depth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forest {

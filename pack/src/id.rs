@@ -220,3 +220,68 @@ mod tests {
         assert!(decode_hex_prefix("zz").is_none());
     }
 }
+
+/// An id in JSON (and any serde format) as its 40 hex digits:
+/// `#[serde(with = "trees_pack::id::hex")]` on an [`ObjectId`] field,
+/// `hex::option` on an `Option<ObjectId>`, `hex::vec` on a `Vec<ObjectId>`.
+pub mod hex {
+    use super::{ObjectId, parse_hex};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    /// Writes `id` as hex.
+    pub fn serialize<S: Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    /// Reads 40 hex digits, refusing anything else.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectId, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_hex(&s).ok_or_else(|| D::Error::custom(format!("{s:?} is not 40 hex digits")))
+    }
+
+    /// The same for an optional id (`null` when absent).
+    pub mod option {
+        use super::ObjectId;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `id` as hex, or `null`.
+        pub fn serialize<S: Serializer>(id: &Option<ObjectId>, s: S) -> Result<S::Ok, S::Error> {
+            match id {
+                Some(id) => s.collect_str(id),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads hex or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ObjectId>, D::Error> {
+            #[derive(Deserialize)]
+            struct Hex(#[serde(with = "super")] ObjectId);
+            Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
+        }
+    }
+
+    /// The same for a list of ids.
+    pub mod vec {
+        use super::ObjectId;
+        use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
+
+        /// Writes each id as hex.
+        pub fn serialize<S: Serializer>(ids: &[ObjectId], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(ids.len()))?;
+            for id in ids {
+                seq.serialize_element(&id.to_string())?;
+            }
+            seq.end()
+        }
+
+        /// Reads a list of hex ids.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ObjectId>, D::Error> {
+            #[derive(Deserialize)]
+            struct Hex(#[serde(with = "super")] ObjectId);
+            Ok(Vec::<Hex>::deserialize(d)?
+                .into_iter()
+                .map(|h| h.0)
+                .collect())
+        }
+    }
+}

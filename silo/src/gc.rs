@@ -63,7 +63,8 @@ pub struct PackPlan {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
     /// Unreachable loose objects old enough to delete.
-    pub delete_loose: Vec<String>,
+    #[serde(with = "trees_pack::id::hex::vec")]
+    pub delete_loose: Vec<ObjectId>,
     /// Unreachable loose objects kept because they are younger than the grace period.
     pub young_loose: u64,
     /// Packs to rewrite without their unreachable objects.
@@ -74,7 +75,7 @@ pub struct Plan {
     pub loose_bytes: u64,
     /// Derived files whose `have` or `want` is unreachable (no grace: they
     /// are recomputable).
-    pub delete_derived: Vec<String>,
+    pub delete_derived: Vec<PathBuf>,
 }
 
 /// What gc did.
@@ -120,8 +121,11 @@ pub enum Error {
     /// Measuring failed.
     #[error(transparent)]
     Du(#[from] du::Error),
-    /// A file's time cannot be read, or a derived file cannot be removed.
-    #[error("cannot read the time of, or remove, {path}")]
+    /// Deleting files failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
+    /// A file's time cannot be read.
+    #[error("cannot read the time of {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -130,20 +134,31 @@ pub enum Error {
     },
 }
 
+/// A line of a reachable set that is not a blob id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}, line {line}: {text:?} is not a 40-hex-digit blob id")]
+pub struct BadReachable {
+    /// The set's name (its file, or `-`).
+    pub name: String,
+    /// The line number, from 1.
+    pub line: usize,
+    /// What the line holds.
+    pub text: String,
+}
+
 /// Parses a reachable set: one 40-hex id a line, blank lines ignored.
 /// `name` is for messages.
-pub fn parse_reachable(name: &str, text: &str) -> Result<HashSet<ObjectId>, String> {
+pub fn parse_reachable(name: &str, text: &str) -> Result<HashSet<ObjectId>, BadReachable> {
     let mut set = HashSet::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let id = trees_pack::id::parse_hex(line).ok_or_else(|| {
-            format!(
-                "{name}, line {}: {line:?} is not a 40-hex-digit blob id",
-                n + 1
-            )
+        let id = trees_pack::id::parse_hex(line).ok_or_else(|| BadReachable {
+            name: name.to_owned(),
+            line: n + 1,
+            text: line.to_owned(),
         })?;
         set.insert(id);
     }
@@ -192,7 +207,7 @@ pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Resul
         match age(&path, now) {
             Ok(a) if a >= opts.grace => {
                 plan.loose_bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
-                plan.delete_loose.push(id.to_string());
+                plan.delete_loose.push(id);
             }
             Ok(_) => plan.young_loose += 1,
             // Gone since it was listed: nothing to delete.
@@ -227,10 +242,7 @@ pub fn plan(silo: &Silo, reachable: &HashSet<ObjectId>, opts: &Options) -> Resul
             unreachable,
         });
     }
-    plan.delete_derived = crate::derived::unreachable(silo, reachable)?
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    plan.delete_derived = crate::derived::unreachable(silo, reachable)?;
     Ok(plan)
 }
 
@@ -274,25 +286,14 @@ pub fn gc(
             outcome.pack = r.pack;
             outcome.packs_rewritten = r.packs_removed;
         }
-        let doomed: Vec<ObjectId> = plan
-            .delete_loose
+        outcome.loose_deleted = crate::repack::remove_loose(silo, &plan.delete_loose)?;
+        let derived: Vec<PathBuf> = plan
+            .delete_derived
             .iter()
-            .filter_map(|h| trees_pack::id::parse_hex(h))
+            .map(|p| silo.relative(p).to_owned())
             .collect();
-        let r = crate::repack::remove_loose(silo, &doomed)?;
-        outcome.loose_deleted = r;
-        for p in &plan.delete_derived {
-            let path = PathBuf::from(p);
-            crate::fsutil::remove_if_present(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            outcome.derived_deleted += 1;
-        }
-        if !plan.delete_derived.is_empty() {
-            let dir = crate::derived::deltas_dir(silo);
-            crate::fsutil::sync_dir(&dir).map_err(|source| Error::Io { path: dir, source })?;
-        }
+        silo.storage().delete(&derived)?;
+        outcome.derived_deleted = derived.len() as u64;
         let usage = du::usage(silo)?;
         outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
         outcome.after_apparent = usage.objects.apparent_bytes + usage.pack.apparent_bytes;
@@ -312,7 +313,8 @@ mod tests {
         let ok = "ce013625030ba8dba906f756967f9e9ca394464a\n\n";
         assert_eq!(parse_reachable("r", ok).unwrap().len(), 1);
         let e = parse_reachable("r.txt", "ce013625030ba8dba906f756967f9e9ca394464a\nxyz\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("r.txt, line 2"), "{e}");
     }
 }

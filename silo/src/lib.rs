@@ -48,6 +48,7 @@ pub mod lock;
 pub mod loose;
 pub mod progress;
 pub mod repack;
+pub mod storage;
 pub mod store;
 pub mod units;
 pub mod verify;

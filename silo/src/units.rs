@@ -4,11 +4,30 @@
 //! bytes (they work on characters, never on byte offsets that could fall
 //! inside one).
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
+
+/// A size or duration that cannot be read: the input, quoted, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?}{why}")]
+pub struct UnitError {
+    /// What was typed.
+    pub input: String,
+    /// Why it is refused (starts with ": " or " ").
+    pub why: &'static str,
+}
+
+fn refuse(input: &str, why: &'static str) -> UnitError {
+    UnitError {
+        input: input.to_owned(),
+        why,
+    }
+}
 
 /// Parses a byte count: digits, then optionally `K`, `M`, `G` or `T`
 /// (powers of 1024, either case), at least 1M. Spaces around are ignored.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, UnitError> {
     let t = s.trim();
     let (digits, unit) = split_unit(t);
     let shift = match unit.map(|c| c.to_ascii_uppercase()) {
@@ -17,17 +36,22 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Some('M') => 20,
         Some('G') => 30,
         Some('T') => 40,
-        Some(_) => return Err(format!("{s:?}: the unit must be K, M, G or T (as in 2G)")),
+        Some(_) => return Err(refuse(s, ": the unit must be K, M, G or T (as in 2G)")),
     };
-    let n = parse_digits(digits).ok_or_else(|| format!("{s:?} is not a size like 2G or 512M"))?;
+    let n = parse_digits(digits).ok_or_else(|| refuse(s, " is not a size like 2G or 512M"))?;
     n.checked_mul(1u64 << shift)
         .filter(|&b| b >= 1 << 20)
-        .ok_or_else(|| format!("{s:?}: give at least 1M and at most 16E"))
+        .ok_or_else(|| refuse(s, ": give at least 1M and at most 16E"))
 }
 
 /// Parses a duration: `0`, or digits followed by `s`, `m`, `h` or `d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("{s:?} is not a duration: use a number with s, m, h or d (14d), or 0");
+pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
+    let bad = || {
+        refuse(
+            s,
+            " is not a duration: use a number with s, m, h or d (14d), or 0",
+        )
+    };
     if s == "0" {
         return Ok(Duration::ZERO);
     }
@@ -42,7 +66,59 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n = parse_digits(digits).ok_or_else(bad)?;
     n.checked_mul(secs)
         .map(Duration::from_secs)
-        .ok_or_else(|| format!("{s:?} is too long a duration"))
+        .ok_or_else(|| refuse(s, " is too long a duration"))
+}
+
+/// A byte count as people type it: parsed by [`parse_size`], shown in the
+/// largest unit that divides it (`2G`), so that a command line's default
+/// is the library's constant, shown as it would be typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl FromStr for Size {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Size, UnitError> {
+        parse_size(s).map(Size)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        for (shift, c) in [(40, 'T'), (30, 'G'), (20, 'M'), (10, 'K')] {
+            if n != 0 && n.is_multiple_of(1u64 << shift) {
+                return write!(f, "{}{c}", n >> shift);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
+/// A duration as people type it: parsed by [`parse_duration`], shown in
+/// the largest unit that divides it (`14d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub Duration);
+
+impl FromStr for Age {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Age, UnitError> {
+        parse_duration(s).map(Age)
+    }
+}
+
+impl fmt::Display for Age {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if secs == 0 {
+            return f.write_str("0");
+        }
+        for (unit, c) in [(86_400, 'd'), (3600, 'h'), (60, 'm')] {
+            if secs.is_multiple_of(unit) {
+                return write!(f, "{}{c}", secs / unit);
+            }
+        }
+        write!(f, "{secs}s")
+    }
 }
 
 /// Splits off the last character if it is a letter (of any script: `1é`
@@ -88,6 +164,14 @@ mod tests {
         ] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn defaults_show_as_typed() {
+        assert_eq!(Size(2 << 30).to_string(), "2G");
+        assert_eq!(Size((1 << 20) + 1).to_string(), "1048577");
+        assert_eq!(Age(Duration::from_secs(14 * 86_400)).to_string(), "14d");
+        assert_eq!(Age(Duration::from_secs(90)).to_string(), "90s");
     }
 
     #[test]
@@ -138,6 +222,15 @@ mod tests {
             let want = n << shift;
             prop_assume!(want >= 1 << 20);
             prop_assert_eq!(parse_size(&format!("{n}{c}")), Ok(want));
+        }
+
+        #[test]
+        fn shown_as_typed(n in 1u64..1 << 30, unit in 0usize..4) {
+            let want = Size(n << [10, 20, 30, 40][unit]);
+            prop_assume!(want.0 >= 1 << 20);
+            prop_assert_eq!(want.to_string().parse::<Size>(), Ok(want));
+            let age = Age(Duration::from_secs(n));
+            prop_assert_eq!(age.to_string().parse::<Age>(), Ok(age));
         }
 
         #[test]

@@ -103,15 +103,18 @@ impl std::fmt::Display for Format {
     }
 }
 
+/// A name that is not one of [`Format::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format {0:?}: thin-pack, vcdiff, zstd, lzma or delta-xz")]
+pub struct UnknownFormat(pub String);
+
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownFormat> {
         Format::ALL
             .into_iter()
             .find(|f| f.to_string() == s)
-            .ok_or_else(|| {
-                format!("unknown format {s:?}: thin-pack, vcdiff, zstd, lzma or delta-xz")
-            })
+            .ok_or_else(|| UnknownFormat(s.to_owned()))
     }
 }
 

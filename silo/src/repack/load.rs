@@ -23,6 +23,22 @@ pub(crate) struct Object {
     pub(crate) data: Data,
 }
 
+impl Object {
+    /// Its full fingerprint (see `trees_delta::chunk`).
+    pub(crate) fn fingerprint(
+        &self,
+        params: &trees_delta::chunk::Params,
+    ) -> Result<trees_delta::Fingerprint, Error> {
+        self.data
+            .fingerprint(params)
+            .map_err(|source| Error::Large {
+                what: "fingerprint",
+                id: self.id,
+                source,
+            })
+    }
+}
+
 /// Inflates the loose object `id` at `path` into `file`: raw, keeping its
 /// deflate stream for reuse ([`super::reuse`]) when it is one plain gzip
 /// member; else the ordinary way, which names any damage.

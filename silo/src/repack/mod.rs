@@ -10,14 +10,19 @@
 //! and after it every object exists twice until its old copy is removed.
 
 mod encode;
+mod execute;
 pub mod fingerprints;
+mod full;
 mod incremental;
 pub(crate) mod load;
+mod place;
 pub mod plan;
 mod reuse;
 mod spill;
 pub mod split;
 mod write;
+
+pub use write::install_order;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -138,6 +143,9 @@ pub enum Error {
     /// Measuring the silo failed.
     #[error(transparent)]
     Du(#[from] du::Error),
+    /// Staging, publishing or deleting a file failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
     /// Writing the new pack failed.
     #[error("cannot write {path}")]
     Io {
@@ -155,9 +163,26 @@ pub enum Error {
     /// The delta encoder refused a copy (a bug).
     #[error(transparent)]
     Delta(#[from] trees_delta::matcher::Error),
-    /// An object too large for memory could not be handled a window at a time.
-    #[error("large object: {0}")]
-    Large(String),
+    /// An object too large for memory could not be read a window at a time.
+    #[error("cannot {what} object {id}")]
+    Large {
+        /// What was being done: `fingerprint`, `read`.
+        what: &'static str,
+        /// The object.
+        id: trees_pack::ObjectId,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The delta of an object too large for memory failed.
+    #[error("cannot make the delta of object {id} a window at a time")]
+    Windowed {
+        /// The object.
+        id: trees_pack::ObjectId,
+        /// The cause.
+        #[source]
+        source: trees_delta::WindowedError,
+    },
     /// A pack can hold 2^32 - 1 objects.
     #[error("{0} objects are more than one pack can hold")]
     TooMany(usize),
@@ -173,7 +198,8 @@ pub enum Error {
 
 /// Packs `objects` into one new pack (planned, encoded, written, read
 /// back), installs it, and only then removes the loose objects `loose` and
-/// the packs `packs` it replaces. With no objects, only removes.
+/// the packs `packs` it replaces. With no objects, only removes. gc's
+/// rewrite of packs is this.
 pub(crate) fn replace(
     silo: &Silo,
     objects: Vec<load::Object>,
@@ -183,64 +209,8 @@ pub(crate) fn replace(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<Outcome, Error> {
-    if objects.is_empty() {
-        return write::remove_replaced(silo, None, loose, packs);
-    }
-    let (mut objects, mut splitting) = split::split_objects(
-        silo,
-        objects,
-        carried,
-        &|_| false,
-        opts.memory,
-        opts.large(),
-        progress,
-    )?;
-    let mut made = plan::make(&objects, opts, progress)?;
-    let params = chunk_params(opts);
-    let forest = &made.forest;
-    let lone = split::lone(
-        objects.len(),
-        |i| forest.base[i].is_some(),
-        forest.base.iter().flatten().copied(),
-    );
-    splitting.settle(&mut objects, &lone, &mut made.fingerprints, &params)?;
-    let stats = splitting.stats.clone();
-    let (recipes, records) = splitting.finish(&mut objects, &mut made.fingerprints, &params)?;
-    for r in recipes {
-        made.forest.base.push(None);
-        made.forest.depth.push(0);
-        made.forest.order.push(r);
-    }
-    let deltas = encode::encode(&objects, &mut made, progress)?;
-    let forest = &made.forest;
-    let raw_bytes = objects.iter().map(|o| o.data.len()).sum();
-    let count = objects.len();
-    let ids: Vec<trees_pack::ObjectId> = objects.iter().map(|o| o.id).collect();
-    let written = write::write_pack(
-        silo,
-        objects,
-        forest,
-        &deltas,
-        opts.level,
-        opts.large(),
-        progress,
-    )?;
-    let pairs: Vec<_> = ids.into_iter().zip(made.fingerprints.iter()).collect();
-    let fp = fingerprints::encode(&chunk_params(opts), &pairs);
-    let mut outcome = write::install_with_fp(silo, written, &records, loose, packs, &fp)?;
-    outcome.split = stats;
-    outcome.mode = "full";
-    outcome.new_objects = count as u64;
-    outcome.raw_bytes = raw_bytes;
-    outcome.objects = count as u64;
-    outcome.deltas = forest.base.iter().filter(|b| b.is_some()).count() as u64;
-    outcome.max_depth = forest.depth.iter().copied().max().unwrap_or(0) as u64;
-    outcome.mean_depth = if count == 0 {
-        0.0
-    } else {
-        forest.depth.iter().sum::<usize>() as f64 / count as f64
-    };
-    Ok(outcome)
+    let prepared = full::prepare(silo, objects, carried, loose, packs, opts, progress)?;
+    execute::execute(silo, prepared, opts, progress)
 }
 
 /// The chunking of a repack with `opts`.
@@ -256,7 +226,9 @@ pub(crate) fn remove_loose(silo: &Silo, ids: &[trees_pack::ObjectId]) -> Result<
     Ok(write::remove_replaced(silo, None, ids, &[])?.loose_removed)
 }
 
-/// Repacks `silo`.
+/// Repacks `silo`: plans (incrementally when there are packs, unless
+/// `opts.full`), then carries the plan out, or with `opts.dry_run` returns
+/// it in [`Outcome::plan`] and changes nothing.
 pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Outcome, Error> {
     let start = Instant::now();
     let _lock = Lock::exclusive(silo.lock_path(), opts.wait)?;
@@ -264,58 +236,64 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
     let loose = silo.loose_ids()?;
     let packs = silo.pack_indexes()?;
-    if loose.is_empty() && packs.len() <= 1 {
+    let mut outcome = if loose.is_empty() && packs.len() <= 1 {
         tracing::info!(
             "nothing to repack: no loose objects and {} pack(s)",
             packs.len()
         );
-        crate::listing::write(silo)?;
-        return Ok(Outcome {
+        Outcome {
             mode: if opts.full { "full" } else { "incremental" },
-            before_bytes: before,
-            after_bytes: before,
-            seconds: start.elapsed().as_secs_f64(),
+            plan: opts.dry_run.then(plan::Plan::default),
             ..Outcome::default()
-        });
-    }
-    // With no pack yet there is nothing to keep: the first repack is full.
-    if !opts.full && !opts.dry_run && !packs.is_empty() {
-        match incremental::repack(silo, opts, &chunk_params(opts), &loose, &packs, progress)? {
-            Ok(mut outcome) => {
-                outcome.mode = "incremental";
-                let usage = du::usage(silo)?;
-                outcome.before_bytes = before;
-                outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
-                crate::listing::write(silo)?;
-                outcome.seconds = start.elapsed().as_secs_f64();
-                return Ok(outcome);
+        }
+    } else {
+        let prepared = prepare(silo, opts, &loose, &packs, progress)?;
+        if opts.dry_run {
+            Outcome {
+                mode: prepared.mode.name(),
+                objects: prepared.objects.len() as u64,
+                raw_bytes: prepared.objects.iter().map(|o| o.data.len()).sum(),
+                plan: Some(prepared.plan()),
+                ..Outcome::default()
             }
+        } else {
+            execute::execute(silo, prepared, opts, progress)?
+        }
+    };
+    outcome.before_bytes = before;
+    outcome.after_bytes = if opts.dry_run {
+        before
+    } else {
+        let usage = du::usage(silo)?;
+        crate::listing::write(silo)?;
+        usage.objects.disk_bytes + usage.pack.disk_bytes
+    };
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// The plan of a repack of `loose` and `packs`: incremental when there are
+/// packs to keep (unless `opts.full`, or the packs to roll up share objects),
+/// else full.
+fn prepare(
+    silo: &Silo,
+    opts: &Options,
+    loose: &[trees_pack::ObjectId],
+    packs: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<plan::Prepared, Error> {
+    // With no pack yet there is nothing to keep: the first repack is full.
+    if !opts.full && !packs.is_empty() {
+        match incremental::prepare(silo, opts, &chunk_params(opts), loose, packs, progress)? {
+            Ok(p) => return Ok(p),
             Err(incremental::Fallback::Duplicates) => {
                 tracing::info!("packs to roll up share objects: repacking in full");
             }
         }
     }
-    let objects = load::load(silo, &loose, &packs, None, opts.large(), progress)?;
-    if opts.dry_run {
-        let made = plan::make(&objects, opts, progress)?;
-        return Ok(Outcome {
-            objects: objects.len() as u64,
-            raw_bytes: objects.iter().map(|o| o.data.len()).sum(),
-            before_bytes: before,
-            after_bytes: before,
-            seconds: start.elapsed().as_secs_f64(),
-            plan: Some(made.plan),
-            ..Outcome::default()
-        });
-    }
-    let carried = split::records_of(&packs)?;
-    let mut outcome = replace(silo, objects, carried, &loose, &packs, opts, progress)?;
-    let usage = du::usage(silo)?;
-    outcome.before_bytes = before;
-    outcome.after_bytes = usage.objects.disk_bytes + usage.pack.disk_bytes;
-    crate::listing::write(silo)?;
-    outcome.seconds = start.elapsed().as_secs_f64();
-    Ok(outcome)
+    let objects = load::load(silo, loose, packs, None, opts.large(), progress)?;
+    let carried = split::records_of(packs)?;
+    full::prepare(silo, objects, carried, loose, packs, opts, progress)
 }
 
 /// An I/O error at `path`, as a repack error.

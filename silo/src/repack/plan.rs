@@ -1,26 +1,54 @@
-//! Planning a repack: fingerprint every object, relate them, and choose
-//! each one's base (see `trees_delta`'s stages). The plan is what
-//! `--dry-run` prints: which object against which base, and how much of it
-//! the base already has.
+//! A repack's plan: what the full ([`super::full`]) or incremental
+//! ([`super::incremental`]) planner decided, before anything is encoded or
+//! written. [`Plan`] is what `--dry-run` prints; [`Prepared`] is the same
+//! decision with what [`super::execute`] needs to carry it out, so that the
+//! plan printed is the plan run.
 
-use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use serde::Serialize;
-use trees_delta::forest::{self, Forest};
-use trees_delta::{Fingerprint, relate};
+use trees_delta::Fingerprint;
+use trees_pack::{Bundle, ObjectId};
+use trees_split::table::Record;
 
-use super::Options;
 use super::load::Object;
-use crate::progress::{Progress, Unit};
+use super::split;
+
+/// Full or incremental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Every object read, related and re-encoded.
+    #[default]
+    Full,
+    /// New objects packed against the packed ones; old packs kept or copied.
+    Incremental,
+}
+
+impl Mode {
+    /// `full` or `incremental`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+}
 
 /// How one object is to be stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// The object.
-    pub id: String,
+    #[serde(with = "trees_pack::id::hex")]
+    pub id: ObjectId,
     /// Its size.
     pub size: u64,
     /// Its delta base, if it is to be a delta.
-    pub base: Option<String>,
+    #[serde(with = "trees_pack::id::hex::option")]
+    pub base: Option<ObjectId>,
+    /// Whether that base is already packed (incremental: copied with its pack).
+    pub base_packed: bool,
     /// Its chain depth.
     pub depth: usize,
     /// Bytes of it that the base has too (by chunks).
@@ -30,102 +58,152 @@ pub struct Entry {
     pub estimated: u64,
 }
 
-/// The plan: every object, in write order (bases first).
-#[derive(Debug, Clone, Serialize)]
+/// The plan: the new entries in write order (bases first), and what the
+/// new pack copies and replaces.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
-    /// The objects, bases before their deltas.
+    /// `full` or `incremental`.
+    pub mode: Mode,
+    /// The objects to encode, bases before their deltas.
     pub entries: Vec<Entry>,
     /// Total of the estimates.
     pub estimated: u64,
+    /// Packs copied verbatim into the new pack, then removed (incremental).
+    pub copied_packs: Vec<PathBuf>,
+    /// Objects in them.
+    pub copied_objects: u64,
+    /// Packs left as they are.
+    pub kept_packs: Vec<PathBuf>,
+    /// Packs re-encoded into the new pack, then removed (full).
+    pub replaced_packs: Vec<PathBuf>,
+    /// Loose objects removed once the new pack is installed.
+    pub loose_removed: u64,
+    /// gzip files to be stored split, and why the others stay whole.
+    pub split: split::Stats,
 }
 
-/// The plan and what executing it needs.
-pub(crate) struct Made {
-    pub(crate) plan: Plan,
-    pub(crate) forest: Forest,
-    pub(crate) fingerprints: Vec<Fingerprint>,
+/// A new object's base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A packed object (index into [`Prepared::packed`]).
+    Packed(usize),
+    /// Another new object.
+    New(usize),
 }
 
-pub(crate) fn make(
-    objects: &[Object],
-    opts: &Options,
-    progress: &dyn Progress,
-) -> Result<Made, super::Error> {
-    let total: u64 = objects.iter().map(|o| o.data.len()).sum();
-    progress.stage("fingerprinting", total, Unit::Bytes);
-    let params = super::chunk_params(opts);
-    let fingerprints: Vec<Fingerprint> = objects
-        .par_iter()
-        .map(|o| {
-            let fp = o
-                .data
-                .fingerprint(&params)
-                .map_err(|e| super::Error::Large(format!("cannot fingerprint {}: {e}", o.id)))?;
-            progress.advance(o.data.len());
-            Ok(fp)
-        })
-        .collect::<Result<_, super::Error>>()?;
-    progress.stage("relating", objects.len() as u64, Unit::Objects);
-    let mut candidates = relate::relate(&fingerprints, &relate::Options::default());
-    add_related(&mut candidates, &fingerprints, objects, &opts.related);
-    progress.advance(objects.len() as u64);
-    let sizes: Vec<u64> = objects.iter().map(|o| o.data.len()).collect();
-    let forest = forest::choose(&candidates, &sizes, opts.root, opts.max_depth);
-    let entries: Vec<Entry> = forest
-        .order
-        .iter()
-        .map(|&x| {
-            let base = forest.base[x];
-            let shared = base.map_or(0, |b| {
-                candidates[x]
-                    .iter()
-                    .chain(candidates[b].iter())
-                    .find(|c| c.other == b || c.other == x)
-                    .map_or(0, |c| c.shared.min(sizes[x]))
-            });
-            Entry {
-                id: objects[x].id.to_string(),
-                size: sizes[x],
-                base: base.map(|b| objects[b].id.to_string()),
-                depth: forest.depth[x],
-                shared,
-                estimated: sizes[x] - shared,
-            }
-        })
-        .collect();
-    let estimated = entries.iter().map(|e| e.estimated).sum();
-    Ok(Made {
-        plan: Plan { entries, estimated },
-        forest,
-        fingerprints,
-    })
+/// One packed object, as the incremental planner sees it.
+pub(crate) struct Packed {
+    pub(crate) id: ObjectId,
+    pub(crate) pack: usize,
+    pub(crate) offset: u64,
 }
 
-/// `related` hints join each other's candidates, scored like any other
-/// (at least 1, so that a hint below the relate floor still joins): the
-/// forest then takes them only if they beat what content found, and a
-/// wrong hint costs size, never correctness.
-fn add_related(
-    candidates: &mut [Vec<relate::Candidate>],
-    fps: &[Fingerprint],
-    objects: &[Object],
-    related: &[Vec<trees_pack::ObjectId>],
-) {
-    if related.is_empty() {
-        return;
+/// A plan and what executing it needs.
+pub(crate) struct Prepared {
+    pub(crate) mode: Mode,
+    /// The objects to encode (a full repack's every object).
+    pub(crate) objects: Vec<Object>,
+    /// Their full fingerprints.
+    pub(crate) fps: Vec<Fingerprint>,
+    /// The base of each, if it is to be a delta.
+    pub(crate) base: Vec<Option<Place>>,
+    /// The chain depth of each.
+    pub(crate) depth: Vec<usize>,
+    /// Bytes each shares with its base.
+    pub(crate) shared: Vec<u64>,
+    /// Write order, bases first.
+    pub(crate) order: Vec<usize>,
+    /// Every pack of the silo when planning (their idx files).
+    pub(crate) packs: Vec<PathBuf>,
+    /// Those packs, open (incremental).
+    pub(crate) bundles: Vec<Bundle>,
+    /// Their objects (incremental).
+    pub(crate) packed: Vec<Packed>,
+    /// Sketches of the packed objects, for the new `.fp` file (incremental).
+    pub(crate) packed_fps: HashMap<ObjectId, Fingerprint>,
+    /// Packs (indexes into `packs`) copied verbatim into the new pack.
+    pub(crate) copied: Vec<usize>,
+    /// Packs removed once the new pack is installed.
+    pub(crate) replaced: Vec<PathBuf>,
+    /// Loose objects removed once the new pack is installed.
+    pub(crate) loose: Vec<ObjectId>,
+    /// The new pack's split records.
+    pub(crate) records: Vec<Record>,
+    pub(crate) split: split::Stats,
+}
+
+impl Prepared {
+    /// The id of a base.
+    pub(crate) fn base_id(&self, p: Place) -> ObjectId {
+        match p {
+            Place::New(y) => self.objects[y].id,
+            Place::Packed(x) => self.packed[x].id,
+        }
     }
-    let at: std::collections::HashMap<trees_pack::ObjectId, usize> =
-        objects.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
-    for group in related {
-        let members: Vec<usize> = group.iter().filter_map(|id| at.get(id).copied()).collect();
-        for (i, &a) in members.iter().enumerate() {
-            for &b in &members[i + 1..] {
-                if a == b || candidates[a].iter().any(|c| c.other == b) {
-                    continue;
-                }
-                let shared = relate::shared(&fps[a], &fps[b]).max(1);
-                candidates[a].push(relate::Candidate { other: b, shared });
+
+    /// Stores `y` whole (its delta did not pay), lowering the depth of the
+    /// new objects that chain on it.
+    pub(crate) fn make_whole(&mut self, y: usize) {
+        self.base[y] = None;
+        // `order` lists bases first, so one pass fixes every depth.
+        for &z in &self.order {
+            match self.base[z] {
+                None => self.depth[z] = 0,
+                Some(Place::New(b)) => self.depth[z] = self.depth[b] + 1,
+                Some(Place::Packed(_)) => {}
             }
+        }
+    }
+
+    /// Nothing to write: no object to encode and no pack to copy.
+    pub(crate) fn writes_nothing(&self) -> bool {
+        self.objects.is_empty() && self.copied.is_empty()
+    }
+
+    /// What `--dry-run` prints.
+    pub(crate) fn plan(&self) -> Plan {
+        let entries: Vec<Entry> = self
+            .order
+            .iter()
+            .map(|&y| {
+                let size = self.objects[y].data.len();
+                let shared = self.shared[y].min(size);
+                Entry {
+                    id: self.objects[y].id,
+                    size,
+                    base: self.base[y].map(|p| self.base_id(p)),
+                    base_packed: matches!(self.base[y], Some(Place::Packed(_))),
+                    depth: self.depth[y],
+                    shared,
+                    estimated: size - shared,
+                }
+            })
+            .collect();
+        let copied: Vec<PathBuf> = self.copied.iter().map(|&p| self.packs[p].clone()).collect();
+        Plan {
+            mode: self.mode,
+            estimated: entries.iter().map(|e| e.estimated).sum(),
+            entries,
+            copied_objects: self
+                .copied
+                .iter()
+                .map(|&p| u64::from(self.bundles[p].index.count()))
+                .sum(),
+            kept_packs: self
+                .packs
+                .iter()
+                .filter(|p| !self.replaced.contains(p))
+                .cloned()
+                .collect(),
+            replaced_packs: self
+                .replaced
+                .iter()
+                .filter(|p| !copied.contains(p))
+                .cloned()
+                .collect(),
+            copied_packs: copied,
+            loose_removed: self.loose.len() as u64,
+            split: self.split.clone(),
         }
     }
 }

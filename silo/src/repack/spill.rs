@@ -49,7 +49,11 @@ pub(crate) fn write_whole<W: std::io::Write>(
     data: &Data,
     level: u8,
 ) -> Result<u64, super::Error> {
-    let io = |e: std::io::Error| super::Error::Large(format!("cannot read object {id}: {e}"));
+    let io = |source| super::Error::Large {
+        what: "read",
+        id,
+        source,
+    };
     if let Data::Spilled(s) = data
         && let Some(r) = &s.reuse
     {
@@ -143,6 +147,7 @@ impl Windows for Data {
 
 /// The delta of `target` against `base`, by windows if either is spilled.
 pub(crate) fn delta(
+    id: trees_pack::ObjectId,
     base: &Data,
     base_fp: &Fingerprint,
     target: &Data,
@@ -152,7 +157,7 @@ pub(crate) fn delta(
     match (base, target) {
         (Data::Mem(b), Data::Mem(t)) => Ok(trees_delta::delta(b, base_fp, t, target_fp, limit)?),
         _ => trees_delta::delta_windowed(base, base_fp, target, target_fp, limit, DELTA_WINDOW)
-            .map_err(|e| super::Error::Large(e.to_string())),
+            .map_err(|source| super::Error::Windowed { id, source }),
     }
 }
 
@@ -178,11 +183,14 @@ pub(crate) fn from_pack(
         std::io::Write::flush(&mut w.out).map_err(super::io_at(&path))?;
         w.hasher
     };
-    if hasher.finish().ok() != Some(*id) {
-        return Err(super::Error::Large(format!(
-            "object {id} in {} does not hash to its id",
-            bundle.pack.path().display()
-        )));
+    let actual = hasher.finish();
+    if actual.as_ref().ok() != Some(id) {
+        return Err(crate::store::ReadError::PackedMismatch {
+            id: *id,
+            pack: bundle.pack.path().to_owned(),
+            actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+        }
+        .into());
     }
     Ok(Spill {
         file,

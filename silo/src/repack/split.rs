@@ -281,9 +281,7 @@ pub(crate) fn lone(
 }
 
 fn fingerprint(o: &Object, params: &Params) -> Result<Fingerprint, Error> {
-    o.data
-        .fingerprint(params)
-        .map_err(|e| Error::Large(format!("cannot fingerprint {}: {e}", o.id)))
+    o.fingerprint(params)
 }
 
 fn content_len(objects: &[Object], p: &Pending) -> u64 {

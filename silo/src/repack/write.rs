@@ -5,52 +5,71 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use tempfile::NamedTempFile;
 use trees_pack::data::write::{Base, Entry};
-use trees_pack::id::Kind;
+use trees_pack::id::{Kind, hash_object};
 use trees_pack::{Bundle, ObjectId, data, index};
-
-use trees_delta::forest::Forest;
 
 use super::load::Object;
 use super::spill::Data;
 use super::{Error, Outcome, io_at};
+use crate::Silo;
 use crate::progress::{Progress, Unit};
-use crate::{Silo, fsutil};
+use crate::storage::Staged;
+use crate::store::ReadError;
 
 /// Bytes of resolved bases kept while reading the new pack back.
 const READ_BACK_CACHE: usize = 32 << 20;
 
-/// A checked pack and idx, still in `tmp/`.
+/// Copied entries longer than this are streamed, not read through the mapping.
+const COPY_MAPPED_UP_TO: u64 = 16 << 20;
+
+/// A checked pack and idx, staged (see [`crate::storage`]).
 pub(crate) struct Written {
-    pub(crate) pack: NamedTempFile,
-    pub(crate) idx: NamedTempFile,
+    pub(crate) pack: Staged,
+    pub(crate) idx: Staged,
     pub(crate) checksum: ObjectId,
 }
 
-/// Compresses and writes `objects` (consumed: their memory is released
-/// before the new pack is read back), then checks the new pack.
+/// What a new pack holds, in order.
+pub(crate) struct Contents<'a> {
+    /// Packs copied verbatim first, each entry checked against the CRC32
+    /// its idx records (git's pack reuse), each pack in its own offset
+    /// order so that OFS_DELTA distances stay valid.
+    pub(crate) copies: Vec<&'a Bundle>,
+    /// Then these objects, in `order` (bases first); consumed, so that
+    /// their memory is released before the new pack is read back.
+    pub(crate) objects: Vec<Object>,
+    pub(crate) order: &'a [usize],
+    /// The base of each object, if it is stored as a delta.
+    pub(crate) bases: Vec<Option<ObjectId>>,
+    /// Its delta against that base.
+    pub(crate) deltas: Vec<Option<Vec<u8>>>,
+}
+
+/// The one way a repack (full or incremental, and gc through it) writes a
+/// pack: compresses the entries in parallel, writes the pack and its idx
+/// to staged files, and reads the new pack back: every object against its
+/// id when nothing was copied; else every new object against its id and
+/// every copied id's presence (copied bytes were checked by CRC32).
 pub(crate) fn write_pack(
     silo: &Silo,
-    objects: Vec<Object>,
-    forest: &Forest,
-    deltas: &[Option<Vec<u8>>],
+    c: Contents<'_>,
     level: u8,
     large: u64,
     progress: &dyn Progress,
 ) -> Result<Written, Error> {
-    let count = u32::try_from(objects.len()).map_err(|_| Error::TooMany(objects.len()))?;
-    progress.stage("compressing", u64::from(count), Unit::Objects);
+    let copied: usize = c.copies.iter().map(|b| b.index.count() as usize).sum();
+    let count = copied + c.order.len();
+    let count32 = u32::try_from(count).map_err(|_| Error::TooMany(count))?;
+    progress.stage("compressing", c.order.len() as u64, Unit::Objects);
     // Whole spilled objects are compressed as they stream into the pack.
-    let packed: Vec<Option<Entry>> = forest
+    let entries: Vec<Option<Entry>> = c
         .order
         .par_iter()
         .map(|&x| {
-            let o = &objects[x];
-            let e = match (forest.base[x], &deltas[x], &o.data) {
-                (Some(b), Some(delta), _) => {
-                    Some(Entry::delta(o.id, Base::Ofs(objects[b].id), delta, level))
-                }
+            let o = &c.objects[x];
+            let e = match (c.bases[x], &c.deltas[x], &o.data) {
+                (Some(b), Some(delta), _) => Some(Entry::delta(o.id, Base::Ofs(b), delta, level)),
                 (_, _, Data::Mem(v)) => Some(Entry::whole(o.id, Kind::Blob, v, level)),
                 (_, _, Data::Spilled(_)) => None,
             };
@@ -58,25 +77,33 @@ pub(crate) fn write_pack(
             e
         })
         .collect();
-    let ids: Vec<ObjectId> = objects.iter().map(|o| o.id).collect();
+    drop(c.deltas);
+    let new: Vec<(ObjectId, bool)> = c
+        .objects
+        .iter()
+        .map(|o| (o.id, matches!(o.data, Data::Spilled(_))))
+        .collect();
 
-    let tmp = silo.tmp_dir();
-    let mut pack_file = silo.temp_file(".pack").map_err(io_at(&tmp))?;
+    let storage = silo.storage();
+    let mut pack_file = storage.stage(".pack")?;
     let pack_path = pack_file.path().to_owned();
-    progress.stage("writing", u64::from(count), Unit::Objects);
+    progress.stage("writing", count as u64, Unit::Objects);
     let mut w = data::Writer::new(
-        BufWriter::with_capacity(1 << 20, pack_file.as_file_mut()),
-        count,
+        BufWriter::with_capacity(1 << 20, pack_file.file_mut()),
+        count32,
     )?;
-    for (e, &x) in packed.iter().zip(&forest.order) {
+    for b in &c.copies {
+        copy_pack(&mut w, b, progress)?;
+    }
+    for (e, &x) in entries.iter().zip(c.order) {
         match e {
             Some(e) => w.write(e)?,
-            None => super::spill::write_whole(&mut w, objects[x].id, &objects[x].data, level)?,
+            None => super::spill::write_whole(&mut w, c.objects[x].id, &c.objects[x].data, level)?,
         };
         progress.advance(1);
     }
-    drop(packed);
-    drop(objects);
+    drop(entries);
+    drop(c.objects);
     let data::write::Outcome {
         checksum,
         mut entries,
@@ -84,23 +111,83 @@ pub(crate) fn write_pack(
         ..
     } = w.finish()?;
     drop(sink);
-    pack_file.as_file().sync_all().map_err(io_at(&pack_path))?;
 
-    let mut idx_file = silo.temp_file(".idx").map_err(io_at(&tmp))?;
+    let mut idx_file = storage.stage(".idx")?;
     let idx_path = idx_file.path().to_owned();
-    index::write(
-        &mut entries,
-        &checksum,
-        BufWriter::new(idx_file.as_file_mut()),
-    )?;
-    idx_file.as_file().sync_all().map_err(io_at(&idx_path))?;
+    index::write(&mut entries, &checksum, BufWriter::new(idx_file.file_mut()))?;
+    let problems = if c.copies.is_empty() {
+        read_back_all(silo, (&idx_path, &pack_path), &new, large, progress)?
+    } else {
+        read_back_new(silo, (&idx_path, &pack_path), &new, &c.copies, progress)?
+    };
+    if !problems.is_empty() {
+        return Err(Error::ReadBack {
+            path: pack_path,
+            problems,
+        });
+    }
+    Ok(Written {
+        pack: pack_file,
+        idx: idx_file,
+        checksum,
+    })
+}
 
-    // Read back: every object, through the new idx and pack, against its id.
-    progress.stage("checking the new pack", u64::from(count), Unit::Objects);
-    let mut bundle = Bundle::open_pair(&idx_path, &pack_path).map_err(|e| Error::ReadBack {
-        path: pack_path.clone(),
-        problems: vec![e.to_string()],
-    })?;
+/// Copies every entry of `b`, in offset order, checking each CRC32.
+fn copy_pack<W: std::io::Write>(
+    w: &mut data::Writer<W>,
+    b: &Bundle,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let mut es = (0..b.index.count())
+        .map(|i| b.index.entry(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ReadError::OpenPack(e.into()))?;
+    es.sort_unstable_by_key(|e| e.offset);
+    for (k, e) in es.iter().enumerate() {
+        let end = es.get(k + 1).map_or(b.pack.entries_end(), |n| n.offset);
+        let pack_err = |source| ReadError::Pack { id: e.id, source };
+        let len = end.checked_sub(e.offset).ok_or_else(|| {
+            pack_err(trees_pack::bundle::Error::Pack(
+                trees_pack::data::file::Error::BadOffset {
+                    path: b.pack.path().to_owned(),
+                    offset: e.offset,
+                },
+            ))
+        })?;
+        if len > COPY_MAPPED_UP_TO {
+            // Streamed: the old pack's pages stay out of the resident set.
+            let mut r = b.range_reader(e.offset, end).map_err(pack_err)?;
+            w.copy_streamed(e.id, &mut r, len, e.crc32)?;
+        } else {
+            let raw = b
+                .pack
+                .bytes(e.offset, end)
+                .map_err(|source| pack_err(source.into()))?;
+            w.copy_raw(e.id, raw, e.crc32)?;
+        }
+        progress.advance(1);
+    }
+    Ok(())
+}
+
+fn open_new(idx: &Path, pack: &Path) -> Result<Bundle, Error> {
+    Bundle::open_pair(idx, pack).map_err(|e| Error::ReadBack {
+        path: pack.to_owned(),
+        problems: vec![trees_pack::error_chain(&e)],
+    })
+}
+
+/// Every object of the new pack, in pack order, against its id.
+fn read_back_all(
+    silo: &Silo,
+    (idx, pack): (&Path, &Path),
+    new: &[(ObjectId, bool)],
+    large: u64,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, Error> {
+    progress.stage("checking the new pack", new.len() as u64, Unit::Objects);
+    let mut bundle = open_new(idx, pack)?;
     // Entries are read in pack order, bases first: a few bases suffice.
     bundle.set_cache_budget(READ_BACK_CACHE);
     let tmp = silo.tmp_dir();
@@ -116,26 +203,66 @@ pub(crate) fn write_pack(
         .iter()
         .map(ToString::to_string)
         .collect();
-    for id in &ids {
+    for (id, _) in new {
         if bundle.index.lookup(id).is_none() {
             problems.push(format!("object {id} is missing from the new pack"));
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::ReadBack {
-            path: pack_path,
-            problems,
-        });
-    }
-    Ok(Written {
-        pack: pack_file,
-        idx: idx_file,
-        checksum,
-    })
+    Ok(problems)
 }
 
-/// Installs the new pack ([`crate::install::install_pack`]), writes its
-/// fingerprint file `fp` (see [`super::fingerprints`]), then removes the
+/// Every new object through the new pack against its id, and every copied
+/// object present.
+fn read_back_new(
+    silo: &Silo,
+    (idx, pack): (&Path, &Path),
+    new: &[(ObjectId, bool)],
+    copies: &[&Bundle],
+    progress: &dyn Progress,
+) -> Result<Vec<String>, Error> {
+    progress.stage("checking the new pack", new.len() as u64, Unit::Objects);
+    let bundle = open_new(idx, pack)?;
+    let tmp = silo.tmp_dir();
+    let mut problems = Vec::new();
+    for &(id, spilled) in new {
+        let actual = if spilled {
+            match bundle.find(&id) {
+                Ok(Some(offset)) => bundle.hash_streamed(offset, &tmp).ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    problems.push(format!("object {id}: {}", trees_pack::error_chain(&e)));
+                    continue;
+                }
+            }
+        } else {
+            match bundle.read(&id) {
+                Ok(Some(got)) => hash_object(got.kind, &got.data).ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    problems.push(format!("object {id}: {}", trees_pack::error_chain(&e)));
+                    continue;
+                }
+            }
+        };
+        if bundle.index.lookup(&id).is_none() {
+            problems.push(format!("object {id} is missing from the new pack"));
+        } else if actual != Some(id) {
+            problems.push(format!("object {id} reads back wrong"));
+        }
+        progress.advance(1);
+    }
+    for b in copies {
+        let ids = (0..b.index.count()).map(|i| b.index.id(i));
+        if let Some(id) = ids.into_iter().find(|id| bundle.index.lookup(id).is_none()) {
+            problems.push(format!("object {id} is missing from the new pack"));
+        }
+    }
+    Ok(problems)
+}
+
+/// Publishes the new pack, its record table (if it stores gzip files
+/// split) and its idx, in that order (see [`install_order`]); writes its
+/// fingerprint file `fp` (see [`super::fingerprints`]); then removes the
 /// loose objects and packs it replaces.
 pub(crate) fn install_with_fp(
     silo: &Silo,
@@ -145,46 +272,57 @@ pub(crate) fn install_with_fp(
     old_packs: &[PathBuf],
     fp: &[u8],
 ) -> Result<Outcome, Error> {
+    let storage = silo.storage();
     let table = if records.is_empty() {
         None
     } else {
         use std::io::Write;
-        let tmp = silo.tmp_dir();
-        let mut f = silo.temp_file(".split").map_err(io_at(&tmp))?;
+        let mut f = storage.stage(".split")?;
         let path = f.path().to_owned();
         f.write_all(&trees_split::table::Table::encode(&w.checksum, records))
             .map_err(io_at(&path))?;
-        Some(f.into_temp_path())
+        Some(f)
     };
-    let pack_dest = crate::install::install_pack(
-        &silo.pack_dir(),
-        w.pack.into_temp_path(),
-        table,
-        w.idx.into_temp_path(),
-        &format!("pack-{}", w.checksum),
-    )
-    .map_err(|e| Error::Io {
-        path: e.path,
-        source: e.source,
-    })?;
+    let name = format!("pack-{}", w.checksum);
+    storage.publish(install_order(&name, w.pack, table, w.idx))?;
+    let pack_dest = silo.pack_dir().join(format!("{name}.pack"));
     write_fp_bytes(silo, &pack_dest.with_extension("idx"), fp)?;
     remove_replaced(silo, Some(pack_dest), loose, old_packs)
 }
 
-/// Writes `bytes` as the fingerprint file of the pack `idx` (tmp, fsync,
-/// rename). A cache: the pack is complete without it.
+/// The order in which a pack's files are published, each complete and
+/// durable before the next appears: the pack, its record table, then its
+/// idx. Readers find packs by their idx, so until the idx appears no reader
+/// sees the new pack, and from then on its pack and table are complete. A
+/// crash before the idx leaves a `.pack` without an `.idx`: `silo verify`
+/// lists it as an orphan (harmless), and the next repack or mirror of the
+/// same pack puts a new copy over it. Only after the idx may a caller
+/// delete what the new pack replaces. Repack, gc (through repack) and
+/// mirror all publish packs this way.
+pub fn install_order(
+    name: &str,
+    pack: Staged,
+    table: Option<Staged>,
+    idx: Staged,
+) -> Vec<(Staged, PathBuf)> {
+    let at = |ext: &str| PathBuf::from(format!("pack/{name}.{ext}"));
+    let mut files = vec![(pack, at("pack"))];
+    if let Some(t) = table {
+        files.push((t, at(trees_split::table::EXTENSION)));
+    }
+    files.push((idx, at("idx")));
+    files
+}
+
+/// Writes `bytes` as the fingerprint file of the pack `idx` (staged, then
+/// replacing any old one). A cache: the pack is complete without it.
 pub(crate) fn write_fp_bytes(silo: &Silo, idx: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let tmp = silo.tmp_dir();
-    let mut f = silo.temp_file(".fp").map_err(io_at(&tmp))?;
+    let mut f = silo.storage().stage(".fp")?;
     let path = f.path().to_owned();
     f.write_all(bytes).map_err(io_at(&path))?;
-    f.as_file().sync_all().map_err(io_at(&path))?;
     let dest = super::fingerprints::path_for(idx);
-    f.persist(&dest).map_err(|e| Error::Io {
-        path: dest.clone(),
-        source: e.error,
-    })?;
+    silo.storage().replace(f, silo.relative(&dest))?;
     Ok(())
 }
 
@@ -196,47 +334,44 @@ pub(crate) fn remove_replaced(
     loose: &[ObjectId],
     old_packs: &[PathBuf],
 ) -> Result<Outcome, Error> {
-    let dir = silo.pack_dir();
     let new_idx = new_pack.as_ref().map(|p| p.with_extension("idx"));
     let mut outcome = Outcome {
         pack: new_pack,
         ..Outcome::default()
     };
-    let mut fanout = std::collections::BTreeSet::new();
-    for id in loose {
-        let p = silo.loose_path(id);
-        fsutil::remove_if_present(&p).map_err(io_at(&p))?;
-        outcome.loose_removed += 1;
-        fanout.insert(p.parent().expect("loose paths have a parent").to_owned());
-    }
-    for d in fanout {
-        // Fails, harmlessly, when an add put a new object there meanwhile.
-        let _ = std::fs::remove_dir(&d);
-    }
+    let mut doomed: Vec<PathBuf> = loose
+        .iter()
+        .map(|id| silo.relative(&silo.loose_path(id)).to_owned())
+        .collect();
+    outcome.loose_removed = loose.len() as u64;
     for idx in old_packs.iter().filter(|p| Some(*p) != new_idx.as_ref()) {
         // idx first: a reader must never find an idx whose pack is gone.
-        fsutil::remove_if_present(idx).map_err(io_at(idx))?;
-        let pack = idx.with_extension("pack");
-        fsutil::remove_if_present(&pack).map_err(io_at(&pack))?;
-        let fp = super::fingerprints::path_for(idx);
-        fsutil::remove_if_present(&fp).map_err(io_at(&fp))?;
-        let table = idx.with_extension(trees_split::table::EXTENSION);
-        fsutil::remove_if_present(&table).map_err(io_at(&table))?;
+        let idx = silo.relative(idx).to_owned();
+        doomed.extend([
+            idx.with_extension("pack"),
+            super::fingerprints::path_for(&idx),
+            idx.with_extension(trees_split::table::EXTENSION),
+        ]);
+        let at = doomed.len() - 3;
+        doomed.insert(at, idx);
         outcome.packs_removed += 1;
     }
     // A record table without its idx was left by a writer killed between
-    // the two (see crate::install). Every writer holds the silo lock, as
-    // the caller does: none is installing one now.
-    for e in crate::store::read_dir_sorted(&dir)? {
-        if e.extension()
+    // the two (see `install_order`). Every writer holds the silo lock, as
+    // the caller does: none is publishing one now.
+    let storage = silo.storage();
+    let names = storage.list(Path::new("pack"))?;
+    for name in &names {
+        let table = Path::new("pack").join(name);
+        if table
+            .extension()
             .is_some_and(|x| x == trees_split::table::EXTENSION)
-            && !e.with_extension("idx").exists()
+            && !names.contains(&format!("{}.idx", name.trim_end_matches(".split")))
+            && !doomed.contains(&table)
         {
-            fsutil::remove_if_present(&e).map_err(io_at(&e))?;
+            doomed.push(table);
         }
     }
-    fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
-    let objects = silo.objects_dir();
-    fsutil::sync_dir(&objects).map_err(io_at(&objects))?;
+    storage.delete(&doomed)?;
     Ok(outcome)
 }

@@ -110,4 +110,7 @@ pub enum AddError {
     /// Looking in packs for the object failed.
     #[error(transparent)]
     Find(#[from] ReadError),
+    /// Staging or creating its file failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
 }

@@ -14,6 +14,7 @@ pub mod split;
 use crate::fsutil;
 use crate::loose;
 use crate::packs::{PackSet, Packs};
+use crate::storage::{Local, Storage};
 
 pub use error::{AddError, OpenError, ReadError};
 
@@ -29,6 +30,7 @@ pub struct Silo {
     root: PathBuf,
     stream_above: u64,
     packs: Arc<PackSet>,
+    storage: Local,
 }
 
 /// The file that holds an object.
@@ -81,6 +83,7 @@ impl Silo {
             root: root.to_owned(),
             stream_above: STREAM_LARGER_THAN,
             packs: Arc::new(PackSet::new(&root.join("pack"))),
+            storage: Local::new(root),
         })
     }
 
@@ -169,6 +172,17 @@ impl Silo {
             found: Found::Packed(b, offset),
         }
         .read(out)
+    }
+
+    /// Its files: every write, publish and delete goes through this.
+    pub fn storage(&self) -> &dyn Storage {
+        &self.storage
+    }
+
+    /// `path` (under [`Silo::root`]) as the silo-relative name that
+    /// [`Storage`] takes; a relative path is returned as it is.
+    pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
     }
 
     /// The silo's directory.
@@ -422,13 +436,9 @@ impl Silo {
                 Err(source) => return Err(AddError::Io { path: file, source }),
             }
         }
-        let io = |p: &Path| {
-            let p = p.to_owned();
-            move |source| AddError::Io { path: p, source }
-        };
-        let mut tmp = self.temp_file(".gz").map_err(io(&self.tmp_dir()))?;
+        let mut tmp = self.storage.stage(".gz")?;
         let tmp_path = tmp.path().to_owned();
-        let second = loose::write_gzip(path, size, tmp.as_file_mut(), &tmp_path)?;
+        let second = loose::write_gzip(path, size, tmp.file_mut(), &tmp_path)?;
         if second != id {
             return Err(loose::Error::Changed {
                 path: path.to_owned(),
@@ -437,30 +447,11 @@ impl Silo {
             }
             .into());
         }
-        tmp.as_file().sync_all().map_err(io(&tmp_path))?;
         let dest = self.loose_path(&id);
-        let dir = dest.parent().expect("loose paths have a parent").to_owned();
-        // A repack removes fan-out directories it emptied; if it removes
-        // ours between our mkdir and our rename, make it again.
-        let mut attempts = 0;
-        loop {
-            fsutil::ensure_dir(&dir).map_err(io(&dir))?;
-            match tmp.persist(&dest) {
-                Ok(_) => break,
-                Err(e) if e.error.kind() == io::ErrorKind::NotFound && attempts < 5 => {
-                    attempts += 1;
-                    tmp = e.file;
-                }
-                Err(e) => {
-                    return Err(AddError::Io {
-                        path: dest.clone(),
-                        source: e.error,
-                    });
-                }
-            }
-        }
-        fsutil::sync_dir(&dir).map_err(io(&dir))?;
-        Ok((id, true))
+        // Another add of the same bytes may have won the race: the same
+        // name holds the same bytes, so either copy will do.
+        let created = self.storage.create(tmp, self.relative(&dest))?;
+        Ok((id, created == crate::storage::Created::New))
     }
 }
 

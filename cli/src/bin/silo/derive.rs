@@ -4,6 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+
+use crate::args::ApplyArgs;
+use crate::exit::Status;
 use trees_hints::hints::{Hint, Hints};
 use trees_pack::ObjectId;
 use trees_silo::derive::Made;
@@ -123,4 +126,22 @@ pub fn apply(
         }
     }
     Ok(Ok(id))
+}
+
+/// `silo apply HAVE PATCH [-o WANT]`: exit 1 if the result is refused.
+pub fn run_apply(a: &ApplyArgs, out: &mut dyn Write) -> Result<Status> {
+    match apply(&a.have, &a.patch, a.output.as_deref(), a.max_size, out)? {
+        Ok(id) => {
+            out.flush()?;
+            if a.output.is_some() {
+                eprintln!("silo: rebuilt {id}");
+            }
+            Ok(Status::Ok)
+        }
+        Err(e) if is_check_failure(&e) => {
+            eprintln!("silo: bad: {}", trees_pack::error_chain(&e));
+            Ok(Status::CheckFailed)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

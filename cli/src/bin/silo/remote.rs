@@ -1,6 +1,6 @@
 //! `silo cat URL`, `silo mirror` and `silo update-server-info`: the HTTP side.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,8 +8,9 @@ use anyhow::{Context, Result};
 use trees_remote::{self as remote, Remote, mirror};
 use trees_silo::{Silo, du, listing};
 
-use super::exit::Status;
 use super::progress;
+use crate::args::MirrorArgs;
+use crate::exit::Status;
 
 /// How to reach a silo served over HTTP.
 #[derive(clap::Args, Clone)]
@@ -74,73 +75,9 @@ impl RemoteArgs {
     }
 }
 
-/// `silo cat URL ID` and `silo cat URL --batch`.
-pub fn cat(
-    args: &RemoteArgs,
-    url: &str,
-    id: Option<&str>,
-    batch: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let r = args.open(url);
-    let result = if batch {
-        cat_batch(&r, out).with_context(|| format!("cannot read from {url}"))
-    } else {
-        let id = id.context("an id is needed without --batch")?;
-        (|| -> Result<()> {
-            let full = r.resolve(id)?;
-            r.read_to(&full, out)?;
-            Ok(())
-        })()
-        .with_context(|| format!("cannot read object {id} from {url}"))
-    };
-    args.report(&r);
-    result
-}
-
-fn cat_batch(r: &Remote, out: &mut dyn Write) -> Result<()> {
-    for line in io::stdin().lines() {
-        let line = line.context("cannot read ids from stdin")?;
-        let input = line.trim();
-        if input.is_empty() {
-            continue;
-        }
-        let id = match r.resolve(input) {
-            Ok(id) => id,
-            Err(remote::Error::NotFound { .. }) => {
-                writeln!(out, "{input} missing")?;
-                out.flush()?;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let data = match r.read(&id) {
-            Ok(d) => d,
-            Err(remote::Error::NotFound { .. }) => {
-                writeln!(out, "{input} missing")?;
-                out.flush()?;
-                continue;
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot read object {id}")),
-        };
-        writeln!(out, "{id} blob {}", data.len())?;
-        out.write_all(&data)?;
-        writeln!(out)?;
-        // Each answer at once, as `git cat-file --batch` does.
-        out.flush()?;
-    }
-    Ok(())
-}
-
 /// `silo mirror URL DIR`.
-pub fn mirror(
-    args: &RemoteArgs,
-    url: &str,
-    dir: &std::path::Path,
-    wait: bool,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<Status> {
+pub fn mirror(a: &MirrorArgs, out: &mut dyn Write) -> Result<Status> {
+    let (args, url, dir, wait, json) = (&a.remote, a.url.as_str(), a.dir.as_path(), a.wait, a.json);
     let silo = Silo::init(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
     let r = args.open(url);
     let bar = progress::Bar::new();
@@ -195,7 +132,7 @@ pub fn mirror(
 }
 
 /// `silo update-server-info DIR`.
-pub fn update_server_info(dir: &std::path::Path, out: &mut dyn Write) -> Result<()> {
+pub fn update_server_info(dir: &std::path::Path, out: &mut dyn Write) -> Result<Status> {
     let silo = Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
     let l = listing::write(&silo)?;
     writeln!(
@@ -206,5 +143,5 @@ pub fn update_server_info(dir: &std::path::Path, out: &mut dyn Write) -> Result<
         l.loose.len(),
         l.derived.len()
     )?;
-    Ok(())
+    Ok(Status::Ok)
 }

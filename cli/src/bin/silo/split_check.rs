@@ -8,6 +8,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use trees_split::analyse::{self, Limits};
 
+use crate::args::SplitCheckArgs;
+use crate::exit::Status;
+
 /// What `split-check` found for one file.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -22,6 +25,28 @@ pub struct Report {
     recipe_bytes: u64,
     seconds_analyse: f64,
     seconds_rebuild: f64,
+}
+
+/// `silo split-check FILE...`: one report a file, as text or JSON lines.
+pub fn run(a: &SplitCheckArgs, out: &mut dyn Write) -> Result<Status> {
+    let mut limits = Limits::for_memory(a.memory.0);
+    if let Some(c) = a.chunk {
+        limits.chunk = usize::try_from(c.0)
+            .unwrap_or(usize::MAX)
+            .clamp(64 << 10, 64 << 20);
+        limits.feed = limits.feed.max(2 * limits.chunk);
+    }
+    for f in &a.files {
+        let r = check(f, limits)?;
+        if a.json {
+            serde_json::to_writer(&mut *out, &r)?;
+            writeln!(out)?;
+        } else {
+            print(out, &r)?;
+        }
+        out.flush()?;
+    }
+    Ok(Status::Ok)
 }
 
 /// Splits `file` (content to a temporary file), rebuilds it, compares.

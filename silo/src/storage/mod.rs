@@ -1,0 +1,129 @@
+//! Where a silo's files live: the one interface through which the store
+//! lists, reads, writes, publishes and deletes them.
+//!
+//! Repack, gc, add, the listing, derived files and mirror change a silo only
+//! through [`Storage`]; [`Local`] is a directory on a POSIX file system. A
+//! second implementation (object storage, where there is no rename) must
+//! keep each operation's promise below, which is what readers rely on:
+//!
+//! | operation | promise to a concurrent reader | local protocol |
+//! |---|---|---|
+//! | [`list`](Storage::list) | names that were published before the call | `readdir`, sorted |
+//! | [`read_range`](Storage::read_range) | bytes of a published file, never half of a write | `pread` |
+//! | [`stage`](Storage::stage) | nothing: a staged file is invisible | a file in `tmp/`, mode 0444 |
+//! | [`create`](Storage::create) | the name appears complete, once; a name that exists already holds the same bytes (names are content addresses) and is kept | fsync the file, `mkdir` the parent (fsync its parent), rename, fsync the directory |
+//! | [`publish`](Storage::publish) | files appear one after another, each complete before the next; the last is the one readers look for | for each: fsync, rename, fsync the directory |
+//! | [`replace`](Storage::replace) | the old bytes or the new, never a mix | fsync, rename over the old, fsync the directory |
+//! | [`delete`](Storage::delete) | files disappear in the order given | unlink each (a missing file is fine), then fsync each directory touched |
+//!
+//! Every step that makes something durable is a crash point
+//! ([`crate::crash`]), named after the file's kind (`pack renamed`, `idx
+//! synced`, ...), so that the crash tests can kill a writer between any two.
+//!
+//! Paths are relative to the silo's root and use `/` (`pack/pack-<sha>.idx`,
+//! `objects/ab/<38 hex>.gz`): the same names work as object keys.
+
+mod local;
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+pub use local::Local;
+
+/// A file being written, invisible to readers until it is created,
+/// published or replaced. Dropped, it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+}
+
+impl Staged {
+    /// The file, to write into (and to read back before it is published).
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        self.file.as_file_mut()
+    }
+
+    /// The file, to read.
+    pub fn file(&self) -> &std::fs::File {
+        self.file.as_file()
+    }
+
+    /// Where it is staged (a local path, readable until it is published).
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+impl io::Write for Staged {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// An operation on a file of the silo failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {op} {}", path.display())]
+pub struct Error {
+    /// What was being done: `list`, `read`, `stage`, `create`, ...
+    pub op: &'static str,
+    /// The file or directory (a local path).
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Whether [`Storage::create`] made the file or found it there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// The file is new.
+    New,
+    /// A file of that name was there (same name, same bytes): it is kept.
+    Existed,
+}
+
+/// The files of a silo. See the module documentation for what each
+/// operation promises.
+pub trait Storage: std::fmt::Debug + Send + Sync {
+    /// The names of the files directly in `dir`, sorted; empty if `dir`
+    /// does not exist.
+    fn list(&self, dir: &Path) -> Result<Vec<String>, Error>;
+
+    /// Bytes `range` of `path` (fewer if the file is shorter); `None` if
+    /// the file does not exist.
+    fn read_range(&self, path: &Path, range: Range<u64>) -> Result<Option<Vec<u8>>, Error>;
+
+    /// A new staged file, named with `suffix` for whoever looks at `tmp/`.
+    fn stage(&self, suffix: &str) -> Result<Staged, Error>;
+
+    /// Creates `path` from `staged`, create-only.
+    fn create(&self, staged: Staged, path: &Path) -> Result<Created, Error>;
+
+    /// Publishes `files` in order, each complete and durable before the
+    /// next appears.
+    fn publish(&self, files: Vec<(Staged, PathBuf)>) -> Result<(), Error>;
+
+    /// Replaces `path` (or creates it) with `staged`.
+    fn replace(&self, staged: Staged, path: &Path) -> Result<(), Error>;
+
+    /// Deletes `paths` in order (a missing file is fine); returns how many
+    /// were there.
+    fn delete(&self, paths: &[PathBuf]) -> Result<u64, Error>;
+}
+
+/// The crash-point name of a file's kind: its extension (`pack`, `idx`,
+/// `split`, `fp`, `json`), or `loose object` for a `.gz` under `objects/`.
+fn kind(path: &Path) -> String {
+    if path.starts_with("objects") {
+        return "loose object".to_owned();
+    }
+    if path.starts_with("derived") {
+        return "derived file".to_owned();
+    }
+    path.extension()
+        .map_or_else(|| "file".to_owned(), |e| e.to_string_lossy().into_owned())
+}
