@@ -142,8 +142,8 @@ fn fetch_as(
                 });
             }
             Err(e) => match why(e, root) {
-                Ok(source) => return Err(output(source)),
-                Err(why) => notes.push(why),
+                Why::Output(source) => return Err(output(source)),
+                Why::TryNext(note) => notes.push(note),
             },
         }
     }
@@ -154,15 +154,21 @@ fn fetch_as(
     })
 }
 
-/// Why a silo could not give the blob: `Ok` for a failed write to the
-/// output (stop), `Err` with a message for a reason to try the next silo.
-fn why(e: ReadError, root: &Path) -> Result<io::Error, String> {
+/// Why a silo could not give the blob.
+enum Why {
+    /// Writing the output failed: stop.
+    Output(io::Error),
+    /// This silo could not: say why, and try the next.
+    TryNext(String),
+}
+
+fn why(e: ReadError, root: &Path) -> Why {
     match e {
         ReadError::Output(source) | ReadError::Loose(loose::Error::Output { source, .. }) => {
-            Ok(source)
+            Why::Output(source)
         }
-        ReadError::NotFound(_) => Err(format!("{}: no such object", root.display())),
-        e => Err(format!(
+        ReadError::NotFound(_) => Why::TryNext(format!("{}: no such object", root.display())),
+        e => Why::TryNext(format!(
             "{}: {}",
             root.display(),
             trees_pack::error_chain(&e)

@@ -13,7 +13,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use trees_pack::{data, index};
+use trees_pack::{ObjectId, data, index};
 
 use super::Error;
 use super::http::Client;
@@ -30,20 +30,39 @@ fn cache_io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Why a fetched idx or pack is refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    /// The idx is malformed or its trailer is wrong.
+    #[error(transparent)]
+    Idx(#[from] index::file::Error),
+    /// The pack is malformed or its trailer is wrong.
+    #[error(transparent)]
+    Pack(#[from] data::file::Error),
+    /// The idx belongs to another pack.
+    #[error("it indexes pack {indexes}, not {name}")]
+    OtherPack { indexes: ObjectId, name: String },
+    /// The pack is not as long as listed.
+    #[error("{len} bytes, the listing says {listed}")]
+    Length { len: u64, listed: u64 },
+    /// The pack's trailer is not its name.
+    #[error("its trailer is {trailer}, its name says {name}")]
+    Trailer { trailer: ObjectId, name: String },
+}
+
 /// Checks idx bytes against their trailer and against the pack's checksum.
 pub(crate) fn parse_idx(
     path: &Path,
     bytes: Vec<u8>,
     p: &listing::Pack,
-) -> Result<index::File, String> {
-    let idx = index::File::from_bytes(path, bytes).map_err(|e| e.to_string())?;
-    idx.verify().map_err(|e| e.to_string())?;
+) -> Result<index::File, Refused> {
+    let idx = index::File::from_bytes(path, bytes)?;
+    idx.verify()?;
     if Some(idx.pack_checksum()) != p.checksum() {
-        return Err(format!(
-            "it indexes pack {}, not {}",
-            idx.pack_checksum(),
-            p.name
-        ));
+        return Err(Refused::OtherPack {
+            indexes: idx.pack_checksum(),
+            name: p.name.clone(),
+        });
     }
     Ok(idx)
 }
@@ -75,9 +94,9 @@ pub(crate) fn idx(
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(cache_io(&dir))?;
     tmp.write_all(&bytes).map_err(cache_io(&path))?;
     // Checked once, in memory; named by its cache path for later errors.
-    let idx = parse_idx(&path, bytes, p).map_err(|what| Error::Idx {
+    let idx = parse_idx(&path, bytes, p).map_err(|e| Error::Idx {
         url: url.to_owned(),
-        what,
+        what: trees_pack::error_chain(&e),
     })?;
     tmp.persist(&path).map_err(|e| Error::Cache {
         path: path.clone(),
@@ -153,6 +172,7 @@ pub(crate) fn fetch_checked_pack(
         match check_pack(part, p, len) {
             Ok(()) => return Ok(()),
             Err(why) => {
+                let why = trees_pack::error_chain(&why);
                 tracing::warn!("{url}: {why}; fetching it again from the start");
                 last = why;
                 fs::remove_file(part).map_err(cache_io(part))?;
@@ -165,18 +185,20 @@ pub(crate) fn fetch_checked_pack(
     })
 }
 
-fn check_pack(path: &Path, p: &listing::Pack, len: u64) -> Result<(), String> {
+fn check_pack(path: &Path, p: &listing::Pack, len: u64) -> Result<(), Refused> {
     if len != p.pack {
-        return Err(format!("{len} bytes, the listing says {}", p.pack));
+        return Err(Refused::Length {
+            len,
+            listed: p.pack,
+        });
     }
-    let f = data::File::open(path).map_err(|e| e.to_string())?;
-    f.verify_checksum().map_err(|e| e.to_string())?;
+    let f = data::File::open(path)?;
+    f.verify_checksum()?;
     if Some(f.checksum()) != p.checksum() {
-        return Err(format!(
-            "its trailer is {}, its name says {}",
-            f.checksum(),
-            p.name
-        ));
+        return Err(Refused::Trailer {
+            trailer: f.checksum(),
+            name: p.name.clone(),
+        });
     }
     Ok(())
 }

@@ -146,14 +146,27 @@ pub enum Error {
         what: String,
     },
     /// A split object cannot be rebuilt.
-    #[error("split object {id} in {url}: {what}")]
+    #[error("split object {id} in {url}")]
     Split {
         /// The pack's URL.
         url: String,
         /// The object.
         id: ObjectId,
         /// What is wrong.
-        what: String,
+        #[source]
+        source: trees_silo::split::RebuildError,
+    },
+    /// A split object's record names a part the pack lacks.
+    #[error("split object {id} in {url}: its record names {what} {part}, which the pack lacks")]
+    SplitPart {
+        /// The pack's URL.
+        url: String,
+        /// The object.
+        id: ObjectId,
+        /// `content` or `recipe`.
+        what: &'static str,
+        /// The part's id.
+        part: ObjectId,
     },
 }
 
@@ -407,16 +420,12 @@ impl Remote {
         p: &pack::RemotePack,
         rec: &trees_split::table::Record,
     ) -> Result<Arc<Vec<u8>>, Error> {
-        let split_err = |what: String| Error::Split {
-            url: p.url.clone(),
-            id: rec.x,
-            what,
-        };
-        let part = |id: &ObjectId, what: &str| -> Result<Arc<Vec<u8>>, Error> {
-            let i = p.idx.lookup(id).ok_or_else(|| {
-                split_err(format!(
-                    "its record names {what} {id}, which the pack lacks"
-                ))
+        let part = |id: &ObjectId, what: &'static str| -> Result<Arc<Vec<u8>>, Error> {
+            let i = p.idx.lookup(id).ok_or_else(|| Error::SplitPart {
+                url: p.url.clone(),
+                id: rec.x,
+                what,
+                part: *id,
             })?;
             Ok(
                 p.read(&self.client, i, lp, &self.options.cache, &self.notes)?
@@ -428,7 +437,11 @@ impl Remote {
         let memory = self.options.max_object_size.saturating_mul(2);
         trees_silo::split::rebuild_in_memory(rec, &recipe, &content, memory)
             .map(Arc::new)
-            .map_err(split_err)
+            .map_err(|source| Error::Split {
+                url: p.url.clone(),
+                id: rec.x,
+                source,
+            })
     }
 
     /// Writes object `id` to `out` once it has been read and checked;

@@ -23,11 +23,12 @@ use trees_pack::{Bundle, ObjectId};
 
 use super::{Error as RemoteError, Remote, cache};
 use trees_silo::derived;
-use trees_silo::fsutil;
 use trees_silo::listing::{self, Listing};
 use trees_silo::lock::{self, Lock};
 use trees_silo::loose;
 use trees_silo::progress::{Progress, Unit};
+use trees_silo::repack::install_order;
+use trees_silo::storage::Staged;
 use trees_silo::store::{ReadError, Silo};
 
 /// Why a mirror run stopped.
@@ -45,6 +46,9 @@ pub enum Error {
     /// The local silo cannot be read.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// Staging or publishing a file of the local silo failed.
+    #[error(transparent)]
+    Storage(#[from] trees_silo::storage::Error),
     /// The local listing cannot be written.
     #[error(transparent)]
     Listing(#[from] listing::Error),
@@ -161,10 +165,10 @@ fn copy_packs(
                 .ok_or_else(|| RemoteError::Gone {
                     url: idx_url.clone(),
                 })?;
-        cache::parse_idx(Path::new(&idx_url), idx_bytes.clone(), p).map_err(|what| {
+        cache::parse_idx(Path::new(&idx_url), idx_bytes.clone(), p).map_err(|e| {
             RemoteError::Idx {
                 url: idx_url.clone(),
-                what,
+                what: trees_pack::error_chain(&e),
             }
         })?;
         progress.advance(idx_bytes.len() as u64);
@@ -185,14 +189,9 @@ fn copy_packs(
         };
         cache::fetch_checked_pack(&remote.client, &pack_url, p, &part, &on_bytes)?;
         // Every object read back and hashed before the pack is let in.
-        let mut idx_tmp = silo.temp_file(".idx").map_err(io_at(&silo.tmp_dir()))?;
-        idx_tmp
-            .write_all(&idx_bytes)
-            .map_err(io_at(idx_tmp.path()))?;
-        idx_tmp
-            .as_file()
-            .sync_all()
-            .map_err(io_at(idx_tmp.path()))?;
+        let mut idx_tmp = silo.storage().stage(".idx")?;
+        let idx_path = idx_tmp.path().to_owned();
+        idx_tmp.write_all(&idx_bytes).map_err(io_at(&idx_path))?;
         let bundle = Bundle::open_pair(idx_tmp.path(), &part).map_err(|e| Error::BadPack {
             url: pack_url.clone(),
             what: e.to_string(),
@@ -219,10 +218,11 @@ fn copy_packs(
                         problems.push(trees_pack::error_chain(&e));
                     }
                 }
-                let mut tmp = silo.temp_file(".split").map_err(io_at(&silo.tmp_dir()))?;
+                let mut tmp = silo.storage().stage(".split")?;
+                let path = tmp.path().to_owned();
                 tmp.write_all(&trees_split::table::Table::encode(t.pack(), t.records()))
-                    .map_err(io_at(tmp.path()))?;
-                Some(tmp.into_temp_path())
+                    .map_err(io_at(&path))?;
+                Some(tmp)
             }
         };
         let problems: Vec<&String> = problems.iter().collect();
@@ -237,19 +237,10 @@ fn copy_packs(
                     .join("; "),
             });
         }
-        // The one install sequence: pack, then idx, each fsynced, renamed
-        // and its directory fsynced (readers look for packs by their idx).
-        trees_silo::install::install_pack(
-            &pack_dir,
-            tempfile::TempPath::try_from_path(&part).map_err(io_at(&part))?,
-            table,
-            idx_tmp.into_temp_path(),
-            &p.name,
-        )
-        .map_err(|e| Error::Io {
-            path: e.path,
-            source: e.source,
-        })?;
+        // The one install sequence (readers look for packs by their idx).
+        let pack = Staged::adopt(&part).map_err(io_at(&part))?;
+        silo.storage()
+            .publish(install_order(&p.name, pack, table, idx_tmp))?;
         out.packs.copied += 1;
         out.packs.bytes += p.pack + p.idx;
     }
@@ -272,27 +263,16 @@ fn adopt_orphan(pack: &Path, part: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn set_read_only(path: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o444)).map_err(io_at(path))
-}
-
 /// Downloads `url` into a new temporary file of the silo's `tmp/` (written
 /// through the handle that created it: the file itself is read-only).
-fn fetch_temp(
-    remote: &Remote,
-    silo: &Silo,
-    url: &str,
-    limit: u64,
-) -> Result<tempfile::NamedTempFile, Error> {
-    let mut tmp = silo.temp_file(".part").map_err(io_at(&silo.tmp_dir()))?;
+fn fetch_temp(remote: &Remote, silo: &Silo, url: &str, limit: u64) -> Result<Staged, Error> {
+    let mut tmp = silo.storage().stage(".part")?;
     remote
         .client
-        .download(url, tmp.as_file_mut(), 0, limit, &|_| {})?
+        .download(url, tmp.file_mut(), 0, limit, &|_| {})?
         .ok_or_else(|| RemoteError::Gone {
             url: url.to_owned(),
         })?;
-    tmp.as_file().sync_all().map_err(io_at(tmp.path()))?;
     Ok(tmp)
 }
 
@@ -325,14 +305,7 @@ fn copy_loose(
             source,
         })?;
         let dest = silo.loose_path(&id);
-        let dir = dest.parent().unwrap_or(silo.root()).to_owned();
-        fsutil::ensure_dir(&dir).map_err(io_at(&dir))?;
-        tmp.persist(&dest).map_err(|e| Error::Io {
-            path: dest.clone(),
-            source: e.error,
-        })?;
-        trees_silo::crash::point("mirrored loose object renamed");
-        fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
+        silo.storage().create(tmp, silo.relative(&dest))?;
         out.loose.copied += 1;
         out.loose.bytes += l.size;
         progress.advance(l.size);
@@ -367,12 +340,9 @@ fn copy_derived(
     if pairs.is_empty() {
         return Ok(());
     }
-    fsutil::ensure_dir(&silo.derived_dir()).map_err(io_at(&silo.derived_dir()))?;
-    fsutil::ensure_dir(&dir).map_err(io_at(&dir))?;
     for ((have, want), files) in pairs {
         copy_pair(remote, silo, (&have, &want), &files, out, progress)?;
     }
-    fsutil::sync_dir(&dir).map_err(io_at(&dir))?;
     Ok(())
 }
 
@@ -453,9 +423,8 @@ fn copy_pair(
             }
         }
         let dest = dir.join(path.file_name().unwrap_or_default());
-        set_read_only(&path)?;
-        fs::rename(&path, &dest).map_err(io_at(&dest))?;
-        trees_silo::crash::point("mirrored derived file renamed");
+        let staged = Staged::adopt(&path).map_err(io_at(&path))?;
+        silo.storage().replace(staged, silo.relative(&dest))?;
         out.derived.copied += 1;
         out.derived.bytes += size;
     }

@@ -15,7 +15,7 @@ use trees_pack::data::write::{Base, Entry};
 use crate::derived::{File, Format, Manifest, Skipped, deltas_dir, stem};
 use crate::lock::{self, Lock};
 use crate::progress::{Progress, Unit};
-use crate::{Silo, fsutil, store};
+use crate::{Silo, store};
 
 /// What happened to one pair.
 #[derive(Debug, Clone, Serialize)]
@@ -28,9 +28,11 @@ pub enum Made {
     /// `have` or `want` is not in the silo: nothing was made.
     Missing {
         /// The blob the client has.
-        have: String,
+        #[serde(with = "trees_pack::id::hex")]
+        have: ObjectId,
         /// The blob it wants.
-        want: String,
+        #[serde(with = "trees_pack::id::hex")]
+        want: ObjectId,
         /// Which is missing.
         what: String,
     },
@@ -56,16 +58,29 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// The delta encoder or the pack writer refused (a bug).
-    #[error("making the git delta of {want} against {have}: {what}")]
+    /// The delta encoder refused (a bug).
+    #[error("making the git delta of {want} against {have}")]
     Delta {
         /// The base.
         have: ObjectId,
         /// The target.
         want: ObjectId,
-        /// The encoder's message.
-        what: String,
+        /// The encoder's refusal.
+        #[source]
+        source: trees_delta::matcher::Error,
     },
+    /// Staging or publishing a file failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
+}
+
+/// Why one format of a pair was not made (the pair's manifest says so).
+#[derive(Debug, thiserror::Error)]
+enum Skip {
+    #[error(transparent)]
+    Patch(#[from] patch::Error),
+    #[error(transparent)]
+    Pack(#[from] trees_pack::data::write::Error),
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -87,7 +102,6 @@ pub fn make_all(
 ) -> Result<Vec<Made>, Error> {
     let _lock = Lock::exclusive(silo.lock_path(), wait)?;
     let dir = deltas_dir(silo);
-    fsutil::ensure_dir(&dir).map_err(io(&dir))?;
     progress.stage("making client deltas", pairs.len() as u64, Unit::Objects);
     let mut out = Vec::with_capacity(pairs.len());
     for (have, want) in pairs {
@@ -110,8 +124,8 @@ pub fn make_all(
                 } else {
                     tracing::warn!("hint {have}..{want} skipped: {}", missing.join(", "));
                     Made::Missing {
-                        have: have.to_string(),
-                        want: want.to_string(),
+                        have: *have,
+                        want: *want,
                         what: missing.join(", "),
                     }
                 }
@@ -139,16 +153,16 @@ pub fn make(
         .iter()
         .any(|f| matches!(f, Format::ThinPack | Format::DeltaXz));
     let delta = if needs_delta {
-        Some(trees_delta::diff(&h, &w).map_err(|e| Error::Delta {
+        Some(trees_delta::diff(&h, &w).map_err(|source| Error::Delta {
             have: *have,
             want: *want,
-            what: e.to_string(),
+            source,
         })?)
     } else {
         None
     };
     let delta = delta.as_deref().unwrap_or_default();
-    let results: Vec<(Format, Result<Vec<u8>, String>, f64)> = formats
+    let results: Vec<(Format, Result<Vec<u8>, Skip>, f64)> = formats
         .par_iter()
         .map(|&f| {
             let t = Instant::now();
@@ -175,6 +189,7 @@ pub fn make(
                 });
             }
             Err(reason) => {
+                let reason = trees_pack::error_chain(&reason);
                 tracing::info!("{stem}: no {format} file: {reason}");
                 skipped.push(Skipped { format, reason });
             }
@@ -182,20 +197,18 @@ pub fn make(
     }
     files.sort_by_key(|f| f.size);
     let manifest = Manifest {
-        have: have.to_string(),
-        want: want.to_string(),
+        have: *have,
+        want: *want,
         have_size: h.len() as u64,
         want_size: w.len() as u64,
         files,
         skipped,
     };
-    fsutil::sync_dir(&dir).map_err(io(&dir))?;
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Io {
         path: dir.join(format!("{stem}.json")),
         source: e.into(),
     })?;
     write_file(silo, &dir.join(format!("{stem}.json")), &json)?;
-    fsutil::sync_dir(&dir).map_err(io(&dir))?;
     Ok(manifest)
 }
 
@@ -206,33 +219,27 @@ fn encode(
     delta: &[u8],
     have_id: &ObjectId,
     want_id: &ObjectId,
-) -> Result<Vec<u8>, String> {
-    let e = |e: patch::Error| e.to_string();
-    match f {
-        Format::Vcdiff => patch::vcdiff::encode(have, want).map_err(e),
-        Format::Zstd => patch::zstd::encode(have, want, patch::zstd::LEVEL).map_err(e),
-        Format::Lzma => patch::lzma::encode(have, want).map_err(e),
-        Format::DeltaXz => patch::xz::encode(delta).map_err(e),
+) -> Result<Vec<u8>, Skip> {
+    Ok(match f {
+        Format::Vcdiff => patch::vcdiff::encode(have, want)?,
+        Format::Zstd => patch::zstd::encode(have, want, patch::zstd::LEVEL)?,
+        Format::Lzma => patch::lzma::encode(have, want)?,
+        Format::DeltaXz => patch::xz::encode(delta)?,
         Format::ThinPack => {
-            let fail = |e: trees_pack::data::write::Error| e.to_string();
-            let mut w = trees_pack::data::Writer::new(Vec::new(), 1).map_err(fail)?;
-            w.write(&Entry::delta(*want_id, Base::Ref(*have_id), delta, 12))
-                .map_err(fail)?;
-            Ok(w.finish().map_err(fail)?.out)
+            let mut w = trees_pack::data::Writer::new(Vec::new(), 1)?;
+            w.write(&Entry::delta(*want_id, Base::Ref(*have_id), delta, 12))?;
+            w.finish()?.out
         }
-    }
+    })
 }
 
-/// Writes `bytes` to `tmp/`, fsyncs, and renames it to `dest` (read-only).
+/// Stages `bytes` and puts them at `dest` (replacing a file made before:
+/// `--rederive`).
 fn write_file(silo: &Silo, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = silo.tmp_dir();
-    let mut f = silo.temp_file(".derived").map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(f.path()))?;
-    f.as_file().sync_all().map_err(io(f.path()))?;
+    let mut f = silo.storage().stage(".derived")?;
+    let path = f.path().to_owned();
+    f.write_all(bytes).map_err(io(&path))?;
     crate::crash::point("derived file written");
-    f.persist(dest).map_err(|e| Error::Io {
-        path: dest.to_owned(),
-        source: e.error,
-    })?;
+    silo.storage().replace(f, silo.relative(dest))?;
     Ok(())
 }

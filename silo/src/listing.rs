@@ -30,7 +30,6 @@ use serde::{Deserialize, Serialize};
 use trees_pack::{ObjectId, id};
 
 use crate::derived;
-use crate::fsutil;
 use crate::store::{ReadError, Silo};
 
 /// The listing's path relative to a silo's root.
@@ -47,6 +46,9 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// Staging or replacing the listing failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
     /// Scanning the silo failed.
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -236,25 +238,18 @@ impl Listing {
 /// old one in one rename. Callers that change packs hold `silo.lock`.
 pub fn write(silo: &Silo) -> Result<Listing, Error> {
     let l = Listing::scan(silo)?;
-    let info = silo.root().join("info");
     let dest = silo.root().join(PATH);
     let io_err = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
     };
-    fsutil::ensure_dir(&info).map_err(io_err(&info))?;
-    let mut f = silo.temp_file(".json").map_err(io_err(&silo.tmp_dir()))?;
+    let mut f = silo.storage().stage(".json")?;
     serde_json::to_writer(&mut f, &l).map_err(|e| Error::Io {
         path: f.path().to_owned(),
         source: e.into(),
     })?;
     f.write_all(b"\n").map_err(io_err(&dest))?;
-    f.as_file().sync_all().map_err(io_err(&dest))?;
-    f.persist(&dest).map_err(|e| Error::Io {
-        path: dest.clone(),
-        source: e.error,
-    })?;
-    fsutil::sync_dir(&info).map_err(io_err(&info))?;
+    silo.storage().replace(f, Path::new(PATH))?;
     Ok(l)
 }
 

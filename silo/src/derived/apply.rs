@@ -68,12 +68,12 @@ pub enum ApplyError {
     },
 }
 
-/// `Ok(())` if `data` hashes to `id`, else what it hashes to (or why not).
-fn check_id(data: &[u8], id: &ObjectId) -> Result<(), String> {
+/// What `data` hashes to (or why it cannot be hashed) when that is not `id`.
+fn mismatch(data: &[u8], id: &ObjectId) -> Option<String> {
     match id::hash_object(Kind::Blob, data) {
-        Ok(actual) if actual == *id => Ok(()),
-        Ok(actual) => Err(actual.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(actual) if actual == *id => None,
+        Ok(actual) => Some(actual.to_string()),
+        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -115,7 +115,7 @@ pub(super) fn apply_to(
             });
         }
         Have::Unchecked(bytes) => {
-            if let Err(actual) = check_id(bytes, &have_id) {
+            if let Some(actual) = mismatch(bytes, &have_id) {
                 return Err(ApplyError::WrongHave {
                     path: path.to_owned(),
                     expected: have_id,
@@ -146,7 +146,7 @@ pub(super) fn apply_to(
             .map_err(patch_err)?
         }
     };
-    if let Err(actual) = check_id(&out, &want_id) {
+    if let Some(actual) = mismatch(&out, &want_id) {
         return Err(ApplyError::WrongWant {
             path: path.to_owned(),
             want: want_id,

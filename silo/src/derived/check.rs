@@ -47,7 +47,7 @@ pub fn verify(silo: &Silo) -> Result<(u64, Vec<String>), store::ReadError> {
             Ok(b) => match Manifest::parse(&json, have, want, &b) {
                 Ok(m) => m,
                 Err(e) => {
-                    problems.push(e);
+                    problems.push(trees_pack::error_chain(&e));
                     continue;
                 }
             },

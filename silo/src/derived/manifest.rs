@@ -49,9 +49,11 @@ pub struct Skipped {
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// The blob the client has (hex).
-    pub have: String,
+    #[serde(with = "trees_pack::id::hex")]
+    pub have: ObjectId,
     /// The blob it wants (hex).
-    pub want: String,
+    #[serde(with = "trees_pack::id::hex")]
+    pub want: ObjectId,
     /// Size of `have`.
     pub have_size: u64,
     /// Size of `want`.
@@ -63,6 +65,40 @@ pub struct Manifest {
     pub skipped: Vec<Skipped>,
 }
 
+/// Why a manifest is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// It is not a manifest (bad JSON, unknown fields, bad ids).
+    #[error("{}", path.display())]
+    Json {
+        /// The manifest.
+        path: std::path::PathBuf,
+        /// The parser's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// It names another pair than its file name does.
+    #[error("{}: names have {have} and want {want}, not the pair of its file name", path.display())]
+    OtherPair {
+        /// The manifest.
+        path: std::path::PathBuf,
+        /// The `have` it names.
+        have: ObjectId,
+        /// The `want` it names.
+        want: ObjectId,
+    },
+    /// A file it lists is not this pair's file of its format.
+    #[error("{}: file {file:?} is not the {format} file of this pair", path.display())]
+    OtherFile {
+        /// The manifest.
+        path: std::path::PathBuf,
+        /// The name it lists.
+        file: String,
+        /// The format it gives.
+        format: Format,
+    },
+}
+
 impl Manifest {
     /// Parses and checks the manifest at `path` (for `have`..`want`).
     pub fn parse(
@@ -70,27 +106,26 @@ impl Manifest {
         have: &ObjectId,
         want: &ObjectId,
         json: &[u8],
-    ) -> Result<Self, String> {
-        let m: Manifest =
-            serde_json::from_slice(json).map_err(|e| format!("{}: {e}", path.display()))?;
-        let parse = trees_pack::id::parse_hex;
-        if parse(&m.have) != Some(*have) || parse(&m.want) != Some(*want) {
-            return Err(format!(
-                "{}: names have {} and want {}, not the pair of its file name",
-                path.display(),
-                m.have,
-                m.want
-            ));
+    ) -> Result<Self, ManifestError> {
+        let m: Manifest = serde_json::from_slice(json).map_err(|source| ManifestError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+        if m.have != *have || m.want != *want {
+            return Err(ManifestError::OtherPair {
+                path: path.to_owned(),
+                have: m.have,
+                want: m.want,
+            });
         }
         let stem = super::stem(have, want);
         for f in &m.files {
             if f.file != format!("{stem}.{}", f.format.extension()) {
-                return Err(format!(
-                    "{}: file {:?} is not the {} file of this pair",
-                    path.display(),
-                    f.file,
-                    f.format
-                ));
+                return Err(ManifestError::OtherFile {
+                    path: path.to_owned(),
+                    file: f.file.clone(),
+                    format: f.format,
+                });
             }
         }
         Ok(m)

@@ -23,7 +23,7 @@
 //! Paths are relative to the silo's root and use `/` (`pack/pack-<sha>.idx`,
 //! `objects/ab/<38 hex>.gz`): the same names work as object keys.
 
-mod local;
+pub(crate) mod local;
 
 use std::io;
 use std::ops::Range;
@@ -39,6 +39,19 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// Takes the local file at `path` (written by the caller: a resumable
+    /// download, a file that must keep its name until it is checked) as a
+    /// staged file, read-only from now on; dropped, it is removed.
+    pub fn adopt(path: &Path) -> io::Result<Staged> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444))?;
+        let file = std::fs::File::open(path)?;
+        let temp = tempfile::TempPath::try_from_path(path)?;
+        Ok(Staged {
+            file: tempfile::NamedTempFile::from_parts(file, temp),
+        })
+    }
+
     /// The file, to write into (and to read back before it is published).
     pub fn file_mut(&mut self) -> &mut std::fs::File {
         self.file.as_file_mut()

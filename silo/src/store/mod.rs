@@ -11,7 +11,6 @@ mod error;
 pub mod packs;
 pub mod split;
 
-use crate::fsutil;
 use crate::loose;
 use crate::packs::{PackSet, Packs};
 use crate::storage::{Local, Storage};
@@ -64,7 +63,7 @@ impl Silo {
         fs::create_dir_all(root).map_err(io(root))?;
         for d in DIRS {
             let p = root.join(d);
-            fsutil::ensure_dir(&p).map_err(io(&p))?;
+            crate::storage::local::ensure_dir(&p).map_err(io(&p))?;
         }
         Silo::open(root)
     }
@@ -428,7 +427,7 @@ impl Silo {
     pub fn add_file(&self, path: &Path) -> Result<(ObjectId, bool), AddError> {
         let (id, size) = loose::hash_file(path)?;
         if let Some(Holder::Loose(file) | Holder::Pack(file)) = self.holder(&id)? {
-            match fsutil::freshen(&file) {
+            match freshen(&file) {
                 Ok(()) => return Ok((id, false)),
                 // Moved by a repack just now: store it again rather than
                 // lose the freshening (a duplicate costs only space).
@@ -573,4 +572,15 @@ impl Write for HashTee<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Marks an object that is already stored as wanted now, so that a gc
+/// whose reachable set predates the caller's treeptr does not take it
+/// (git "freshens" objects the same way).
+fn freshen(path: &Path) -> io::Result<()> {
+    let f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .or_else(|_| fs::File::open(path))?;
+    f.set_modified(std::time::SystemTime::now())
 }

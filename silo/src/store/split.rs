@@ -307,6 +307,55 @@ pub(crate) fn find(
     })
 }
 
+/// Why [`rebuild_in_memory`] refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// The record's recipe format is one this build does not know.
+    #[error(
+        "its record has recipe format {format}, which this build does not know (it rebuilds {KNOWN_FORMATS:?})"
+    )]
+    UnknownFormat {
+        /// The format.
+        format: u8,
+    },
+    /// The recipe cannot be decoded.
+    #[error("its recipe {recipe}")]
+    Recipe {
+        /// The recipe's id.
+        recipe: ObjectId,
+        /// Why.
+        #[source]
+        source: FormatError,
+    },
+    /// The recipe's sizes are not the record's and the content's.
+    #[error(
+        "its recipe re-makes {declared} bytes from {declared_content}, but the record says {size} and its content has {content}"
+    )]
+    Sizes {
+        /// What the recipe re-makes.
+        declared: u64,
+        /// From how much content.
+        declared_content: u64,
+        /// The record's size of X.
+        size: u64,
+        /// The content's size.
+        content: u64,
+    },
+    /// The worker failed or was stopped.
+    #[error(transparent)]
+    Worker(#[from] worker::Error),
+    /// The result is not X.
+    #[error("rebuilt from content {content} and recipe {recipe}, it hashes to {actual}")]
+    Mismatch {
+        /// T.
+        content: ObjectId,
+        /// R.
+        recipe: ObjectId,
+        /// What the result hashes to.
+        actual: String,
+    },
+}
+
 /// Rebuilds the X of `record` from the bytes of its recipe and content
 /// (read and checked by the caller, as a remote reader does) in a worker
 /// capped at `memory`; the result is checked against X's id.
@@ -315,48 +364,43 @@ pub fn rebuild_in_memory(
     recipe: &[u8],
     content: &[u8],
     memory: u64,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, RebuildError> {
     if !KNOWN_FORMATS.contains(&record.format) {
-        return Err(format!(
-            "its record has recipe format {}, which this build does not know (it rebuilds {KNOWN_FORMATS:?})",
-            record.format
-        ));
+        return Err(RebuildError::UnknownFormat {
+            format: record.format,
+        });
     }
-    let decoded =
-        Recipe::decode(recipe).map_err(|e| format!("its recipe {}: {e}", record.recipe))?;
+    let decoded = Recipe::decode(recipe).map_err(|source| RebuildError::Recipe {
+        recipe: record.recipe,
+        source,
+    })?;
     if decoded.rebuilt_len() != record.size || decoded.content_len() != content.len() as u64 {
-        return Err(format!(
-            "its recipe re-makes {} bytes from {}, but the record says {} and its content has {}",
-            decoded.rebuilt_len(),
-            decoded.content_len(),
-            record.size,
-            content.len()
-        ));
+        return Err(RebuildError::Sizes {
+            declared: decoded.rebuilt_len(),
+            declared_content: decoded.content_len(),
+            size: record.size,
+            content: content.len() as u64,
+        });
     }
-    let worker = Worker::locate()
-        .map_err(|e| e.to_string())?
-        .with_memory(memory);
+    let worker = Worker::locate()?.with_memory(memory);
     let mut out = Bounded {
         out: Vec::new(),
         left: record.size,
     };
-    worker
-        .rebuild(
-            recipe,
-            content.len() as u64,
-            &mut |w: &mut dyn Write| w.write_all(content),
-            &mut out,
-        )
-        .map_err(|e| trees_pack::error_chain(&e))?;
+    worker.rebuild(
+        recipe,
+        content.len() as u64,
+        &mut |w: &mut dyn Write| w.write_all(content),
+        &mut out,
+    )?;
     let out = out.out;
     let actual = id::hash_object(Kind::Blob, &out);
     if actual.as_ref().ok() != Some(&record.x) {
-        return Err(format!(
-            "rebuilt from content {} and recipe {}, it hashes to {}",
-            record.content,
-            record.recipe,
-            actual.map_or_else(|e| e.to_string(), |a| a.to_string())
-        ));
+        return Err(RebuildError::Mismatch {
+            content: record.content,
+            recipe: record.recipe,
+            actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
+        });
     }
     Ok(out)
 }

@@ -61,8 +61,8 @@ pub fn print_made(out: &mut dyn Write, made: &[Made]) -> Result<()> {
                 writeln!(
                     out,
                     "derived     {}..{}: {verb} {} files, smallest {best} of {} bytes",
-                    man.have.get(..12).unwrap_or(&man.have),
-                    man.want.get(..12).unwrap_or(&man.want),
+                    &man.have.to_string()[..12],
+                    &man.want.to_string()[..12],
                     man.files.len(),
                     man.want_size
                 )?;
