@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 /// A running nginx; stopped when dropped.
 pub struct Nginx {
-    dir: tempfile::TempDir,
+    dir: trees_oracle::TempDir,
     /// The port that honours Range.
     pub port: u16,
     /// The port that ignores Range (`max_ranges 0`).
@@ -49,7 +49,7 @@ impl Nginx {
     /// Serves `root` (read-only) on two fresh ports.
     pub fn serve(root: &Path) -> Nginx {
         let bin = nginx_binary();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = trees_oracle::tempdir().unwrap();
         // As root, nginx's workers would switch to "nobody", who cannot
         // enter the tests' private temporary directories.
         #[allow(unsafe_code)]

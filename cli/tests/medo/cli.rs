@@ -81,7 +81,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// whose SILO.json names it.
 pub struct Fixture {
     /// Removed when dropped.
-    pub tmp: tempfile::TempDir,
+    pub tmp: trees_oracle::TempDir,
     /// `tmp/s.silo`
     pub silo: PathBuf,
     /// `tmp/m`
@@ -90,7 +90,7 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = trees_oracle::tempdir().unwrap();
         let silo = tmp.path().join("s.silo");
         silo_ok(&[&"init", &silo]);
         let medo = tmp.path().join("m");

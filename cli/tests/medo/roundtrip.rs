@@ -34,7 +34,7 @@ fn file_bytes(silo: &str, dir: &Path) -> u64 {
 #[test]
 fn add_repack_reachable_gc_expand() {
     let (medo, silo) = (env!("CARGO_BIN_EXE_medo"), env!("CARGO_BIN_EXE_silo"));
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let store = tmp.path().join("deps.silo");
     ok(silo, &[&"init", &store]);
     let m = tmp.path().join("source.medo");

@@ -71,8 +71,8 @@ pub fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 /// A new silo in a temporary directory.
-pub fn new_silo() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
+pub fn new_silo() -> (trees_oracle::TempDir, PathBuf) {
+    let tmp = trees_oracle::tempdir().unwrap();
     let dir = tmp.path().join("s.silo");
     silo_ok(&[&"init", &dir]);
     (tmp, dir)

@@ -24,8 +24,8 @@ pub fn small_blobs(dir: &Path, n: usize, seed: u64) -> Vec<PathBuf> {
         .collect()
 }
 
-fn setup(n: usize, seed: u64) -> (tempfile::TempDir, PathBuf, Vec<PathBuf>, Vec<String>) {
-    let tmp = tempfile::tempdir().unwrap();
+fn setup(n: usize, seed: u64) -> (trees_oracle::TempDir, PathBuf, Vec<PathBuf>, Vec<String>) {
+    let tmp = trees_oracle::tempdir().unwrap();
     let dir = tmp.path().join("s.silo");
     let silo = trees_silo::Silo::init(&dir).unwrap();
     let files = small_blobs(tmp.path(), n, seed);
@@ -118,7 +118,7 @@ fn gc_killed_anywhere_loses_nothing_reachable() {
     // reachable. gc then rewrites the pack without its 50 unreachable
     // objects and deletes 50 loose ones: more than 50 crash points.
     let prepare = || {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = trees_oracle::tempdir().unwrap();
         let dir = tmp.path().join("s.silo");
         let silo = trees_silo::Silo::init(&dir).unwrap();
         let files = small_blobs(tmp.path(), 200, 43);

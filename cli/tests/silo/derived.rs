@@ -29,7 +29,7 @@ fn tool(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>], stdin: Option<&Path>) 
 }
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
+    _tmp: trees_oracle::TempDir,
     root: PathBuf,
     dir: PathBuf,
     files: Vec<PathBuf>,

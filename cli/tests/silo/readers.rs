@@ -29,7 +29,7 @@ use super::crash::small_blobs;
 const LOG: &str = "trees_silo::store=debug,trees_silo::packs=debug";
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
+    _tmp: trees_oracle::TempDir,
     dir: PathBuf,
     /// id -> content, of every blob.
     blobs: HashMap<String, Vec<u8>>,
@@ -40,7 +40,7 @@ struct Fixture {
 /// 320 related blobs of 30 kB: the first 160 packed by a full repack, the
 /// other 160 loose. The same seed gives the same silo, byte for byte.
 fn fixture(seed: u64) -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let dir = tmp.path().join("s.silo");
     let silo = trees_silo::Silo::init(&dir).unwrap();
     let files = small_blobs(tmp.path(), 320, seed);

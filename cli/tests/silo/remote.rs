@@ -14,7 +14,7 @@ use super::nginx::{Fault, Faulty, Nginx};
 /// with a have/want pair of derived files, repacked (deltas), plus one
 /// loose blob added after the repack.
 struct Served {
-    tmp: tempfile::TempDir,
+    tmp: trees_oracle::TempDir,
     root: PathBuf,
     silo: PathBuf,
     /// Every blob id, the loose one last.
@@ -26,7 +26,7 @@ struct Served {
 
 impl Served {
     fn new(seed: u64) -> Served {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = trees_oracle::tempdir().unwrap();
         let root = tmp.path().join("www");
         let silo = root.join("s.silo");
         std::fs::create_dir(&root).unwrap();
@@ -638,7 +638,7 @@ fn a_delta_loop_in_a_served_pack_is_refused_at_the_first_repeat() {
     let mut idx = Vec::new();
     index::write(&mut out.entries, &out.checksum, &mut idx).unwrap();
 
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let silo_dir = tmp.path().join("evil.silo");
     std::fs::create_dir_all(silo_dir.join("pack")).unwrap();
     std::fs::create_dir_all(silo_dir.join("info")).unwrap();

@@ -148,7 +148,7 @@ fn a_held_lock_makes_a_second_repack_fail_clearly() {
 #[test]
 fn max_depth_bounds_the_chains() {
     let (_tmp, dir) = new_silo();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let mut o = trees_testdata::Options::small(11);
     o.releases = 8;
     let mut files = Vec::new();
@@ -269,6 +269,117 @@ fn dry_run_prints_the_plan_for_people() {
     assert_eq!(packs(&dir).len(), 0);
 }
 
+/// `git verify-pack -v`: each object's delta base, if any.
+fn bases_in(idx: &Path) -> std::collections::HashMap<String, Option<String>> {
+    let out = std::process::Command::new("git")
+        .args(["verify-pack", "-v"])
+        .arg(idx)
+        .output()
+        .expect("git must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5 && f[0].len() == 40)
+                .then(|| (f[0].to_owned(), f.get(6).map(|b| (*b).to_owned())))
+        })
+        .collect()
+}
+
+/// Runs `repack --dry-run --json`, then `repack --json`, and checks that
+/// what the repack did is what the plan said: the same mode, every planned
+/// entry in the new pack with its planned base, the packs copied gone and
+/// the packs kept still there. Returns the plan.
+fn plan_then_run(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"repack", &dir, &"--json"];
+    for a in extra {
+        args.push(a);
+    }
+    args.push(&"--dry-run");
+    let before = packs(dir);
+    let dry: serde_json::Value = serde_json::from_slice(&silo_ok(&args)).unwrap();
+    assert_eq!(packs(dir), before, "a dry run changes nothing");
+    let plan = dry["plan"].clone();
+    args.pop();
+    let did: serde_json::Value = serde_json::from_slice(&silo_ok(&args)).unwrap();
+    assert_eq!(did["mode"], plan["mode"], "{did}\n{plan}");
+    let entries = plan["entries"].as_array().unwrap();
+    assert_eq!(
+        did["new_objects"].as_u64(),
+        Some(entries.len() as u64),
+        "{did}"
+    );
+    assert_eq!(
+        did["reused_objects"], plan["copied_objects"],
+        "{did}\n{plan}"
+    );
+    let removed = plan["copied_packs"].as_array().unwrap().len()
+        + plan["replaced_packs"].as_array().unwrap().len();
+    assert_eq!(did["packs_removed"].as_u64(), Some(removed as u64), "{did}");
+    assert_eq!(did["loose_removed"], plan["loose_removed"], "{did}");
+    let planned_deltas = entries.iter().filter(|e| !e["base"].is_null()).count();
+    assert_eq!(did["deltas"].as_u64(), Some(planned_deltas as u64), "{did}");
+    let new_idx = Path::new(did["pack"].as_str().unwrap()).with_extension("idx");
+    let bases = bases_in(&new_idx);
+    for e in entries {
+        let id = e["id"].as_str().unwrap();
+        let got = bases
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not in the new pack"));
+        assert_eq!(got.as_deref(), e["base"].as_str(), "the base of {id}");
+    }
+    for p in plan["kept_packs"].as_array().unwrap() {
+        assert!(Path::new(p.as_str().unwrap()).is_file(), "kept {p}");
+    }
+    for p in plan["copied_packs"].as_array().unwrap() {
+        let p = Path::new(p.as_str().unwrap());
+        assert!(!p.exists(), "copied {} is gone", p.display());
+        // Its objects are in the new pack, copied.
+    }
+    plan
+}
+
+#[test]
+fn dry_run_prints_the_plan_that_the_repack_then_runs_full_and_incremental() {
+    let (_tmp, dir) = new_silo();
+    let tmp = trees_oracle::tempdir().unwrap();
+    let mut o = trees_testdata::Options::small(33);
+    o.releases = 8;
+    let files = series_files(tmp.path(), &o);
+    add(&dir, &files[..4]);
+    // No pack yet: the first repack is full.
+    let plan = plan_then_run(&dir, &[]);
+    assert_eq!(plan["mode"], "full", "{plan}");
+    assert_eq!(plan["entries"].as_array().unwrap().len(), 4);
+    // New releases on a packed silo: the nightly, incremental plan.
+    add(&dir, &files[4..7]);
+    let text = String::from_utf8(silo_ok(&[&"repack", &dir, &"--dry-run"])).unwrap();
+    assert!(text.contains("mode        incremental"), "{text}");
+    let plan = plan_then_run(&dir, &[]);
+    assert_eq!(plan["mode"], "incremental", "{plan}");
+    let entries = plan["entries"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        3,
+        "only the new releases are planned: {plan}"
+    );
+    assert!(
+        entries.iter().any(|e| e["base_packed"] == true),
+        "a new release deltas against a packed one: {plan}"
+    );
+    // --full plans every object again.
+    add(&dir, &files[7..]);
+    let plan = plan_then_run(&dir, &["--full"]);
+    assert_eq!(plan["mode"], "full", "{plan}");
+    assert_eq!(plan["entries"].as_array().unwrap().len(), 8);
+}
+
 fn series_files(tmp: &Path, opts: &trees_testdata::Options) -> Vec<std::path::PathBuf> {
     trees_testdata::series("inc", opts)
         .into_iter()
@@ -296,7 +407,7 @@ fn git_verify(packs: &[std::path::PathBuf]) {
 #[test]
 fn incremental_repack_deltas_new_releases_against_packed_ones_and_reuses_the_rest() {
     let (_tmp, dir) = new_silo();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let mut o = trees_testdata::Options::small(21);
     o.releases = 6;
     let files = series_files(tmp.path(), &o);
@@ -335,7 +446,7 @@ fn incremental_repack_deltas_new_releases_against_packed_ones_and_reuses_the_res
 #[test]
 fn a_damaged_fingerprint_file_is_made_again_and_loses_nothing() {
     let (_tmp, dir) = new_silo();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let files = series_files(tmp.path(), &trees_testdata::Options::small(22));
     add(&dir, &files[..3]);
     silo_ok(&[&"repack", &dir]);
@@ -362,7 +473,7 @@ fn a_damaged_fingerprint_file_is_made_again_and_loses_nothing() {
 fn objects_past_the_memory_budget_are_spilled_and_still_packed_right() {
     // --memory 8M: objects over 1 MiB go through tmp/ files and windows.
     let (_tmp, dir) = new_silo();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let files = series_files(tmp.path(), &trees_testdata::Options::medium(23, 3));
     assert!(std::fs::metadata(&files[0]).unwrap().len() > 1 << 20);
     let ids = add(&dir, &files[..2]);

@@ -400,7 +400,7 @@ fn incremental_repack_splits_new_releases_against_packed_ones_and_gc_keeps_a_liv
 }
 
 /// A silo of `n` gzip releases, loose; their files and ids.
-fn gz_silo(n: usize, seed: u64) -> (tempfile::TempDir, PathBuf, Vec<PathBuf>, Vec<String>) {
+fn gz_silo(n: usize, seed: u64) -> (trees_oracle::TempDir, PathBuf, Vec<PathBuf>, Vec<String>) {
     let (tmp, dir) = new_silo();
     let silo = trees_silo::Silo::open(&dir).unwrap();
     let mut files = Vec::new();
@@ -497,7 +497,7 @@ fn a_gc_that_drops_a_split_x_but_keeps_its_t_killed_anywhere_loses_nothing() {
 #[test]
 fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
     use super::nginx::Nginx;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let root = tmp.path().join("www");
     std::fs::create_dir(&root).unwrap();
     let dir = root.join("s.silo");

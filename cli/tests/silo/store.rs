@@ -123,7 +123,7 @@ fn cat_refuses_unknown_short_and_ambiguous_ids() {
 
 #[test]
 fn commands_on_a_directory_that_is_not_a_silo_say_so() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let out = silo(&[&"cat", &tmp.path(), &"ce01"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a silo"));
@@ -249,7 +249,7 @@ fn cat_batch_output_equals_git_cat_file_batch() {
 /// mapping. Without the rescan the first read after the repack misses.
 #[test]
 fn one_reader_reads_on_across_repack_and_gc() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let dir = tmp.path().join("s.silo");
     let reader = trees_silo::Silo::init(&dir).unwrap();
     let writer = trees_silo::Silo::open(&dir).unwrap();

@@ -19,7 +19,13 @@ fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn packed_silo() -> (tempfile::TempDir, PathBuf, Vec<String>, PathBuf, PathBuf) {
+fn packed_silo() -> (
+    trees_oracle::TempDir,
+    PathBuf,
+    Vec<String>,
+    PathBuf,
+    PathBuf,
+) {
     let (tmp, dir) = new_silo();
     let ids = add(&dir, &testdata_files());
     silo_ok(&[&"repack", &dir]);
@@ -151,7 +157,7 @@ fn flipped_idx_byte_is_named_by_verify() {
 /// A silo whose one pack holds 16 MiB of zeros and a delta of 8 KiB that
 /// copies them 2,048 times: a 32 GiB object (its id is made up). Returns
 /// the temporary directory, the silo and the pack's file name.
-fn delta_bomb() -> (tempfile::TempDir, PathBuf, String) {
+fn delta_bomb() -> (trees_oracle::TempDir, PathBuf, String) {
     use trees_pack::data::write::{Base, Entry};
     use trees_pack::id::{Kind, hash_object};
     let (tmp, dir) = new_silo();

@@ -22,7 +22,7 @@ fn rewrite(path: &Path, bytes: &[u8]) {
 }
 
 /// A small pack with whole objects, OFS and REF deltas, and the empty blob.
-fn small_plan() -> Plan {
+pub(crate) fn small_plan() -> Plan {
     let mut plan = Plan::default();
     let text: Vec<u8> = (0..12)
         .flat_map(|i| format!("line {i} of a small text\n").into_bytes())

@@ -21,7 +21,7 @@ const BLOB_LEN: usize = 128 << 20;
 
 #[test]
 fn pack_past_2gib() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let pack_path = dir.path().join("big.pack");
     let file = BufWriter::with_capacity(1 << 20, std::fs::File::create(&pack_path).unwrap());
     let mut w = data::Writer::new(file, BLOBS).unwrap();

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod git;
+mod gix;
 mod hostile;
 mod large;
 mod packs;

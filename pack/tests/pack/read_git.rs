@@ -65,7 +65,7 @@ fn check_git_pack(idx: &Path, releases: &[Release], ofs: bool) {
         let offset = bundle.find(&id).unwrap().unwrap();
         max_depth = max_depth.max(bundle.depth_at(offset).unwrap());
         // Streamed through its chain (bases in temporary files), it is the same.
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = trees_oracle::tempdir().unwrap();
         let mut streamed = Vec::new();
         let (kind, n) = bundle.stream_at(offset, &mut streamed, tmp.path()).unwrap();
         assert_eq!((kind, n), (Kind::Blob, r.tar.len() as u64));
@@ -101,7 +101,7 @@ fn check_git_pack(idx: &Path, releases: &[Release], ofs: bool) {
         "our verify complains of git's pack: {problems:?}"
     );
     // Every object streamed (limit 0), the checksum and CRCs by reads.
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = trees_oracle::tempdir().unwrap();
     let problems = bundle.verify_with(&mut |_| {}, Some((0, tmp.path())));
     assert!(problems.is_empty(), "streaming verify: {problems:?}");
 }
@@ -116,7 +116,7 @@ fn releases() -> Vec<Release> {
 
 #[test]
 fn gits_ofs_delta_pack_at_window_250_depth_50_reads_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let releases = releases();
     let idx = pack_with_git(dir.path(), &releases, true);
     check_git_pack(&idx, &releases, true);
@@ -124,7 +124,7 @@ fn gits_ofs_delta_pack_at_window_250_depth_50_reads_back() {
 
 #[test]
 fn gits_ref_delta_pack_at_window_250_depth_50_reads_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let releases = releases();
     let idx = pack_with_git(dir.path(), &releases, false);
     check_git_pack(&idx, &releases, false);

@@ -143,7 +143,7 @@ fn whole_ofs_and_ref_deltas_of_related_releases_match_git() {
         b"hello\n".to_vec(),
     );
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let w = plan.write(dir.path());
     check_with_git(&plan, &w);
 }
@@ -178,7 +178,7 @@ fn twenty_mib_blobs_whole_and_as_a_delta_match_git() {
     );
     plan.delta(base_id, Link::Ofs, &d, target);
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let w = plan.write(dir.path());
     check_with_git(&plan, &w);
 }
@@ -204,7 +204,7 @@ fn ten_thousand_small_blobs_match_git() {
             prev = Some((plan.whole(data.clone()), data));
         }
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trees_oracle::tempdir().unwrap();
     let w = plan.write(dir.path());
     assert_eq!(w.entries.len(), 10_000);
     check_with_git(&plan, &w);

@@ -243,7 +243,14 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
         );
         Outcome {
             mode: if opts.full { "full" } else { "incremental" },
-            plan: opts.dry_run.then(plan::Plan::default),
+            plan: opts.dry_run.then(|| plan::Plan {
+                mode: if opts.full {
+                    plan::Mode::Full
+                } else {
+                    plan::Mode::Incremental
+                },
+                ..plan::Plan::default()
+            }),
             ..Outcome::default()
         }
     } else {

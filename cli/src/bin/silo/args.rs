@@ -179,7 +179,7 @@ pub struct CatArgs {
     #[arg(long, default_value_t = Size(repack::DEFAULT_MEMORY))]
     pub memory: Size,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
 }
 
 /// `silo mirror`.
@@ -196,7 +196,7 @@ pub struct MirrorArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
 }
 
 /// `silo update-server-info`.
@@ -337,4 +337,28 @@ pub struct GcArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How to reach a silo served over HTTP.
+#[derive(clap::Args, Clone)]
+pub struct RemoteArgs {
+    /// Where `silo cat URL` caches idx files (and whole packs from servers
+    /// that ignore Range) [default: $TREES_CACHE, else
+    /// $XDG_CACHE_HOME/trees, else ~/.cache/trees].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Seconds to wait for a connection, and for each read of an answer
+    /// [default: $TREES_HTTP_TIMEOUT, else 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Failed attempts allowed after the first, per request. A retry
+    /// resumes with Range; an attempt that moved the transfer at least
+    /// 64 KiB past its furthest point is not counted
+    /// [default: $TREES_HTTP_RETRIES, else 3].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Print what was transferred to stderr as one JSON line:
+    /// requests, bytes received, retries.
+    #[arg(long)]
+    pub stats: bool,
 }

@@ -23,13 +23,16 @@ trait Found {
     fn write_to(self: Box<Self>, out: &mut dyn Write) -> Result<u64>;
 }
 
+/// What a lookup gives: the thing, or the silo's own words for why it has
+/// no such object (`Err` inside `Ok`); any other failure is the outer `Err`.
+type Lookup<T> = Result<std::result::Result<T, anyhow::Error>>;
+
 /// A silo to read objects from.
 trait Source {
-    /// The id `input` (an id or a unique prefix) names; `None` if the silo
-    /// lacks it.
-    fn resolve(&self, input: &str) -> Result<Option<ObjectId>>;
-    /// Object `id`; `None` if the silo lacks it.
-    fn open<'a>(&'a self, id: &ObjectId) -> Result<Option<Box<dyn Found + 'a>>>;
+    /// The id `input` (an id or a unique prefix) names.
+    fn resolve(&self, input: &str) -> Lookup<ObjectId>;
+    /// Object `id`.
+    fn open<'a>(&'a self, id: &ObjectId) -> Lookup<Box<dyn Found + 'a>>;
     /// Objects larger than this are written as they are read, not buffered.
     fn stream_above(&self) -> u64;
 }
@@ -44,16 +47,19 @@ impl Found for store::Object<'_> {
 }
 
 impl Source for Silo {
-    fn resolve(&self, input: &str) -> Result<Option<ObjectId>> {
+    fn resolve(&self, input: &str) -> Lookup<ObjectId> {
         // A full id needs no listing of objects/: it is looked up once.
         match trees_pack::id::parse_hex(input).map_or_else(|| Silo::resolve(self, input), Ok) {
-            Ok(id) => Ok(Some(id)),
-            Err(ReadError::NotFound(_)) => Ok(None),
+            Ok(id) => Ok(Ok(id)),
+            Err(e @ ReadError::NotFound(_)) => Ok(Err(e.into())),
             Err(e) => Err(e.into()),
         }
     }
-    fn open<'a>(&'a self, id: &ObjectId) -> Result<Option<Box<dyn Found + 'a>>> {
-        Ok(self.find(id)?.map(|o| Box::new(o) as Box<dyn Found>))
+    fn open<'a>(&'a self, id: &ObjectId) -> Lookup<Box<dyn Found + 'a>> {
+        Ok(match self.find(id)? {
+            Some(o) => Ok(Box::new(o)),
+            None => Err(ReadError::NotFound(id.to_string()).into()),
+        })
     }
     fn stream_above(&self) -> u64 {
         Silo::stream_above(self)
@@ -74,17 +80,17 @@ impl Found for Fetched {
 }
 
 impl Source for Remote {
-    fn resolve(&self, input: &str) -> Result<Option<ObjectId>> {
+    fn resolve(&self, input: &str) -> Lookup<ObjectId> {
         match Remote::resolve(self, input) {
-            Ok(id) => Ok(Some(id)),
-            Err(remote::Error::NotFound { .. }) => Ok(None),
+            Ok(id) => Ok(Ok(id)),
+            Err(e @ remote::Error::NotFound { .. }) => Ok(Err(e.into())),
             Err(e) => Err(e.into()),
         }
     }
-    fn open<'a>(&'a self, id: &ObjectId) -> Result<Option<Box<dyn Found + 'a>>> {
+    fn open<'a>(&'a self, id: &ObjectId) -> Lookup<Box<dyn Found + 'a>> {
         match self.read(id) {
-            Ok(d) => Ok(Some(Box::new(Fetched(d)))),
-            Err(remote::Error::NotFound { .. }) => Ok(None),
+            Ok(d) => Ok(Ok(Box::new(Fetched(d)))),
+            Err(e @ remote::Error::NotFound { .. }) => Ok(Err(e.into())),
             Err(e) => Err(e.into()),
         }
     }
@@ -115,16 +121,12 @@ fn cat(source: &dyn Source, a: &CatArgs, out: &mut dyn Write) -> Result<()> {
         return batch(source, out);
     }
     let input = a.id.as_deref().context("an id is needed without --batch")?;
-    let id = source
-        .resolve(input)?
-        .with_context(|| format!("object {input} not found"))?;
-    let object = source
-        .open(&id)?
-        .with_context(|| format!("object {id} not found"))?;
-    object
-        .write_to(out)
-        .with_context(|| format!("cannot read object {id}"))?;
-    Ok(())
+    let mut read = || -> Result<()> {
+        let id = source.resolve(input)??;
+        source.open(&id)??.write_to(out)?;
+        Ok(())
+    };
+    read().with_context(|| format!("cannot read object {input}"))
 }
 
 /// Ids on stdin, `git cat-file --batch` output.
@@ -137,8 +139,8 @@ fn batch(source: &dyn Source, out: &mut dyn Write) -> Result<()> {
             continue;
         }
         let found = match source.resolve(input)? {
-            Some(id) => source.open(&id)?.map(|o| (id, o)),
-            None => None,
+            Ok(id) => source.open(&id)?.map(|o| (id, o)).ok(),
+            Err(_) => None,
         };
         let Some((id, object)) = found else {
             writeln!(out, "{input} missing")?;

@@ -1,7 +1,6 @@
 //! `silo cat URL`, `silo mirror` and `silo update-server-info`: the HTTP side.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -9,32 +8,8 @@ use trees_remote::{self as remote, Remote, mirror};
 use trees_silo::{Silo, du, listing};
 
 use super::progress;
-use crate::args::MirrorArgs;
+use crate::args::{MirrorArgs, RemoteArgs};
 use crate::exit::Status;
-
-/// How to reach a silo served over HTTP.
-#[derive(clap::Args, Clone)]
-pub struct RemoteArgs {
-    /// Where `silo cat URL` caches idx files (and whole packs from servers
-    /// that ignore Range) [default: $TREES_CACHE, else
-    /// $XDG_CACHE_HOME/trees, else ~/.cache/trees].
-    #[arg(long, value_name = "DIR")]
-    pub cache: Option<PathBuf>,
-    /// Seconds to wait for a connection, and for each read of an answer
-    /// [default: $TREES_HTTP_TIMEOUT, else 30].
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
-    /// Failed attempts allowed after the first, per request. A retry
-    /// resumes with Range; an attempt that moved the transfer at least
-    /// 64 KiB past its furthest point is not counted
-    /// [default: $TREES_HTTP_RETRIES, else 3].
-    #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
-    /// Print what was transferred to stderr as one JSON line:
-    /// requests, bytes received, retries.
-    #[arg(long)]
-    pub stats: bool,
-}
 
 impl RemoteArgs {
     fn options(&self) -> remote::Options {
