@@ -2,7 +2,8 @@
 //!
 //! A medo directory (in a git repository) names blobs with `*.treeptr`
 //! files; the blobs live in the silos its `SILO.json` lists (both parsed by
-//! `trees-hints`). This module moves trees between a directory and a silo:
+//! `trees-hints`). This crate moves trees between a directory and a silo
+//! (through `trees-silo`, and `trees-remote` for silos served over HTTP):
 //!
 //! - [`add`]: a directory becomes a deterministic tar ([`archive`]), is
 //!   stored in a silo, and a treeptr names it;

@@ -24,17 +24,29 @@ static OBJECTS: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary directory whose packs are read by gix-pack when it is dropped.
 #[derive(Debug)]
-pub struct TempDir(Option<tempfile::TempDir>);
+pub struct TempDir {
+    dir: Option<tempfile::TempDir>,
+    damaged: std::sync::atomic::AtomicBool,
+}
 
 /// A new [`TempDir`], as `tempfile::tempdir()` makes one.
 pub fn tempdir() -> std::io::Result<TempDir> {
-    Ok(TempDir(Some(tempfile::tempdir()?)))
+    Ok(TempDir {
+        dir: Some(tempfile::tempdir()?),
+        damaged: false.into(),
+    })
 }
 
 impl TempDir {
     /// Its path.
     pub fn path(&self) -> &Path {
-        self.0.as_ref().map_or(Path::new(""), |t| t.path())
+        self.dir.as_ref().map_or(Path::new(""), |t| t.path())
+    }
+
+    /// Says that the test damages packs in it on purpose (the hostile
+    /// tests): they are not compared when it is dropped.
+    pub fn holds_damaged_packs(&self) {
+        self.damaged.store(true, Ordering::Relaxed);
     }
 }
 
@@ -46,8 +58,8 @@ impl AsRef<Path> for TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let Some(dir) = self.0.take() else { return };
-        if std::thread::panicking() {
+        let Some(dir) = self.dir.take() else { return };
+        if std::thread::panicking() || self.damaged.load(Ordering::Relaxed) {
             return;
         }
         let (packs, objects) = check_dir(dir.path());

@@ -24,6 +24,13 @@ use ureq::http::{Response, StatusCode, header};
 /// retry not to count against the limit.
 pub const MIN_PROGRESS: u64 = 64 << 10;
 
+/// Seconds to wait for a connection and each read, unless
+/// `TREES_HTTP_TIMEOUT` says otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+/// Retries per request, unless `TREES_HTTP_RETRIES` says otherwise.
+pub const DEFAULT_RETRIES: u32 = 3;
+
 /// Timeouts and retries.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -37,13 +44,18 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// 30 s, 3 retries, 200 ms; `TREES_HTTP_TIMEOUT` (seconds) and
-    /// `TREES_HTTP_RETRIES` in the environment override the first two.
+    /// [`DEFAULT_TIMEOUT_SECS`], [`DEFAULT_RETRIES`], 200 ms;
+    /// `TREES_HTTP_TIMEOUT` (seconds) and `TREES_HTTP_RETRIES` in the
+    /// environment override the first two.
     fn default() -> Self {
         let env = |k: &str| std::env::var(k).ok()?.trim().parse::<u64>().ok();
         Options {
-            timeout: Duration::from_secs(env("TREES_HTTP_TIMEOUT").unwrap_or(30).max(1)),
-            retries: env("TREES_HTTP_RETRIES").map_or(3, |r| r.min(100) as u32),
+            timeout: Duration::from_secs(
+                env("TREES_HTTP_TIMEOUT")
+                    .unwrap_or(DEFAULT_TIMEOUT_SECS)
+                    .max(1),
+            ),
+            retries: env("TREES_HTTP_RETRIES").map_or(DEFAULT_RETRIES, |r| r.min(100) as u32),
             backoff: Duration::from_millis(200),
         }
     }

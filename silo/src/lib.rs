@@ -10,14 +10,26 @@
 //! SILO/silo.lock                 held by repack and gc
 //! ```
 //!
-//! This crate stores and reads blobs ([`Silo::add_file`], [`Silo::read`]),
-//! checks them ([`verify`]), measures them ([`du`]), repacks them into one
-//! pack ([`repack`]), collects what is unreachable ([`gc`]), and does the
-//! medo side's work on trees: deterministic tars in, safe untar out
-//! ([`medo`]). Silos served over HTTP are read object by object with
-//! range requests, and mirrored ([`remote`]). Every write goes to `tmp/`, is fsynced, and is renamed
-//! into place, so that a reader never sees half a file and a crash never
-//! loses a blob that was added. The `silo` binary is a thin CLI over it.
+//! This crate is the store, and only the store: what a silo directory
+//! holds and every operation that reads or changes it. Its map:
+//!
+//! - [`store`]: [`Silo`], add and read blobs by id or prefix, wherever they
+//!   are (loose, packed, or stored split: [`store::split`]), with the
+//!   packs' set ([`store::packs`]) rescanned so that no reader sees a
+//!   present object as missing;
+//! - [`storage`]: the one interface through which files are listed, read,
+//!   staged, created, published and deleted, each with its protocol
+//!   ([`storage::Local`] is the directory);
+//! - [`loose`]: the loose object format; [`lock`]: `silo.lock`;
+//! - [`repack`] and [`gc`]: plan, then execute; [`derive`] and [`derived`]:
+//!   client deltas made ahead of time, and their names and formats;
+//! - [`verify`], [`du`], [`listing`] (`info/files.json`), [`units`] (sizes
+//!   and durations as typed), [`progress`], [`crash`] (fault injection).
+//!
+//! Silos served over HTTP are `trees-remote`'s; trees in and out of a silo
+//! are `trees-medo`'s; the `silo` and `medo` commands are `trees-cli`'s.
+//! Every write is staged in `tmp/` and published whole, so that a reader
+//! never sees half a file and a crash never loses a blob that was added.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

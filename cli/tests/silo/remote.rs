@@ -297,6 +297,7 @@ fn flip(path: &Path, at: u64) {
 #[test]
 fn a_wrong_byte_is_an_error_naming_the_file_and_nothing_is_written() {
     let s = Served::new(14);
+    s.tmp.holds_damaged_packs();
     let pack = s.pack();
     let e = entries(&pack);
     // The entry of a whole object: flip a byte inside it.
@@ -565,6 +566,7 @@ fn mirror_copies_everything_checks_it_and_resumes() {
 #[test]
 fn mirror_refuses_a_hostile_listing_and_a_damaged_pack() {
     let s = Served::new(17);
+    s.tmp.holds_damaged_packs();
     let pack = s.pack();
     let pack_name = pack.file_name().unwrap().to_owned();
     let url = damaged_copy(&s, "bad.silo", |d| {
@@ -639,6 +641,7 @@ fn a_delta_loop_in_a_served_pack_is_refused_at_the_first_repeat() {
     index::write(&mut out.entries, &out.checksum, &mut idx).unwrap();
 
     let tmp = trees_oracle::tempdir().unwrap();
+    tmp.holds_damaged_packs();
     let silo_dir = tmp.path().join("evil.silo");
     std::fs::create_dir_all(silo_dir.join("pack")).unwrap();
     std::fs::create_dir_all(silo_dir.join("info")).unwrap();

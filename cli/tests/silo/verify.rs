@@ -101,7 +101,8 @@ fn corrupt_loose_object_is_named_by_verify_and_cat() {
 
 #[test]
 fn truncated_pack_is_named_by_verify_and_cat() {
-    let (_tmp, dir, ids, pack, _idx) = packed_silo();
+    let (tmp, dir, ids, pack, _idx) = packed_silo();
+    tmp.holds_damaged_packs();
     let bytes = std::fs::read(&pack).unwrap();
     std::fs::write(&pack, &bytes[..bytes.len() / 2]).unwrap();
     let out = silo(&[&"verify", &dir]);
@@ -120,7 +121,8 @@ fn truncated_pack_is_named_by_verify_and_cat() {
 
 #[test]
 fn flipped_idx_byte_is_named_by_verify() {
-    let (_tmp, dir, ids, _pack, idx) = packed_silo();
+    let (tmp, dir, ids, _pack, idx) = packed_silo();
+    tmp.holds_damaged_packs();
     let good = std::fs::read(&idx).unwrap();
     // One byte in each region: fan-out, ids, CRCs, offsets, pack checksum.
     let n = ids.len();
@@ -199,7 +201,8 @@ fn delta_bomb() -> (trees_oracle::TempDir, PathBuf, String) {
 /// allocating it fails cleanly instead of aborting.
 #[test]
 fn a_delta_bomb_is_refused_within_a_memory_bound() {
-    let (_tmp, dir, name) = delta_bomb();
+    let (tmp, dir, name) = delta_bomb();
+    tmp.holds_damaged_packs();
     let out = silo(&[&"verify", &dir, &"--max-object-size", &"1073741824"]);
     assert_names(&out, 1, &[&name, "more than the limit"]);
 

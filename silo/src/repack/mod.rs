@@ -1,13 +1,19 @@
-//! `silo repack`: every loose object and every pack into one new pack.
+//! `silo repack`: the loose objects into a new pack, against the packed
+//! ones (incremental, the default once there are packs), or every object
+//! anew into one pack (full).
 //!
-//! Stages: read every object (checking its id); fingerprint, relate and
-//! choose each one's base ([`plan`], the engine of `trees_delta`); encode
-//! the deltas, seeded by shared chunks; compress entries in parallel and
-//! write the pack and its idx to `tmp/`; read every object back from the new pack
-//! and check it against its id, and only then rename the pack into `pack/`
-//! and remove the loose copies and old packs it replaces. A crash at any
-//! point leaves every object readable: until the rename nothing changed,
-//! and after it every object exists twice until its old copy is removed.
+//! Plan, then execute, for both. The planners ([`full`],
+//! [`incremental`]) read what they need (checking each id), split gzip
+//! files ([`split`]), fingerprint, relate and choose each object's base
+//! (the engine of `trees_delta`), and decide which packs to copy, keep or
+//! replace: a [`plan::Plan`], which `--dry-run` prints. [`execute`] then
+//! encodes the deltas ([`encode`]), writes the one new pack through the
+//! one pack-writing path ([`write`]: copied packs first, then the new
+//! entries), reads it back against every id, publishes it through
+//! [`crate::storage`], and only then removes the loose copies and old packs
+//! it replaces. A crash at any point leaves every object readable: until
+//! the idx is published nothing changed, and after it every object exists
+//! twice until its old copy is removed.
 
 mod encode;
 mod execute;

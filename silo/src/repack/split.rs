@@ -65,7 +65,17 @@ pub struct Stats {
     /// Bytes of their recipes.
     pub recipe_bytes: u64,
     /// Why each file that looked like gzip was kept whole, by id (at most 100).
-    pub reasons: Vec<(String, String)>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why one gzip file was stored whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reason {
+    /// The file's id.
+    #[serde(with = "trees_pack::id::hex")]
+    pub id: ObjectId,
+    /// Why.
+    pub why: String,
 }
 
 /// One new split, until it is settled.
@@ -144,7 +154,10 @@ pub(crate) fn split_objects(
                 if let Some(text) = text
                     && stats.reasons.len() < 100
                 {
-                    stats.reasons.push((o.id.to_string(), text));
+                    stats.reasons.push(Reason {
+                        id: o.id,
+                        why: text,
+                    });
                 }
                 match why {
                     Why::Refused(Refusal::NotGzip(_)) => stats.not_gzip += 1,
@@ -224,10 +237,10 @@ impl Splitting {
                 p.kept = false;
                 self.stats.not_smaller += 1;
                 if self.stats.reasons.len() < 100 {
-                    self.stats.reasons.push((
-                        p.x.id.to_string(),
-                        "not smaller: its content relates to nothing in the silo".to_owned(),
-                    ));
+                    self.stats.reasons.push(Reason {
+                        id: p.x.id,
+                        why: "not smaller: its content relates to nothing in the silo".to_owned(),
+                    });
                 }
             } else {
                 self.stats.split += 1;

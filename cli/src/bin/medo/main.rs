@@ -19,18 +19,25 @@ use trees_hints::treeptr::{Provenance, Treeptr};
 use trees_medo::{add, expand, url, verify};
 use trees_silo::Silo;
 
-const EXIT_CODES: &str = "\
-Exit codes: 0 success; 1 a check failed (verify found a difference); 2 usage error, I/O error, \
+/// What `medo --help` says after the commands: exit codes, and how silos
+/// served over HTTP are read (with the library's defaults).
+fn after_help() -> String {
+    format!(
+        "Exit codes: 0 success; 1 a check failed (verify found a difference); 2 usage error, I/O error, \
 a bad treeptr or SILO.json, a blob that no silo has, or a tar member refused as unsafe.
 
-Silos of SILO.json with a \"url\" are read over HTTP(S) like `silo cat URL` reads them: the idx files are cached in $TREES_CACHE (else $XDG_CACHE_HOME/trees, else ~/.cache/trees), and only the byte ranges the blob needs are fetched. TREES_HTTP_TIMEOUT (seconds, default 30) and TREES_HTTP_RETRIES (default 3) bound the waiting.";
+Silos of SILO.json with a \"url\" are read over HTTP(S) like `silo cat URL` reads them: the idx files are cached in $TREES_CACHE (else $XDG_CACHE_HOME/trees, else ~/.cache/trees), and only the byte ranges the blob needs are fetched. TREES_HTTP_TIMEOUT (seconds, default {}) and TREES_HTTP_RETRIES (default {}) bound the waiting.",
+        trees_remote::http::DEFAULT_TIMEOUT_SECS,
+        trees_remote::http::DEFAULT_RETRIES
+    )
+}
 
 /// A medo directory lives in a git repository and names blobs of a silo
 /// with `*.treeptr` files; its `SILO.json` (or the nearest one of a parent
 /// directory) lists the silos that hold them. `medo` stores trees in a silo
 /// and names them, expands them back, checks them, and lists the live blobs.
 #[derive(Parser)]
-#[command(name = "medo", version, after_help = EXIT_CODES)]
+#[command(name = "medo", version, after_help = after_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -256,7 +256,8 @@ pub struct RepackArgs {
     /// the same command without --dry-run runs: incremental unless --full.
     #[arg(long)]
     pub dry_run: bool,
-    /// Read, relate and re-encode every object into one new pack,
+    /// Read, relate and re-encode every object into one new pack that
+    /// replaces every pack,
     /// instead of packing only the loose objects against the packed ones.
     #[arg(long)]
     pub full: bool,
@@ -348,14 +349,22 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
     /// Seconds to wait for a connection, and for each read of an answer
-    /// [default: $TREES_HTTP_TIMEOUT, else 30].
-    #[arg(long, value_name = "SECS")]
+    /// [default: $TREES_HTTP_TIMEOUT, else the library's].
+    #[arg(long, value_name = "SECS", help = format!(
+        "Seconds to wait for a connection, and for each read of an answer \
+         [default: $TREES_HTTP_TIMEOUT, else {}]",
+        trees_remote::http::DEFAULT_TIMEOUT_SECS
+    ))]
     pub timeout: Option<u64>,
-    /// Failed attempts allowed after the first, per request. A retry
-    /// resumes with Range; an attempt that moved the transfer at least
-    /// 64 KiB past its furthest point is not counted
-    /// [default: $TREES_HTTP_RETRIES, else 3].
-    #[arg(long, value_name = "N")]
+    /// Failed attempts allowed after the first, per request.
+    #[arg(long, value_name = "N", help = format!(
+        "Failed attempts allowed after the first, per request. A retry \
+         resumes with Range; an attempt that moved the transfer at least \
+         {} KiB past its furthest point is not counted \
+         [default: $TREES_HTTP_RETRIES, else {}]",
+        trees_remote::http::MIN_PROGRESS >> 10,
+        trees_remote::http::DEFAULT_RETRIES
+    ))]
     pub retries: Option<u32>,
     /// Print what was transferred to stderr as one JSON line:
     /// requests, bytes received, retries.
