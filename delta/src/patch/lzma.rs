@@ -56,8 +56,10 @@ pub fn encode(have: &[u8], want: &[u8]) -> Result<Vec<u8>, Error> {
     out.extend_from_slice(&dict_size.to_le_bytes());
     out.extend_from_slice(&(want.len() as u64).to_le_bytes());
     out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(want).to_le_bytes());
-    let mut coder = Coder::new(true, have, dict_size).map_err(fail)?;
-    coder.run(want, &mut out, u64::MAX).map_err(fail)?;
+    let mut coder = Coder::new(true, have, dict_size).map_err(|e| fail(e.to_string()))?;
+    coder
+        .run(want, &mut out, u64::MAX)
+        .map_err(|e| fail(e.to_string()))?;
     out.shrink_to_fit();
     Ok(out)
 }
@@ -95,10 +97,10 @@ pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
         )));
     }
     let mut out = Vec::with_capacity(want_size.min(64 << 20) as usize);
-    let mut coder = Coder::new(false, have, dict_size).map_err(corrupt)?;
+    let mut coder = Coder::new(false, have, dict_size).map_err(|e| corrupt(e.to_string()))?;
     coder
         .run(&patch[HEADER_LEN..], &mut out, want_size)
-        .map_err(corrupt)?;
+        .map_err(|e| corrupt(e.to_string()))?;
     if out.len() as u64 != want_size {
         return Err(corrupt(format!(
             "decodes to {} bytes, its header says {want_size}",
@@ -128,14 +130,14 @@ struct Coder<'a> {
 }
 
 impl<'a> Coder<'a> {
-    fn new(encoder: bool, dict: &'a [u8], dict_size: u32) -> Result<Self, String> {
-        let preset_len = u32::try_from(dict.len()).map_err(|_| "have is over 4 GiB".to_owned())?;
+    fn new(encoder: bool, dict: &'a [u8], dict_size: u32) -> Result<Self, CoderError> {
+        let preset_len = u32::try_from(dict.len()).map_err(|_| CoderError::DictTooLarge)?;
         // SAFETY: lzma_options_lzma is a plain C struct; all-zero is a valid
         // value, and lzma_lzma_preset fills it.
         let mut options: Box<sys::lzma_options_lzma> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: options points to a live, writable struct.
         if unsafe { sys::lzma_lzma_preset(&mut *options, 9 | sys::LZMA_PRESET_EXTREME) } != 0 {
-            return Err("liblzma has no preset 9e".into());
+            return Err(CoderError::NoPreset);
         }
         options.dict_size = dict_size;
         options.preset_dict = if dict.is_empty() {
@@ -166,7 +168,7 @@ impl<'a> Coder<'a> {
             }
         };
         if ret != sys::LZMA_OK {
-            return Err(describe(ret));
+            return Err(CoderError::Liblzma(describe(ret)));
         }
         Ok(Coder {
             stream,
@@ -177,13 +179,13 @@ impl<'a> Coder<'a> {
 
     /// Feeds all of `input` and appends the output to `out` until the
     /// stream ends; more than `limit` bytes of output is an error.
-    fn run(&mut self, input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), String> {
+    fn run(&mut self, input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), CoderError> {
         const STEP: usize = 1 << 20;
         self.stream.next_in = input.as_ptr();
         self.stream.avail_in = input.len();
         loop {
             if out.len() as u64 > limit {
-                return Err(format!("decodes to more than {limit} bytes"));
+                return Err(CoderError::TooLong(limit));
             }
             let room = STEP.min((limit - out.len() as u64).saturating_add(1) as usize);
             out.reserve(room);
@@ -200,20 +202,17 @@ impl<'a> Coder<'a> {
             match ret {
                 sys::LZMA_STREAM_END => {
                     if self.stream.avail_in != 0 {
-                        return Err(format!(
-                            "{} bytes follow the LZMA2 stream",
-                            self.stream.avail_in
-                        ));
+                        return Err(CoderError::Trailing(self.stream.avail_in));
                     }
                     if out.len() as u64 > limit {
-                        return Err(format!("decodes to more than {limit} bytes"));
+                        return Err(CoderError::TooLong(limit));
                     }
                     return Ok(());
                 }
                 sys::LZMA_OK => {}
                 // No progress possible: the input ended before the stream did.
-                sys::LZMA_BUF_ERROR => return Err("the LZMA2 stream is truncated".into()),
-                e => return Err(describe(e)),
+                sys::LZMA_BUF_ERROR => return Err(CoderError::Truncated),
+                e => return Err(CoderError::Liblzma(describe(e))),
             }
         }
     }
@@ -225,6 +224,23 @@ impl Drop for Coder<'_> {
         // ended once.
         unsafe { sys::lzma_end(&mut self.stream) };
     }
+}
+
+/// Why the coder stopped.
+#[derive(Debug, thiserror::Error)]
+enum CoderError {
+    #[error("have is over 4 GiB")]
+    DictTooLarge,
+    #[error("liblzma has no preset 9e")]
+    NoPreset,
+    #[error("{0}")]
+    Liblzma(String),
+    #[error("decodes to more than {0} bytes")]
+    TooLong(u64),
+    #[error("{0} bytes follow the LZMA2 stream")]
+    Trailing(usize),
+    #[error("the LZMA2 stream is truncated")]
+    Truncated,
 }
 
 fn describe(ret: sys::lzma_ret) -> String {
