@@ -192,13 +192,17 @@ pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerp
 
 /// Reads the fingerprint file of the pack `idx`, if it is there and sound;
 /// says why not in the log otherwise.
-pub(crate) fn read(idx: &Path, params: &Params) -> Option<HashMap<ObjectId, Fingerprint>> {
+pub(crate) fn read(
+    storage: &dyn crate::storage::Storage,
+    idx: &Path,
+    params: &Params,
+) -> Option<HashMap<ObjectId, Fingerprint>> {
     let path = path_for(idx);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+    let bytes = match storage.read_range(&path, 0..u64::MAX) {
+        Ok(Some(b)) => b,
+        Ok(None) => return None,
         Err(e) => {
-            tracing::warn!("{}: {e}; fingerprinting its pack again", path.display());
+            tracing::warn!("{e}; fingerprinting its pack again");
             return None;
         }
     };

@@ -224,7 +224,7 @@ fn packed_sketches(
 ) -> Result<HashMap<ObjectId, Fingerprint>, Error> {
     let mut fp_of: HashMap<ObjectId, Fingerprint> = HashMap::new();
     for (p, idx) in packs.iter().enumerate() {
-        match fingerprints::read(idx, params) {
+        match fingerprints::read(silo.storage(), silo.relative(idx), params) {
             Some(m) if bundle_ids(&bundles[p]).all(|id| m.contains_key(&id)) => fp_of.extend(m),
             _ => {
                 tracing::info!("fingerprinting {} (no usable .fp file)", idx.display());

@@ -91,6 +91,9 @@ pub enum ReadError {
     /// A split object cannot be rebuilt.
     #[error(transparent)]
     Split(#[from] Box<crate::split::Error>),
+    /// Listing or reading a file of the silo failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
 }
 
 /// Why adding a file failed.

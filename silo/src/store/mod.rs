@@ -248,31 +248,44 @@ impl Silo {
         Ok(ids)
     }
 
-    /// Every file under `objects/`, with its id if its name is one.
+    /// Every file under `objects/`, with its id if its name is one
+    /// (listed through [`Silo::storage`]).
     pub fn loose_files(&self) -> Result<Vec<(PathBuf, Option<ObjectId>)>, ReadError> {
         let mut out = Vec::new();
-        let objects = self.objects_dir();
-        for dir in read_dir_sorted(&objects)? {
-            let dir_name = file_name(&dir);
-            if !dir.is_dir() {
-                out.push((dir, None));
-                continue;
-            }
-            for f in read_dir_sorted(&dir)? {
-                let n = file_name(&f);
+        let objects = Path::new("objects");
+        for dir_name in self.storage.list(objects)? {
+            let dir = objects.join(&dir_name);
+            let names = match self.storage.list(&dir) {
+                Ok(names) => names,
+                // A stray file beside the fan-out directories.
+                Err(e) if e.source.kind() == io::ErrorKind::NotADirectory => {
+                    out.push((self.root.join(&dir), None));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for n in names {
                 let id = (dir_name.len() == 2)
                     .then(|| n.strip_suffix(".gz"))
                     .flatten()
                     .and_then(|rest| id::parse_hex(&format!("{dir_name}{rest}")));
-                out.push((f, id));
+                out.push((self.root.join(&dir).join(n), id));
             }
         }
         Ok(out)
     }
 
-    /// The `.idx` files of `pack/` that have their `.pack`, sorted.
+    /// The `.idx` files of `pack/` that have their `.pack`, sorted (listed
+    /// through [`Silo::storage`]).
     pub fn pack_indexes(&self) -> Result<Vec<PathBuf>, ReadError> {
-        crate::packs::pack_indexes(&self.pack_dir())
+        let names = self.storage.list(Path::new("pack"))?;
+        let has = |n: &str| names.binary_search_by(|x| x.as_str().cmp(n)).is_ok();
+        Ok(names
+            .iter()
+            .filter_map(|n| n.strip_suffix(".idx"))
+            .filter(|stem| has(&format!("{stem}.pack")))
+            .map(|stem| self.pack_dir().join(format!("{stem}.idx")))
+            .collect())
     }
 
     /// The packs this silo's readers know now (opened at the first call,
