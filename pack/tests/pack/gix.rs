@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 
 use trees_pack::data::entry::{encode_distance, encode_type_size};
 use trees_pack::data::write::{Base, Entry, compress};
-use trees_pack::{Bundle, Kind, ObjectId, data, delta, index};
+use trees_pack::{Bundle, Kind, ObjectId, data};
 
-use crate::hostile::small_plan;
+use crate::hostile::{
+    HUGE_DELTA, cycle, huge_whole, idx_lying_about_the_first_entry, ofs_entry, small_plan, thin,
+};
 use crate::packs::{blob_id, raw, save};
 
 /// What a reader made of a pack.
@@ -134,38 +136,19 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     // The idx sends the first id to the second entry (checksums all fine).
     let lie = dir.join("lie");
     std::fs::create_dir(&lie).unwrap();
-    let w = small_plan().write(&lie);
-    let mut entries = w.entries.clone();
-    entries[0].offset = entries[1].offset;
-    index::write(
-        &mut entries,
-        &w.checksum,
-        std::fs::File::create(&w.idx).unwrap(),
-    )
-    .unwrap();
-    v.push(("idx names the wrong entry", w.idx));
+    v.push((
+        "idx names the wrong entry",
+        idx_lying_about_the_first_entry(&lie).0.idx,
+    ));
 
     // A whole entry whose header claims 2^60 bytes.
-    let hello = b"hello\n";
     v.push((
         "entry claims 2^60 bytes",
-        written(
-            dir,
-            "huge",
-            &[Entry {
-                id: blob_id(hello),
-                base: Base::None(Kind::Blob),
-                size: 1 << 60,
-                compressed: compress(hello, 6),
-            }],
-        ),
+        written(dir, "huge", &[huge_whole()]),
     ));
 
     // A delta whose header announces a 2^60-byte result.
     let base_id = blob_id(b"base!\n");
-    let huge = [
-        0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, b'x',
-    ];
     v.push((
         "delta announces a 2^60-byte result",
         written(
@@ -173,7 +156,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf)> {
             "huge-delta",
             &[
                 Entry::whole(base_id, Kind::Blob, b"base!\n", 6),
-                Entry::delta(blob_id(b"huge"), Base::Ofs(base_id), &huge, 6),
+                Entry::delta(blob_id(b"huge"), Base::Ofs(base_id), &HUGE_DELTA, 6),
             ],
         ),
     ));
@@ -188,23 +171,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         saved(dir, "overflow", &[(blob_id(b"x"), bytes)]),
     ));
 
-    // REF_DELTA cycles: a needs b, b needs a; c needs itself.
-    let mut enc = delta::Encoder::new(2, 2);
-    enc.insert(b"a\n");
-    let d = enc.finish().unwrap();
-    let (a, b, c) = (blob_id(b"a\n"), blob_id(b"b\n"), blob_id(b"c\n"));
-    v.push((
-        "REF_DELTA cycle",
-        written(
-            dir,
-            "cycle",
-            &[
-                Entry::delta(a, Base::Ref(b), &d, 6),
-                Entry::delta(b, Base::Ref(a), &d, 6),
-                Entry::delta(c, Base::Ref(c), &d, 6),
-            ],
-        ),
-    ));
+    v.push(("REF_DELTA cycle", written(dir, "cycle", &cycle().1)));
 
     // OFS_DELTA distances before the file, and zero.
     let first = whole_entry(b"base!\n");
@@ -217,13 +184,8 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         ),
         ("ofs-zero", "OFS_DELTA names itself", 0),
     ] {
-        let mut enc = delta::Encoder::new(6, 2);
-        enc.insert(b"x\n");
-        let dd = enc.finish().unwrap();
-        let mut bytes = Vec::new();
-        encode_type_size(6, dd.len() as u64, &mut bytes);
-        encode_distance(dist, &mut bytes);
-        bytes.extend_from_slice(&compress(&dd, 6));
+        let mut d = Vec::new();
+        encode_distance(dist, &mut d);
         v.push((
             what,
             saved(
@@ -231,27 +193,16 @@ fn cases(dir: &Path) -> Vec<(&'static str, PathBuf)> {
                 name,
                 &[
                     (blob_id(b"base!\n"), first.clone()),
-                    (blob_id(name.as_bytes()), bytes),
+                    (blob_id(name.as_bytes()), ofs_entry(&d)),
                 ],
             ),
         ));
     }
 
     // A thin pack: the REF_DELTA's base is not in it.
-    let mut enc = delta::Encoder::new(6, 2);
-    enc.insert(b"x\n");
     v.push((
         "REF_DELTA base outside the pack",
-        written(
-            dir,
-            "thin",
-            &[Entry::delta(
-                blob_id(b"x\n"),
-                Base::Ref(blob_id(b"base!\n")),
-                &enc.finish().unwrap(),
-                6,
-            )],
-        ),
+        written(dir, "thin", &[thin().0]),
     ));
 
     // One byte of a deflate stream changed, trailer and idx made to match.

@@ -11,7 +11,7 @@ use trees_pack::data::write::{Base, Entry, compress};
 use trees_pack::{Bundle, Kind, ObjectId, Problem, data, delta, index};
 use trees_testdata::random_bytes;
 
-use crate::packs::{Link, Plan, blob_id, chain, name, raw, save};
+use crate::packs::{Link, Plan, Written, blob_id, chain, name, raw, save};
 
 /// Writes `bytes` to `path` as a new file: truncating the old one in place
 /// would make ext4 flush it to disk on close (`auto_da_alloc`), thousands
@@ -151,23 +151,74 @@ fn idx_with_any_byte_flipped_never_reads_wrong_content() {
     }
 }
 
-#[test]
-fn entry_announcing_2_pow_60_bytes_is_refused_without_allocating_them() {
-    // Had the reader reserved what the header claims, the process would
-    // have aborted on the failed allocation; it must fail gracefully instead.
+/// The small pack, written in `dir`, with an idx (checksums all fine) that
+/// sends the first id to the second entry; returns the idx's entries.
+pub(crate) fn idx_lying_about_the_first_entry(dir: &Path) -> (Written, Vec<index::Entry>) {
+    let w = small_plan().write(dir);
+    let mut entries = w.entries.clone();
+    entries[0].offset = entries[1].offset;
+    index::write(
+        &mut entries,
+        &w.checksum,
+        std::fs::File::create(&w.idx).unwrap(),
+    )
+    .unwrap();
+    (w, entries)
+}
+
+/// A whole entry of "hello\n" whose header claims 2^60 bytes.
+pub(crate) fn huge_whole() -> Entry {
     let hello = b"hello\n";
-    let whole = Entry {
+    Entry {
         id: blob_id(hello),
         base: Base::None(Kind::Blob),
         size: 1 << 60,
         compressed: compress(hello, 6),
-    };
-    // A delta entry of honest size whose delta announces a 2^60-byte result:
-    // base size 6 (0x06); result 2^60 (8 bytes 0x80, then 0x10); insert "x".
-    let base_id = blob_id(b"base!\n");
-    let huge = [
-        0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, b'x',
+    }
+}
+
+/// A delta of honest size that announces a 2^60-byte result: base size 6
+/// (0x06); result 2^60 (8 bytes 0x80, then 0x10); insert "x".
+pub(crate) const HUGE_DELTA: [u8; 12] = [
+    0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, b'x',
+];
+
+/// REF_DELTA cycles: a needs b, b needs a; c needs itself. Any delta will
+/// do: "a\n" from a 2-byte base.
+pub(crate) fn cycle() -> ([ObjectId; 3], Vec<Entry>) {
+    let mut enc = delta::Encoder::new(2, 2);
+    enc.insert(b"a\n");
+    let d = enc.finish().unwrap();
+    let (a, b, c) = (blob_id(b"a\n"), blob_id(b"b\n"), blob_id(b"c\n"));
+    let entries = vec![
+        Entry::delta(a, Base::Ref(b), &d, 6),
+        Entry::delta(b, Base::Ref(a), &d, 6),
+        Entry::delta(c, Base::Ref(c), &d, 6),
     ];
+    ([a, b, c], entries)
+}
+
+/// A thin pack's one entry: a REF_DELTA whose base (returned) is not in it.
+pub(crate) fn thin() -> (Entry, ObjectId) {
+    let mut enc = delta::Encoder::new(6, 2);
+    enc.insert(b"x\n");
+    let missing = blob_id(b"base!\n");
+    let e = Entry::delta(
+        blob_id(b"x\n"),
+        Base::Ref(missing),
+        &enc.finish().unwrap(),
+        6,
+    );
+    (e, missing)
+}
+
+#[test]
+fn entry_announcing_2_pow_60_bytes_is_refused_without_allocating_them() {
+    // Had the reader reserved what the header claims, the process would
+    // have aborted on the failed allocation; it must fail gracefully instead.
+    let whole = huge_whole();
+    let base_id = blob_id(b"base!\n");
+    let huge = HUGE_DELTA;
     let mut w = data::Writer::new(Vec::new(), 3).unwrap();
     w.write(&whole).unwrap();
     w.write(&Entry::whole(base_id, Kind::Blob, b"base!\n", 6))
@@ -235,15 +286,11 @@ fn entry_size_overflowing_64_bits_is_refused() {
 
 #[test]
 fn ref_delta_cycle_is_refused_as_chain_too_deep() {
-    // a needs b, b needs a; c needs itself. Any delta will do: "a\n" from a 2-byte base.
-    let mut enc = delta::Encoder::new(2, 2);
-    enc.insert(b"a\n");
-    let d = enc.finish().unwrap();
-    let (a, b, c) = (blob_id(b"a\n"), blob_id(b"b\n"), blob_id(b"c\n"));
+    let ([a, b, c], entries) = cycle();
     let mut w = data::Writer::new(Vec::new(), 3).unwrap();
-    w.write(&Entry::delta(a, Base::Ref(b), &d, 6)).unwrap();
-    w.write(&Entry::delta(b, Base::Ref(a), &d, 6)).unwrap();
-    w.write(&Entry::delta(c, Base::Ref(c), &d, 6)).unwrap();
+    for e in &entries {
+        w.write(e).unwrap();
+    }
     let out = w.finish().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let written = save(dir.path(), &out.out, out.entries, out.checksum);
@@ -270,7 +317,7 @@ fn ref_delta_cycle_is_refused_as_chain_too_deep() {
 }
 
 /// A raw OFS_DELTA entry whose base reference is `distance_bytes`.
-fn ofs_entry(distance_bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn ofs_entry(distance_bytes: &[u8]) -> Vec<u8> {
     let mut enc = delta::Encoder::new(6, 2);
     enc.insert(b"x\n");
     let d = enc.finish().unwrap();
@@ -336,17 +383,10 @@ fn ofs_delta_reaching_before_the_pack_is_refused() {
 #[test]
 fn ref_delta_to_a_base_outside_the_pack_is_refused() {
     // A thin pack: the base is named by id but not included.
-    let mut enc = delta::Encoder::new(6, 2);
-    enc.insert(b"x\n");
-    let (id, missing) = (blob_id(b"x\n"), blob_id(b"base!\n"));
+    let (entry, missing) = thin();
+    let id = entry.id;
     let mut w = data::Writer::new(Vec::new(), 1).unwrap();
-    w.write(&Entry::delta(
-        id,
-        Base::Ref(missing),
-        &enc.finish().unwrap(),
-        6,
-    ))
-    .unwrap();
+    w.write(&entry).unwrap();
     let out = w.finish().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let written = save(dir.path(), &out.out, out.entries, out.checksum);
@@ -369,17 +409,8 @@ fn idx_pointing_an_id_at_another_entry_is_caught_by_verify() {
     // A well-formed idx (valid checksum) that lies: the first object's
     // offset is the second's. Reads trust the idx, as git's do; verify
     // rehashes every object and must catch the lie.
-    let plan = small_plan();
     let dir = tempfile::tempdir().unwrap();
-    let w = plan.write(dir.path());
-    let mut entries = w.entries.clone();
-    entries[0].offset = entries[1].offset;
-    index::write(
-        &mut entries,
-        &w.checksum,
-        std::fs::File::create(&w.idx).unwrap(),
-    )
-    .unwrap();
+    let (w, entries) = idx_lying_about_the_first_entry(dir.path());
     let bundle = Bundle::open(&w.idx).unwrap();
     let problems = bundle.verify(&mut |_| {});
     assert!(
