@@ -60,6 +60,17 @@ impl Format {
         Format::Vcdiff,
     ];
 
+    /// The formats `silo repack --hints` makes unless told otherwise, in
+    /// the order they are started: the quick ones first, so that LZMA (by
+    /// far the slowest) does not share a core with `delta.xz`'s encoder.
+    pub const DEFAULT: [Format; 5] = [
+        Format::ThinPack,
+        Format::Vcdiff,
+        Format::Zstd,
+        Format::Lzma,
+        Format::DeltaXz,
+    ];
+
     /// The file name suffix, after `<have>..<want>`.
     pub fn extension(self) -> &'static str {
         match self {

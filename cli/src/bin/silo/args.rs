@@ -289,7 +289,7 @@ pub struct RepackArgs {
     #[arg(long = "medo", value_name = "DIR")]
     pub medo: Vec<PathBuf>,
     /// Client delta formats to make, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = derived::Format::ALL)]
+    #[arg(long, value_delimiter = ',', default_values_t = derived::Format::DEFAULT)]
     pub formats: Vec<derived::Format>,
     /// Make the client deltas again even where they exist.
     #[arg(long)]
