@@ -3,7 +3,8 @@
 # python3 (its gzip module is one of the producers the split tests use),
 # nginx (serves silos over HTTP in the remote tests),
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
-# libclang (the xdelta3 crate generates its bindings with bindgen at build
+# moto (a real S3 server, from PyPI, that the object-storage tests start on
+# 127.0.0.1), libclang (the xdelta3 crate generates its bindings with bindgen at build
 # time), the aarch64 cross toolchain and qemu-user (the aarch64 run), the
 # Rust target, rustfmt and clippy. Safe to run again: it installs only what is
 # missing, and says nothing when nothing is.
@@ -53,6 +54,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 [ -z "$build_only" ] || exit 0
+
+# The object-storage tests start moto's S3 server (moto_server) on
+# 127.0.0.1; it implements create-only (If-None-Match) and compare-and-swap
+# (If-Match) puts.
+if ! command -v moto_server >/dev/null; then
+  echo "install-deps: installing moto[server] (an S3 server for the bucket tests)"
+  python3 -m pip install --quiet 'moto[server]>=5' 2>&1 | grep -v "Running pip as the 'root' user" || true
+  command -v moto_server >/dev/null || { echo "install-deps: moto_server is still missing" >&2; exit 1; }
+fi
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   echo "install-deps: adding the Rust target aarch64-unknown-linux-gnu"

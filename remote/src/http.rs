@@ -14,6 +14,8 @@
 //! one that trickles a few bytes per connection, fails after `retries`.
 
 use std::io::{self, Read, Write};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -112,6 +114,9 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// A request to a bucket (`s3://`) failed.
+    #[error(transparent)]
+    S3(Box<crate::s3::Error>),
     /// Writing what was received failed.
     #[error("cannot store what GET {url} received")]
     Output {
@@ -154,11 +159,14 @@ impl Stats {
     }
 }
 
-/// An HTTP client: one connection pool, shared by every request.
+/// An HTTP client: one connection pool, shared by every request. `s3://`
+/// URLs are read with authenticated requests through the S3 client of
+/// their bucket ([`crate::s3::Client`]), with the same checks.
 pub struct Client {
     agent: Agent,
     options: Options,
     stats: Stats,
+    buckets: std::sync::Mutex<HashMap<String, Arc<crate::s3::Client>>>,
 }
 
 /// One attempt's failure: worth another attempt or not.
@@ -187,7 +195,36 @@ impl Client {
             agent: config.into(),
             options,
             stats: Stats::default(),
+            buckets: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bucket's client and the key, if `url` is `s3://BUCKET/KEY`.
+    fn bucket(&self, url: &str) -> Option<Result<(Arc<crate::s3::Client>, String), Error>> {
+        let rest = url.strip_prefix("s3://")?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        let location = match crate::s3::Location::parse(&format!("s3://{bucket}")) {
+            Ok(l) => l,
+            Err(e) => return Some(Err(Error::S3(Box::new(e)))),
+        };
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let client = match map.get(bucket) {
+            Some(c) => Arc::clone(c),
+            None => match crate::s3::Client::connect(&location) {
+                Ok(c) => {
+                    let c = Arc::new(c);
+                    map.insert(bucket.to_owned(), Arc::clone(&c));
+                    c
+                }
+                Err(e) => return Some(Err(Error::S3(Box::new(e)))),
+            },
+        };
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        Some(Ok((client, key.to_owned())))
+    }
+
+    fn received(&self, n: u64) {
+        self.stats.bytes.fetch_add(n, Ordering::Relaxed);
     }
 
     /// What was sent and received.
@@ -338,6 +375,27 @@ impl Client {
     /// GETs `url` whole into memory, at most `limit` bytes. `None` for
     /// 404. A body cut short is resumed with `Range`.
     pub fn get(&self, url: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(b) = self.bucket(url) {
+            let (client, key) = b?;
+            if let Some(m) = client.head(&key).map_err(|e| Error::S3(Box::new(e)))? {
+                if m.size > limit {
+                    return Err(Error::TooLarge {
+                        url: url.to_owned(),
+                        limit,
+                    });
+                }
+            }
+            let got = client.get(&key).map_err(|e| Error::S3(Box::new(e)))?;
+            let got = got.map(|(b, _)| b);
+            self.received(got.as_ref().map_or(0, |b| b.len() as u64));
+            if got.as_ref().is_some_and(|b| b.len() as u64 > limit) {
+                return Err(Error::TooLarge {
+                    url: url.to_owned(),
+                    limit,
+                });
+            }
+            return Ok(got);
+        }
         let held = AtomicU64::new(0);
         let mut out = Vec::new();
         self.retrying(url, &|| held.load(Ordering::Relaxed), || {
@@ -367,6 +425,22 @@ impl Client {
     pub fn range(&self, url: &str, start: u64, end: u64) -> Result<Ranged, Error> {
         if start >= end {
             return Ok(Ranged::Bytes(Vec::new()));
+        }
+        if let Some(b) = self.bucket(url) {
+            let (client, key) = b?;
+            let got = client
+                .get_range(&key, start..end)
+                .map_err(|e| Error::S3(Box::new(e)))?;
+            let got = got.ok_or_else(|| status(url, 404))?;
+            self.received(got.len() as u64);
+            if got.len() as u64 != end - start {
+                return Err(Error::BadRange {
+                    url: url.to_owned(),
+                    asked: format!("{start}-{}", end - 1),
+                    got: format!("{} bytes", got.len()),
+                });
+            }
+            return Ok(Ranged::Bytes(got));
         }
         let got = AtomicU64::new(0);
         let mut out = Vec::new();
@@ -405,6 +479,34 @@ impl Client {
         on_bytes: &dyn Fn(u64),
     ) -> Result<Option<u64>, Error> {
         use std::io::Seek;
+        if let Some(b) = self.bucket(url) {
+            let (client, key) = b?;
+            let output = |source| Error::Output {
+                url: url.to_owned(),
+                source,
+            };
+            out.set_len(0).map_err(output)?;
+            out.rewind().map_err(output)?;
+            let mut w = Counting {
+                out: &mut *out,
+                on_bytes,
+                at: 0,
+            };
+            let Some(m) = client
+                .download(&key, &mut w)
+                .map_err(|e| Error::S3(Box::new(e)))?
+            else {
+                return Ok(None);
+            };
+            self.received(m.size);
+            if m.size > limit {
+                return Err(Error::TooLarge {
+                    url: url.to_owned(),
+                    limit,
+                });
+            }
+            return Ok(Some(m.size));
+        }
         let got = AtomicU64::new(have);
         let output = |source| {
             Attempt::Fail(Error::Output {

@@ -14,6 +14,13 @@ pub(crate) mod cache;
 pub mod http;
 pub mod mirror;
 mod pack;
+pub mod place;
+pub mod s3;
+
+/// A durable step of a write to a bucket (see [`trees_silo::crash`]).
+pub(crate) fn crash_point(what: &str) {
+    trees_silo::crash::point(what);
+}
 
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -24,7 +24,7 @@ use trees_pack::{Bundle, ObjectId};
 use super::{Error as RemoteError, Remote, cache};
 use trees_silo::derived;
 use trees_silo::listing::{self, Listing};
-use trees_silo::lock::{self, Lock};
+use trees_silo::lock;
 use trees_silo::loose;
 use trees_silo::progress::{Progress, Unit};
 use trees_silo::repack::install_order;
@@ -120,7 +120,7 @@ pub fn mirror(
     let listing = remote.listing()?.ok_or_else(|| RemoteError::NoListing {
         url: format!("{}{}", remote.url(), listing::PATH),
     })?;
-    let _lock = Lock::exclusive(silo.lock_path(), wait)?;
+    let _lock = silo.storage().lock(wait)?;
     let mut out = Outcome::default();
     copy_packs(remote, silo, listing, &mut out, progress)?;
     copy_loose(remote, silo, listing, &mut out, progress)?;

@@ -13,7 +13,7 @@ use trees_pack::ObjectId;
 use trees_pack::data::write::{Base, Entry};
 
 use crate::derived::{File, Format, Manifest, Skipped, deltas_dir, stem};
-use crate::lock::{self, Lock};
+use crate::lock;
 use crate::progress::{Progress, Unit};
 use crate::{Silo, store};
 
@@ -100,7 +100,7 @@ pub fn make_all(
     wait: bool,
     progress: &dyn Progress,
 ) -> Result<Vec<Made>, Error> {
-    let _lock = Lock::exclusive(silo.lock_path(), wait)?;
+    let _lock = silo.storage().lock(wait)?;
     let dir = deltas_dir(silo);
     progress.stage("making client deltas", pairs.len() as u64, Unit::Objects);
     let mut out = Vec::with_capacity(pairs.len());

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use trees_pack::{Bundle, ObjectId};
 
-use crate::lock::{self, Lock};
+use crate::lock;
 use crate::progress::Progress;
 use crate::repack::{self, load};
 use crate::{Silo, du, store};
@@ -99,6 +99,10 @@ pub struct Outcome {
     pub derived_deleted: u64,
     /// The new pack, if one was written.
     pub pack: Option<PathBuf>,
+    /// Files that an earlier repack or gc retired, deleted now that the
+    /// grace period is over (object storage's second phase of deletion;
+    /// always 0 in a directory, which deletes at once).
+    pub retired_deleted: u64,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -254,7 +258,12 @@ pub fn gc(
     progress: &dyn Progress,
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let _lock = Lock::exclusive(silo.lock_path(), opts.wait)?;
+    let _lock = silo.storage().lock(opts.wait)?;
+    let retired_deleted = if opts.dry_run {
+        0
+    } else {
+        silo.storage().sweep(opts.grace)?
+    };
     let usage = du::usage(silo)?;
     let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
     let plan = plan(silo, reachable, opts)?;
@@ -264,6 +273,7 @@ pub fn gc(
         after_bytes: before,
         before_apparent: apparent,
         after_apparent: apparent,
+        retired_deleted,
         ..Outcome::default()
     };
     if !opts.dry_run {

@@ -1,5 +1,7 @@
-//! The exclusive lock that repack and gc hold (`silo.lock`). `add` does not
-//! need it: it only ever creates new files.
+//! The exclusive lock that repack and gc hold, taken through
+//! [`crate::storage::Storage::lock`]: `silo.lock` (an `flock`) in a local
+//! directory, a lock object in a bucket. `add` does not need it: it only
+//! ever creates new files.
 
 use std::fs;
 use std::path::PathBuf;
@@ -13,6 +15,14 @@ pub enum Error {
         /// The lock file.
         path: PathBuf,
     },
+    /// Another process holds it, and says who.
+    #[error("{path} is held by {by}; wait for it to finish, or pass --wait")]
+    Held {
+        /// The lock.
+        path: PathBuf,
+        /// Its holder.
+        by: String,
+    },
     /// The lock file cannot be opened or locked.
     #[error("cannot lock {path}")]
     Io {
@@ -21,12 +31,30 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// The lock was held, but is no longer: it expired (its holder could
+    /// not refresh it in time) or another process took it over. Whoever
+    /// held it must stop before it deletes or publishes anything.
+    #[error("{path}: {what}; stopped before changing anything more")]
+    Lost {
+        /// The lock.
+        path: PathBuf,
+        /// What happened to it.
+        what: String,
+    },
 }
 
-/// A held lock; released when dropped (or when the process dies).
+/// A held lock; released when dropped (or, for a local one, when the
+/// process dies; a bucket's lock expires).
 #[derive(Debug)]
 pub struct Lock {
-    _file: fs::File,
+    _held: Box<dyn std::fmt::Debug + Send + Sync>,
+}
+
+impl Lock {
+    /// A lock held by `held`, released when it is dropped.
+    pub fn held_by(held: Box<dyn std::fmt::Debug + Send + Sync>) -> Lock {
+        Lock { _held: held }
+    }
 }
 
 impl Lock {
@@ -51,6 +79,6 @@ impl Lock {
                 Err(fs::TryLockError::Error(e)) => return Err(io(e)),
             }
         }
-        Ok(Lock { _file: file })
+        Ok(Lock::held_by(Box::new(file)))
     }
 }

@@ -36,7 +36,7 @@ use std::time::Instant;
 use serde::Serialize;
 pub use trees_delta::forest::Root;
 
-use crate::lock::{self, Lock};
+use crate::lock;
 use crate::progress::Progress;
 use crate::{Silo, du, store};
 
@@ -237,7 +237,7 @@ pub(crate) fn remove_loose(silo: &Silo, ids: &[trees_pack::ObjectId]) -> Result<
 /// it in [`Outcome::plan`] and changes nothing.
 pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let _lock = Lock::exclusive(silo.lock_path(), opts.wait)?;
+    let _lock = silo.storage().lock(opts.wait)?;
     let usage = du::usage(silo)?;
     let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
     let loose = silo.loose_ids()?;

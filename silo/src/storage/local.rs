@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Created, Error, Staged, Storage, kind};
 use crate::crash;
+use crate::lock::{self, Lock};
 
 /// A silo directory on a local file system.
 #[derive(Debug, Clone)]
@@ -133,6 +134,10 @@ impl Storage for Local {
 
     fn replace(&self, staged: Staged, path: &Path) -> Result<(), Error> {
         self.rename(staged, path, &kind(path))
+    }
+
+    fn lock(&self, wait: bool) -> Result<Lock, lock::Error> {
+        Lock::exclusive(self.root.join("silo.lock"), wait)
     }
 
     fn delete(&self, paths: &[PathBuf]) -> Result<u64, Error> {

@@ -28,8 +28,11 @@ pub(crate) mod local;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use local::Local;
+
+use crate::lock::{self, Lock};
 
 /// A file being written, invisible to readers until it is created,
 /// published or replaced. Dropped, it is removed.
@@ -123,14 +126,28 @@ pub trait Storage: std::fmt::Debug + Send + Sync {
     /// Replaces `path` (or creates it) with `staged`.
     fn replace(&self, staged: Staged, path: &Path) -> Result<(), Error>;
 
-    /// Deletes `paths` in order (a missing file is fine); returns how many
-    /// were there.
+    /// Retires `paths` in order (a missing file is fine): they leave the
+    /// silo now, and are deleted once no reader can still need them (at
+    /// once in a directory, whose readers rescan; after
+    /// [`sweep`](Storage::sweep)'s grace period in a bucket, whose readers
+    /// may hold a listing a minute old). Returns how many were there.
     fn delete(&self, paths: &[PathBuf]) -> Result<u64, Error>;
+
+    /// Takes the exclusive lock of repack and gc, waiting for it if
+    /// `wait`. Where the lock can expire (a bucket's), `delete`, `sweep`
+    /// and `replace` refuse once it has.
+    fn lock(&self, wait: bool) -> Result<Lock, lock::Error>;
+
+    /// Deletes the files retired at least `grace` ago (a bucket's second
+    /// phase of deletion); returns how many. A directory has none.
+    fn sweep(&self, _grace: Duration) -> Result<u64, Error> {
+        Ok(0)
+    }
 }
 
 /// The crash-point name of a file's kind: its extension (`pack`, `idx`,
 /// `split`, `fp`, `json`), or `loose object` for a `.gz` under `objects/`.
-fn kind(path: &Path) -> String {
+pub fn kind(path: &Path) -> String {
     if path.starts_with("objects") {
         return "loose object".to_owned();
     }

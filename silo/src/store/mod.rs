@@ -29,7 +29,7 @@ pub struct Silo {
     root: PathBuf,
     stream_above: u64,
     packs: Arc<PackSet>,
-    storage: Local,
+    storage: Arc<dyn Storage>,
 }
 
 /// The file that holds an object.
@@ -70,6 +70,13 @@ impl Silo {
 
     /// Opens an existing silo.
     pub fn open(root: &Path) -> Result<Silo, OpenError> {
+        Silo::open_on(root, Arc::new(Local::new(root)))
+    }
+
+    /// Opens the silo whose files are `storage`, read through its local
+    /// copy at `root` (the directory itself, for [`Local`]; a replica kept
+    /// in step with a bucket, for object storage).
+    pub fn open_on(root: &Path, storage: Arc<dyn Storage>) -> Result<Silo, OpenError> {
         for d in DIRS {
             if !root.join(d).is_dir() {
                 return Err(OpenError::NotASilo {
@@ -82,7 +89,7 @@ impl Silo {
             root: root.to_owned(),
             stream_above: STREAM_LARGER_THAN,
             packs: Arc::new(PackSet::new(&root.join("pack"))),
-            storage: Local::new(root),
+            storage,
         })
     }
 
@@ -175,7 +182,7 @@ impl Silo {
 
     /// Its files: every write, publish and delete goes through this.
     pub fn storage(&self) -> &dyn Storage {
-        &self.storage
+        &*self.storage
     }
 
     /// `path` (under [`Silo::root`]) as the silo-relative name that

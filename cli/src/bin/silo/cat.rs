@@ -102,7 +102,10 @@ impl Source for Remote {
 
 /// `silo cat SILO ID` and `silo cat SILO --batch`.
 pub fn run(a: &CatArgs, out: &mut dyn Write) -> Result<Status> {
-    if trees_remote::is_url(&a.dir) {
+    if !matches!(
+        crate::place::place(Path::new(&a.dir))?,
+        trees_remote::place::Place::Dir(_)
+    ) {
         let r = a.remote.open(&a.dir);
         let result = cat(&r, a, out).with_context(|| format!("cannot read from {}", a.dir));
         a.remote.report(&r);

@@ -8,7 +8,7 @@ use trees_silo::{du, gc, repack};
 
 use crate::args::GcArgs;
 use crate::exit::Status;
-use crate::{open, progress};
+use crate::progress;
 
 /// The gc options `a` asks for, from the libraries' defaults.
 fn options(a: &GcArgs) -> gc::Options {
@@ -25,7 +25,8 @@ fn options(a: &GcArgs) -> gc::Options {
 
 /// `silo gc DIR --reachable FILE`.
 pub fn run(a: &GcArgs, out: &mut dyn Write) -> Result<Status> {
-    let silo = open(&a.dir)?;
+    let opened = crate::place::open(&a.dir, false)?;
+    let silo = opened.silo.clone();
     let name = a.reachable.display().to_string();
     let text = if name == "-" {
         io::read_to_string(io::stdin()).context("cannot read the reachable set from stdin")?
@@ -41,6 +42,7 @@ pub fn run(a: &GcArgs, out: &mut dyn Write) -> Result<Status> {
     if a.json {
         let mut v = serde_json::to_value(&o)?;
         v["peak_rss_bytes"] = serde_json::json!(peak);
+        v["transfer"] = opened.transfer();
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(Status::Ok);

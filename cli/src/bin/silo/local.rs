@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use trees_silo::{Silo, du, verify};
+use trees_silo::{du, verify};
 
 use crate::args::{AddArgs, DuArgs, InitArgs, VerifyArgs};
 use crate::exit::Status;
@@ -11,7 +11,7 @@ use crate::{open, progress};
 
 /// `silo init DIR`.
 pub fn init(a: &InitArgs, out: &mut dyn Write) -> Result<Status> {
-    Silo::init(&a.dir)?;
+    crate::place::open(&a.dir, true)?;
     writeln!(out, "initialized silo {}", a.dir.display())?;
     Ok(Status::Ok)
 }

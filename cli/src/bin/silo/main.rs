@@ -8,6 +8,7 @@ mod cat;
 mod derive;
 mod gc;
 mod local;
+mod place;
 mod progress;
 mod remote;
 mod repack;
@@ -19,7 +20,7 @@ mod exit;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use exit::Status;
 use trees_silo::Silo;
@@ -43,9 +44,10 @@ fn main() -> ExitCode {
     exit::code("silo", run(cli))
 }
 
-/// Opens the silo at `dir`, saying which on failure.
+/// Opens the silo `dir` names (a directory or a bucket), saying which on
+/// failure.
 fn open(dir: &std::path::Path) -> Result<Silo> {
-    Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))
+    Ok(place::open(dir, false)?.silo)
 }
 
 fn run(cli: Cli) -> Result<Status> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use trees_remote::{self as remote, Remote, mirror};
-use trees_silo::{Silo, du, listing};
+use trees_silo::{du, listing};
 
 use super::progress;
 use crate::args::{MirrorArgs, RemoteArgs};
@@ -53,7 +53,8 @@ impl RemoteArgs {
 /// `silo mirror URL DIR`.
 pub fn mirror(a: &MirrorArgs, out: &mut dyn Write) -> Result<Status> {
     let (args, url, dir, wait, json) = (&a.remote, a.url.as_str(), a.dir.as_path(), a.wait, a.json);
-    let silo = Silo::init(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
+    let opened = crate::place::open(dir, true)?;
+    let silo = opened.silo;
     let r = args.open(url);
     let bar = progress::Bar::new();
     let result = mirror::mirror(&r, &silo, wait, &bar);
@@ -108,8 +109,15 @@ pub fn mirror(a: &MirrorArgs, out: &mut dyn Write) -> Result<Status> {
 
 /// `silo update-server-info DIR`.
 pub fn update_server_info(dir: &std::path::Path, out: &mut dyn Write) -> Result<Status> {
-    let silo = Silo::open(dir).with_context(|| format!("cannot open silo {}", dir.display()))?;
-    let l = listing::write(&silo)?;
+    let opened = crate::place::open(dir, false)?;
+    let silo = &opened.silo;
+    // In a bucket the listing is swapped under the lock, so that it
+    // cannot undo a repack's (a directory needs no lock: rename is atomic).
+    let _lock = match opened.bucket {
+        Some(_) => Some(silo.storage().lock(true)?),
+        None => None,
+    };
+    let l = listing::write(silo)?;
     writeln!(
         out,
         "wrote {}: {} packs, {} loose objects, {} derived files",

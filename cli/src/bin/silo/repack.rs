@@ -9,7 +9,7 @@ use trees_silo::repack::{self, Outcome, plan::Plan};
 
 use crate::args::RepackArgs;
 use crate::exit::Status;
-use crate::{derive, open, progress};
+use crate::{derive, progress};
 
 /// The repack options `a` asks for (every field is typed or has the
 /// library's default in [`RepackArgs`]).
@@ -29,7 +29,8 @@ fn options(a: &RepackArgs, related: Vec<Vec<trees_pack::ObjectId>>) -> repack::O
 
 /// `silo repack DIR`.
 pub fn run(a: RepackArgs, out: &mut dyn Write) -> Result<Status> {
-    let silo = open(&a.dir)?;
+    let opened = crate::place::open(&a.dir, false)?;
+    let silo = opened.silo.clone();
     let read = derive::read_hints(&a.hints, &a.medo)?;
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
@@ -49,6 +50,7 @@ pub fn run(a: RepackArgs, out: &mut dyn Write) -> Result<Status> {
     if a.json {
         let mut v = serde_json::to_value(&o)?;
         v["peak_rss_bytes"] = serde_json::json!(peak);
+        v["transfer"] = opened.transfer();
         v["derived"] = serde_json::to_value(&made)?;
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
