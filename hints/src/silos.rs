@@ -5,8 +5,9 @@
 //! ```
 //!
 //! Each entry has exactly one of `path` (a silo on this machine; a relative
-//! path is relative to the directory that holds the SILO.json) and `url` (a
-//! silo served over HTTP). A medo directory without a SILO.json uses the
+//! path is relative to the directory that holds the SILO.json), `url` (a
+//! silo served over HTTP) and `s3` (a silo in object storage,
+//! `s3://BUCKET/PREFIX`, read with authenticated range requests). A medo directory without a SILO.json uses the
 //! nearest one of a parent directory ([`Silos::find`]).
 
 use std::path::{Path, PathBuf};
@@ -72,7 +73,7 @@ pub enum Error {
 pub enum Location {
     /// A silo on this machine, resolved against the SILO.json's directory.
     Path(PathBuf),
-    /// A silo served over HTTP, as written.
+    /// A silo served over HTTP, or in a bucket (`s3://`), as written.
     Url(String),
 }
 
@@ -98,6 +99,8 @@ struct RawEntry {
     path: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    #[serde(default)]
+    s3: Option<String>,
 }
 
 impl Silos {
@@ -121,12 +124,21 @@ impl Silos {
         };
         let mut silos = Vec::with_capacity(raw.silos.len());
         for (index, e) in raw.silos.into_iter().enumerate() {
-            silos.push(match (e.path, e.url) {
+            let url = match (e.url, e.s3) {
                 (Some(_), Some(_)) => {
-                    return Err(entry(index, "has both \"path\" and \"url\"; give one"));
+                    return Err(entry(index, "has both \"url\" and \"s3\"; give one"));
+                }
+                (None, Some(s3)) if !s3.starts_with("s3://") => {
+                    return Err(entry(index, "field \"s3\" is not an s3://BUCKET/PREFIX URL"));
+                }
+                (u, s3) => u.or(s3),
+            };
+            silos.push(match (e.path, url) {
+                (Some(_), Some(_)) => {
+                    return Err(entry(index, "has both \"path\" and \"url\" (or \"s3\"); give one"));
                 }
                 (None, None) => {
-                    return Err(entry(index, "has neither \"path\" nor \"url\"; give one"));
+                    return Err(entry(index, "has none of \"path\", \"url\" and \"s3\"; give one"));
                 }
                 (Some(p), None) if p.is_empty() => {
                     return Err(entry(index, "field \"path\" is empty"));

@@ -30,9 +30,30 @@ pub enum Error {
         /// Its scheme.
         scheme: String,
     },
-    /// A malformed `s3://` URL.
+    /// A malformed `s3://` URL, or a bucket that cannot be opened.
     #[error(transparent)]
     S3(#[from] s3::Error),
+    /// A directory that is not a silo.
+    #[error("cannot open silo {}", dir.display())]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        source: trees_silo::store::OpenError,
+    },
+    /// A silo served over HTTP cannot be written.
+    #[error(
+        "{0} is a silo served over HTTP, which is read-only: `silo cat` and `silo mirror` read it; change the directory it serves, or use a silo in s3://"
+    )]
+    ReadOnly(String),
+}
+
+/// An opened silo; `bucket` when it lives in object storage.
+pub struct Opened {
+    /// The silo (a bucket's is read through its local replica).
+    pub silo: trees_silo::Silo,
+    /// The bucket, for its traffic counts.
+    pub bucket: Option<std::sync::Arc<s3::Bucket>>,
 }
 
 /// The scheme of `arg` if it starts with `name://` (RFC 3986 scheme
@@ -59,6 +80,33 @@ impl Place {
                 arg: arg.to_owned(),
                 scheme: s.to_owned(),
             }),
+        }
+    }
+
+    /// Opens the silo (with `create`, makes it first), keeping a bucket's
+    /// replica under `cache`.
+    pub fn open(&self, create: bool, cache: &std::path::Path) -> Result<Opened, Error> {
+        match self {
+            Place::Dir(dir) => {
+                let silo = if create {
+                    trees_silo::Silo::init(dir)
+                } else {
+                    trees_silo::Silo::open(dir)
+                }
+                .map_err(|source| Error::Dir {
+                    dir: dir.clone(),
+                    source,
+                })?;
+                Ok(Opened { silo, bucket: None })
+            }
+            Place::Http(url) => Err(Error::ReadOnly(url.clone())),
+            Place::S3(loc) => {
+                let (silo, bucket) = s3::open(loc, cache, create)?;
+                Ok(Opened {
+                    silo,
+                    bucket: Some(bucket),
+                })
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ mod expand;
 mod nginx;
 mod reachable;
 mod roundtrip;
+#[path = "../common/moto.rs"]
+mod moto;
 #[path = "../common/runner.rs"]
 mod runner;
 mod unpack;

@@ -2,6 +2,7 @@
 //! `silo repack`, `medo reachable` after one treeptr is removed,
 //! `silo gc --grace 0`: the removed blob is gone, `silo du` shows the bytes
 //! freed, and `medo expand` of the others reproduces their trees exactly.
+//! One test body, two stores: a directory and a bucket (moto's S3 server).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -25,25 +26,36 @@ fn ok(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {
 
 /// Bytes of the silo's files (`du --json`), which any freed object lowers
 /// (disk blocks of 4 KiB may hide a small delta).
-fn file_bytes(silo: &str, dir: &Path) -> u64 {
+fn file_bytes(silo: &str, dir: &str) -> u64 {
     let v: serde_json::Value =
         serde_json::from_slice(&ok(silo, &[&"du", &dir, &"--json"])).unwrap();
     v["all"]["apparent_bytes"].as_u64().unwrap()
 }
 
 #[test]
-fn add_repack_reachable_gc_expand() {
-    let (medo, silo) = (env!("CARGO_BIN_EXE_medo"), env!("CARGO_BIN_EXE_silo"));
+fn add_repack_reachable_gc_expand_in_a_directory() {
     let tmp = trees_oracle::tempdir().unwrap();
     let store = tmp.path().join("deps.silo");
+    round_trip(
+        &tmp,
+        &store.to_string_lossy(),
+        r#"{"silos": [{"path": "../deps.silo"}]}"#,
+    );
+}
+
+#[test]
+fn add_repack_reachable_gc_expand_in_a_bucket() {
+    let tmp = trees_oracle::tempdir().unwrap();
+    let store = super::moto::silo_url();
+    round_trip(&tmp, &store, &format!(r#"{{"silos": [{{"s3": "{store}"}}]}}"#));
+}
+
+fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
+    let (medo, silo) = (env!("CARGO_BIN_EXE_medo"), env!("CARGO_BIN_EXE_silo"));
     ok(silo, &[&"init", &store]);
     let m = tmp.path().join("source.medo");
     std::fs::create_dir(&m).unwrap();
-    std::fs::write(
-        m.join("SILO.json"),
-        r#"{"silos": [{"path": "../deps.silo"}]}"#,
-    )
-    .unwrap();
+    std::fs::write(m.join("SILO.json"), silo_json).unwrap();
 
     // Three releases as directories, from the committed example tars.
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/example");

@@ -13,6 +13,8 @@ mod nginx;
 mod readers;
 mod remote;
 mod repack;
+#[path = "../common/moto.rs"]
+mod moto;
 #[path = "../common/runner.rs"]
 mod runner;
 mod split;

@@ -17,7 +17,6 @@ use clap::{Args, Parser, Subcommand};
 use trees_hints::silos::Silos;
 use trees_hints::treeptr::{Provenance, Treeptr};
 use trees_medo::{add, expand, url, verify};
-use trees_silo::Silo;
 
 /// What `medo --help` says after the commands: exit codes, and how silos
 /// served over HTTP are read (with the library's defaults).
@@ -162,8 +161,13 @@ fn run(cli: Cli) -> Result<Status> {
             dest,
             provenance,
         } => {
-            let s = Silo::open(&silo)
-                .with_context(|| format!("cannot open silo {}", silo.display()))?;
+            let place = match silo.to_str() {
+                Some(arg) => trees_remote::place::Place::parse(arg)?,
+                None => trees_remote::place::Place::Dir(silo.clone()),
+            };
+            let s = place
+                .open(false, &trees_remote::Options::default_cache())?
+                .silo;
             let p = match provenance {
                 ProvenanceArgs {
                     base: Some(base),

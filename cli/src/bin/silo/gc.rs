@@ -42,7 +42,7 @@ pub fn run(a: &GcArgs, out: &mut dyn Write) -> Result<Status> {
     if a.json {
         let mut v = serde_json::to_value(&o)?;
         v["peak_rss_bytes"] = serde_json::json!(peak);
-        v["transfer"] = opened.transfer();
+        v["transfer"] = crate::place::transfer(&opened);
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(Status::Ok);

@@ -50,7 +50,7 @@ pub fn run(a: RepackArgs, out: &mut dyn Write) -> Result<Status> {
     if a.json {
         let mut v = serde_json::to_value(&o)?;
         v["peak_rss_bytes"] = serde_json::json!(peak);
-        v["transfer"] = opened.transfer();
+        v["transfer"] = crate::place::transfer(&opened);
         v["derived"] = serde_json::to_value(&made)?;
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
