@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bucket;
 mod cli;
 mod crash;
 mod derived;

@@ -10,7 +10,8 @@
 //!   at most 15 s, for clocks that disagree):
 //!   fails at once (`Busy`), or with `--wait` polls until it is gone or
 //!   stale;
-//! - later than that: takes it over with a compare-and-swap on the ETag it
+//! - later than that, or at once if its owner is a process of this host
+//!   that has ended (as git's `gc.pid`): takes it over with a compare-and-swap on the ETag it
 //!   read, so of two processes that find the same stale lock one wins.
 //!
 //! The holder counts the lock as its own only while now is before the
@@ -61,6 +62,29 @@ fn ttl() -> Duration {
         .map_or(DEFAULT_TTL, Duration::from_secs_f64)
 }
 
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// True if `owner` (`host:pid`) is a process of this host that has ended
+/// (as git's `gc.pid`): its lock is stale before its expiry. Without
+/// `/proc`, or for another host, it is not known to be dead.
+fn dead_here(owner: &str) -> bool {
+    let Some((host, pid)) = owner.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    !host.is_empty()
+        && host == hostname()
+        && pid != std::process::id()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Why the lock cannot be had or kept.
 #[derive(Debug)]
 pub enum Refused {
@@ -94,13 +118,7 @@ impl State {
     /// `wait`.
     pub fn take(client: Arc<Client>, wait: bool) -> Result<Arc<State>, Refused> {
         let ttl = ttl();
-        let owner = format!(
-            "{}:{}",
-            std::fs::read_to_string("/etc/hostname")
-                .map(|h| h.trim().to_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        );
+        let owner = format!("{}:{}", hostname(), std::process::id());
         let started_ms = now_ms();
         let body = |expires_ms| {
             serde_json::to_vec(&Body {
@@ -128,7 +146,7 @@ impl State {
             let stale_at = theirs
                 .as_ref()
                 .map_or(0, |b| b.expires_ms + skew(ttl).as_millis() as u64);
-            if now_ms() > stale_at {
+            if now_ms() > stale_at || theirs.as_ref().is_some_and(|b| dead_here(&b.owner)) {
                 let expires_ms = now_ms() + ttl.as_millis() as u64;
                 if let Swap::Done(new) = client
                     .put_swap(PATH, body(expires_ms), e_tag)
