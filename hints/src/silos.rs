@@ -129,16 +129,25 @@ impl Silos {
                     return Err(entry(index, "has both \"url\" and \"s3\"; give one"));
                 }
                 (None, Some(s3)) if !s3.starts_with("s3://") => {
-                    return Err(entry(index, "field \"s3\" is not an s3://BUCKET/PREFIX URL"));
+                    return Err(entry(
+                        index,
+                        "field \"s3\" is not an s3://BUCKET/PREFIX URL",
+                    ));
                 }
                 (u, s3) => u.or(s3),
             };
             silos.push(match (e.path, url) {
                 (Some(_), Some(_)) => {
-                    return Err(entry(index, "has both \"path\" and \"url\" (or \"s3\"); give one"));
+                    return Err(entry(
+                        index,
+                        "has both \"path\" and \"url\" (or \"s3\"); give one",
+                    ));
                 }
                 (None, None) => {
-                    return Err(entry(index, "has none of \"path\", \"url\" and \"s3\"; give one"));
+                    return Err(entry(
+                        index,
+                        "has none of \"path\", \"url\" and \"s3\"; give one",
+                    ));
                 }
                 (Some(p), None) if p.is_empty() => {
                     return Err(entry(index, "field \"path\" is empty"));

@@ -13,11 +13,13 @@
 //! a flaky server still finishes a large transfer, while a dead one, or
 //! one that trickles a few bytes per connection, fails after `retries`.
 
-use std::io::{self, Read, Write};
 use std::collections::HashMap;
+use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod bucket;
 
 use ureq::Agent;
 use ureq::http::{Response, StatusCode, header};
@@ -199,34 +201,6 @@ impl Client {
         }
     }
 
-    /// The bucket's client and the key, if `url` is `s3://BUCKET/KEY`.
-    fn bucket(&self, url: &str) -> Option<Result<(Arc<crate::s3::Client>, String), Error>> {
-        let rest = url.strip_prefix("s3://")?;
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        let location = match crate::s3::Location::parse(&format!("s3://{bucket}")) {
-            Ok(l) => l,
-            Err(e) => return Some(Err(Error::S3(Box::new(e)))),
-        };
-        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let client = match map.get(bucket) {
-            Some(c) => Arc::clone(c),
-            None => match crate::s3::Client::connect(&location) {
-                Ok(c) => {
-                    let c = Arc::new(c);
-                    map.insert(bucket.to_owned(), Arc::clone(&c));
-                    c
-                }
-                Err(e) => return Some(Err(Error::S3(Box::new(e)))),
-            },
-        };
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        Some(Ok((client, key.to_owned())))
-    }
-
-    fn received(&self, n: u64) {
-        self.stats.bytes.fetch_add(n, Ordering::Relaxed);
-    }
-
     /// What was sent and received.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -376,25 +350,7 @@ impl Client {
     /// 404. A body cut short is resumed with `Range`.
     pub fn get(&self, url: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
         if let Some(b) = self.bucket(url) {
-            let (client, key) = b?;
-            if let Some(m) = client.head(&key).map_err(|e| Error::S3(Box::new(e)))? {
-                if m.size > limit {
-                    return Err(Error::TooLarge {
-                        url: url.to_owned(),
-                        limit,
-                    });
-                }
-            }
-            let got = client.get(&key).map_err(|e| Error::S3(Box::new(e)))?;
-            let got = got.map(|(b, _)| b);
-            self.received(got.as_ref().map_or(0, |b| b.len() as u64));
-            if got.as_ref().is_some_and(|b| b.len() as u64 > limit) {
-                return Err(Error::TooLarge {
-                    url: url.to_owned(),
-                    limit,
-                });
-            }
-            return Ok(got);
+            return self.bucket_get(url, b?, limit);
         }
         let held = AtomicU64::new(0);
         let mut out = Vec::new();
@@ -427,20 +383,7 @@ impl Client {
             return Ok(Ranged::Bytes(Vec::new()));
         }
         if let Some(b) = self.bucket(url) {
-            let (client, key) = b?;
-            let got = client
-                .get_range(&key, start..end)
-                .map_err(|e| Error::S3(Box::new(e)))?;
-            let got = got.ok_or_else(|| status(url, 404))?;
-            self.received(got.len() as u64);
-            if got.len() as u64 != end - start {
-                return Err(Error::BadRange {
-                    url: url.to_owned(),
-                    asked: format!("{start}-{}", end - 1),
-                    got: format!("{} bytes", got.len()),
-                });
-            }
-            return Ok(Ranged::Bytes(got));
+            return self.bucket_range(url, b?, start, end);
         }
         let got = AtomicU64::new(0);
         let mut out = Vec::new();
@@ -480,32 +423,7 @@ impl Client {
     ) -> Result<Option<u64>, Error> {
         use std::io::Seek;
         if let Some(b) = self.bucket(url) {
-            let (client, key) = b?;
-            let output = |source| Error::Output {
-                url: url.to_owned(),
-                source,
-            };
-            out.set_len(0).map_err(output)?;
-            out.rewind().map_err(output)?;
-            let mut w = Counting {
-                out: &mut *out,
-                on_bytes,
-                at: 0,
-            };
-            let Some(m) = client
-                .download(&key, &mut w)
-                .map_err(|e| Error::S3(Box::new(e)))?
-            else {
-                return Ok(None);
-            };
-            self.received(m.size);
-            if m.size > limit {
-                return Err(Error::TooLarge {
-                    url: url.to_owned(),
-                    limit,
-                });
-            }
-            return Ok(Some(m.size));
+            return self.bucket_download(url, b?, out, limit, on_bytes);
         }
         let got = AtomicU64::new(have);
         let output = |source| {

@@ -131,6 +131,9 @@ pub fn silo_url() -> String {
     .unwrap();
     let mut status = String::new();
     BufReader::new(s).read_line(&mut status).unwrap();
-    assert!(status.contains(" 200"), "cannot make bucket {name}: {status}");
+    assert!(
+        status.contains(" 200"),
+        "cannot make bucket {name}: {status}"
+    );
     format!("s3://{name}/silo")
 }

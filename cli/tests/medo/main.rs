@@ -7,12 +7,12 @@
 mod add;
 mod cli;
 mod expand;
+#[path = "../common/moto.rs"]
+mod moto;
 #[path = "../common/nginx.rs"]
 mod nginx;
 mod reachable;
 mod roundtrip;
-#[path = "../common/moto.rs"]
-mod moto;
 #[path = "../common/runner.rs"]
 mod runner;
 mod unpack;

@@ -47,7 +47,11 @@ fn add_repack_reachable_gc_expand_in_a_directory() {
 fn add_repack_reachable_gc_expand_in_a_bucket() {
     let tmp = trees_oracle::tempdir().unwrap();
     let store = super::moto::silo_url();
-    round_trip(&tmp, &store, &format!(r#"{{"silos": [{{"s3": "{store}"}}]}}"#));
+    round_trip(
+        &tmp,
+        &store,
+        &format!(r#"{{"silos": [{{"s3": "{store}"}}]}}"#),
+    );
 }
 
 fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
@@ -88,7 +92,7 @@ fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
     let list = tmp.path().join("reachable.txt");
     std::fs::write(&list, &reachable).unwrap();
 
-    let before = file_bytes(silo, &store);
+    let before = file_bytes(silo, store);
     let report: serde_json::Value = serde_json::from_slice(&ok(
         silo,
         &[
@@ -102,7 +106,7 @@ fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
         ],
     ))
     .unwrap();
-    let after = file_bytes(silo, &store);
+    let after = file_bytes(silo, store);
     assert!(
         after < before,
         "gc freed nothing: {before} -> {after}: {report}"

@@ -96,7 +96,10 @@ fn repack_gc_and_mirror_on_a_bucket_and_git_reads_the_packs() {
     read_back(&url, &files, &ids);
     let full: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &url, &"--json"])).unwrap();
-    assert!(full["transfer"]["uploaded_bytes"].as_u64().unwrap() > 0, "{full}");
+    assert!(
+        full["transfer"]["uploaded_bytes"].as_u64().unwrap() > 0,
+        "{full}"
+    );
     verify(&url);
     read_back(&url, &files, &ids);
     // An incremental repack downloads the new loose objects and listing,
@@ -134,7 +137,13 @@ fn repack_gc_and_mirror_on_a_bucket_and_git_reads_the_packs() {
     std::fs::write(&none, "").unwrap();
     let gc = |grace: &str| -> serde_json::Value {
         serde_json::from_slice(&silo_ok(&[
-            &"gc", &url, &"--reachable", &none, &"--grace", &grace, &"--json",
+            &"gc",
+            &url,
+            &"--reachable",
+            &none,
+            &"--grace",
+            &grace,
+            &"--json",
         ]))
         .unwrap()
     };
@@ -143,7 +152,11 @@ fn repack_gc_and_mirror_on_a_bucket_and_git_reads_the_packs() {
     let first = gc("0");
     assert!(first["packs_rewritten"].as_u64().unwrap() > 0, "{first}");
     let second = gc("1h");
-    assert_eq!(second["retired_deleted"].as_u64(), Some(0), "{second}: deleted an hour early");
+    assert_eq!(
+        second["retired_deleted"].as_u64(),
+        Some(0),
+        "{second}: deleted an hour early"
+    );
     let third = gc("0");
     assert!(third["retired_deleted"].as_u64().unwrap() >= 4, "{third}");
     verify(&url);
@@ -186,7 +199,10 @@ fn while_a_repack_holds_the_lock_a_second_refuses_adds_land_and_readers_read() {
     let first = paused(&["repack", &url, "--full"], 1);
     let second = silo(&[&"repack", &url]);
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success() && err.contains("is held by"), "{err}");
+    assert!(
+        !second.status.success() && err.contains("is held by"),
+        "{err}"
+    );
     // Three processes add while the repack is under way.
     let mut adders = Vec::new();
     let mut added = Vec::new();
@@ -235,9 +251,16 @@ fn readers_during_every_step_of_a_repack_and_a_gc_find_every_object() {
         resume(child);
     }
     let gc_args = |url: &str, all: &Path| -> Vec<String> {
-        ["gc", url, "--reachable", &all.to_string_lossy(), "--grace", "0"]
-            .map(String::from)
-            .to_vec()
+        [
+            "gc",
+            url,
+            "--reachable",
+            &all.to_string_lossy(),
+            "--grace",
+            "0",
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let (t, url, _, ids) = setup(8, 13);
     silo_ok(&[&"repack", &url]);
@@ -275,7 +298,10 @@ fn a_gc_whose_lock_expired_stops_before_deleting_and_a_stale_lock_is_taken_over(
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("lock expired"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("lock expired"),
+        "{err}"
+    );
     verify(&url);
     read_back(&url, &files, &ids);
     // A repack killed right after taking its (short-lived) lock leaves it
@@ -287,9 +313,15 @@ fn a_gc_whose_lock_expired_stops_before_deleting_and_a_stale_lock_is_taken_over(
         .output()
         .unwrap();
     assert!(killed.status.code().is_none(), "not killed at point 1");
-    let next = silo_cmd().args(["repack", &url, "--full"]).output().unwrap();
+    let next = silo_cmd()
+        .args(["repack", &url, "--full"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&next.stderr);
-    assert!(next.status.success() && err.contains("took over the stale lock"), "{err}");
+    assert!(
+        next.status.success() && err.contains("took over the stale lock"),
+        "{err}"
+    );
     verify(&url);
     read_back(&url, &files, &ids);
 }
@@ -354,4 +386,63 @@ fn repack_and_gc_killed_at_every_crash_point_lose_nothing() {
         }
     }
     assert!(kills >= 50, "only {kills} kills");
+}
+
+#[test]
+fn through_a_proxy_that_drops_slows_and_cuts_every_command_finishes_or_says_why() {
+    use super::proxy::{FaultProxy, Faults};
+    let (tmp, url, files, ids) = setup(6, 29);
+    let m = moto::moto();
+    let proxy = FaultProxy::start(
+        m.addr,
+        31,
+        Faults {
+            drop: 0.05,
+            slow_down: 0.05,
+            cut: 0.05,
+        },
+    );
+    let env = moto::env_for(&proxy.url(), m);
+    let faulty = |args: &[&str]| {
+        let out = silo_cmd().args(args).envs(env.clone()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // Finished, or failed with a message; never a panic or a signal.
+        assert!(
+            out.status.success()
+                || (matches!(out.status.code(), Some(1 | 2)) && err.contains("silo: error")),
+            "{args:?}: {}: {err}",
+            out.status
+        );
+        out.status.success()
+    };
+    let mut kept_files = files.clone();
+    let mut kept_ids = ids.clone();
+    for round in 0..6 {
+        let f = tmp.path().join(format!("r{round}"));
+        std::fs::write(&f, format!("added through a bad network, round {round}\n")).unwrap();
+        let out = silo_cmd()
+            .args(["add", &url])
+            .arg(&f)
+            .envs(env.clone())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            kept_ids.push(String::from_utf8_lossy(&out.stdout)[..40].to_owned());
+            kept_files.push(f);
+        }
+        faulty(&["repack", &url]);
+        faulty(&["repack", &url, "--full"]);
+        faulty(&["cat", &url, &ids[round % ids.len()]]);
+    }
+    let (ok, dropped, slowed, cut) = proxy.counts();
+    assert!(
+        dropped + slowed + cut > 0,
+        "no fault was injected ({ok} requests)"
+    );
+    // Straight to the server: the silo verifies and nothing added is lost.
+    verify(&url);
+    read_back(&url, &kept_files, &kept_ids);
+    silo_ok(&[&"repack", &url]);
+    verify(&url);
+    read_back(&url, &kept_files, &kept_ids);
 }

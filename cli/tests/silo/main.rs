@@ -9,13 +9,15 @@ mod crash;
 mod derived;
 mod du;
 mod gc;
+#[path = "../common/moto.rs"]
+mod moto;
 #[path = "../common/nginx.rs"]
 mod nginx;
+#[path = "../common/proxy.rs"]
+mod proxy;
 mod readers;
 mod remote;
 mod repack;
-#[path = "../common/moto.rs"]
-mod moto;
 #[path = "../common/runner.rs"]
 mod runner;
 mod split;

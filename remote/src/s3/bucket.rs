@@ -75,7 +75,8 @@ pub fn open(location: &Location, cache: &Path, create: bool) -> Result<(Silo, Ar
         lock: Mutex::new(None),
         known: Mutex::new(HashMap::new()),
     });
-    let silo = Silo::open_on(&root, Arc::clone(&bucket) as Arc<dyn Storage>).map_err(replica_err)?;
+    let silo =
+        Silo::open_on(&root, Arc::clone(&bucket) as Arc<dyn Storage>).map_err(replica_err)?;
     if client.head(listing::PATH)?.is_none() {
         if !create {
             return Err(Error::NotASilo { url });
@@ -125,7 +126,12 @@ impl Bucket {
 
     /// If this process took the lock, it must still hold it.
     fn check_if_locked(&self, op: &'static str, path: &str) -> Result<(), storage::Error> {
-        if self.lock.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             self.held(op, path)?;
         }
         Ok(())
@@ -174,7 +180,10 @@ impl Bucket {
         }
         gone.retain(|p| !known.contains_key(&*p.to_string_lossy()));
         if !gone.is_empty() {
-            tracing::debug!("the replica drops {} files the bucket no longer lists", gone.len());
+            tracing::debug!(
+                "the replica drops {} files the bucket no longer lists",
+                gone.len()
+            );
             self.replica.delete(&gone)?;
         }
         *self.known.lock().unwrap_or_else(|e| e.into_inner()) = known;
@@ -182,12 +191,15 @@ impl Bucket {
     }
 
     fn read_condemned(&self) -> Result<(Condemned, Option<String>), storage::Error> {
-        match self.client.get(CONDEMNED).map_err(self.err("read", CONDEMNED))? {
+        match self
+            .client
+            .get(CONDEMNED)
+            .map_err(self.err("read", CONDEMNED))?
+        {
             None => Ok((Condemned::default(), None)),
             Some((bytes, e_tag)) => {
-                let c = serde_json::from_slice(&bytes).map_err(|e| {
-                    self.refuse("read", CONDEMNED, format!("malformed: {e}"))
-                })?;
+                let c = serde_json::from_slice(&bytes)
+                    .map_err(|e| self.refuse("read", CONDEMNED, format!("malformed: {e}")))?;
                 Ok((c, e_tag))
             }
         }
@@ -248,11 +260,7 @@ impl Bucket {
                     self.revive(path, bytes)?;
                     return Ok(Created::Existed);
                 }
-                Err(self.refuse(
-                    "create",
-                    path,
-                    "it exists with other bytes".to_owned(),
-                ))
+                Err(self.refuse("create", path, "it exists with other bytes".to_owned()))
             }
         }
     }
@@ -304,7 +312,11 @@ impl Storage for Bucket {
         self.replica.list(dir)
     }
 
-    fn read_range(&self, path: &Path, range: Range<u64>) -> Result<Option<Vec<u8>>, storage::Error> {
+    fn read_range(
+        &self,
+        path: &Path,
+        range: Range<u64>,
+    ) -> Result<Option<Vec<u8>>, storage::Error> {
         self.replica.read_range(path, range)
     }
 
@@ -421,15 +433,18 @@ impl Storage for Bucket {
                 keep.files.push(r);
                 continue;
             }
-            let there = self.client.head(&r.path).map_err(self.err("sweep", &r.path))?;
+            let there = self
+                .client
+                .head(&r.path)
+                .map_err(self.err("sweep", &r.path))?;
             let Some(there) = there else { continue };
             if r.modified_ms.is_some_and(|m| m != ms(there.modified)) {
                 tracing::info!("{} was written again since it was retired: kept", r.path);
                 continue;
             }
-            state
-                .check()
-                .map_err(|what| self.refuse("delete", &r.path, format!("{}: {what}", lock::PATH)))?;
+            state.check().map_err(|what| {
+                self.refuse("delete", &r.path, format!("{}: {what}", lock::PATH))
+            })?;
             self.client
                 .delete(&r.path)
                 .map_err(self.err("delete", &r.path))?;

@@ -35,6 +35,9 @@ pub struct Meta {
     pub e_tag: Option<String>,
 }
 
+/// An object's bytes and its ETag.
+pub type Tagged = (Vec<u8>, Option<String>);
+
 /// The outcome of a compare-and-swap put.
 #[derive(Debug)]
 pub enum Swap {
@@ -139,7 +142,7 @@ impl Client {
     }
 
     /// `path` whole, with its ETag; `None` if it does not exist.
-    pub fn get(&self, path: &str) -> Result<Option<(Vec<u8>, Option<String>)>, Error> {
+    pub fn get(&self, path: &str) -> Result<Option<Tagged>, Error> {
         self.get_opts(path, GetOptions::default())
             .map(|r| r.map(|(b, m)| (b, m.e_tag)))
     }
@@ -289,7 +292,12 @@ impl Client {
 
     /// Put of `bytes` only if `path` is still at `e_tag` (or, for `None`,
     /// does not exist yet).
-    pub fn put_swap(&self, path: &str, bytes: Vec<u8>, e_tag: Option<String>) -> Result<Swap, Error> {
+    pub fn put_swap(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        e_tag: Option<String>,
+    ) -> Result<Swap, Error> {
         let mode = match e_tag {
             Some(e_tag) => PutMode::Update(UpdateVersion {
                 e_tag: Some(e_tag),

@@ -136,7 +136,9 @@ impl State {
                 .map_err(Refused::Failed)?
             {
                 crate::crash_point("s3 lock taken");
-                return Ok(State::held(client, owner, started_ms, ttl, e_tag, expires_ms));
+                return Ok(State::held(
+                    client, owner, started_ms, ttl, e_tag, expires_ms,
+                ));
             }
             // Someone has it: stale, or live?
             let Some((bytes, e_tag)) = client.get(PATH).map_err(Refused::Failed)? else {

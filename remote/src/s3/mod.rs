@@ -85,7 +85,9 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Not of the form `s3://BUCKET/PREFIX`.
-    #[error("{0} is not a silo URL of the form s3://BUCKET/PREFIX (bucket: lower-case letters, digits, '-', '.')")]
+    #[error(
+        "{0} is not a silo URL of the form s3://BUCKET/PREFIX (bucket: lower-case letters, digits, '-', '.')"
+    )]
     BadUrl(String),
     /// The client cannot be configured from the environment.
     #[error(

@@ -74,8 +74,7 @@ impl Silo {
     }
 
     /// Opens the silo whose files are `storage`, read through its local
-    /// copy at `root` (the directory itself, for [`Local`]; a replica kept
-    /// in step with a bucket, for object storage).
+    /// copy at `root` (the directory, or a bucket's replica).
     pub fn open_on(root: &Path, storage: Arc<dyn Storage>) -> Result<Silo, OpenError> {
         for d in DIRS {
             if !root.join(d).is_dir() {
@@ -214,11 +213,6 @@ impl Silo {
     /// `tmp/`
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
-    }
-
-    /// `silo.lock`
-    pub fn lock_path(&self) -> PathBuf {
-        self.root.join("silo.lock")
     }
 
     /// Where the loose object `id` lives.
