@@ -1,5 +1,6 @@
 //! Silos in a bucket (`s3://`), against a real S3 server (moto, see
-//! `tests/common/moto.rs`): URLs are never paths, the lock object, two
+//! `tests/common/moto.rs`); the tests that make sense for a directory too
+//! run the same body on one (`_dir`): URLs are never paths, the lock object, two
 //! repacks at once, adds and readers during a repack, a gc whose lock ran
 //! out, SIGKILL at every crash point of repack and gc, and a proxy that
 //! drops connections, answers 503 SlowDown and cuts bodies short.
@@ -12,10 +13,30 @@ use super::cli::{silo, silo_cmd, silo_ok, silo_stdin};
 use super::crash::{run, small_blobs};
 use super::moto;
 
+/// Where a test's silo lives: the tests that make sense for both stores
+/// run one body on each.
+#[derive(Debug, Clone, Copy)]
+enum Store {
+    Dir,
+    Bucket,
+}
+
 /// A new bucket silo holding `n` small related blobs, added loose.
 fn setup(n: usize, seed: u64) -> (trees_oracle::TempDir, String, Vec<PathBuf>, Vec<String>) {
+    setup_in(Store::Bucket, n, seed)
+}
+
+/// A new silo in `store` holding `n` small related blobs, added loose.
+fn setup_in(
+    store: Store,
+    n: usize,
+    seed: u64,
+) -> (trees_oracle::TempDir, String, Vec<PathBuf>, Vec<String>) {
     let tmp = trees_oracle::tempdir().unwrap();
-    let url = moto::silo_url();
+    let url = match store {
+        Store::Bucket => moto::silo_url(),
+        Store::Dir => tmp.path().join("s.silo").to_string_lossy().into_owned(),
+    };
     silo_ok(&[&"init", &url]);
     let files = small_blobs(tmp.path(), n, seed);
     let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"add", &url];
@@ -194,7 +215,16 @@ fn resume(mut child: std::process::Child) {
 
 #[test]
 fn while_a_repack_holds_the_lock_a_second_refuses_adds_land_and_readers_read() {
-    let (tmp, url, files, ids) = setup(10, 11);
+    lock_adds_readers(Store::Bucket);
+}
+
+#[test]
+fn while_a_repack_holds_the_lock_a_second_refuses_adds_land_and_readers_read_dir() {
+    lock_adds_readers(Store::Dir);
+}
+
+fn lock_adds_readers(store: Store) {
+    let (tmp, url, files, ids) = setup_in(store, 10, 11);
     // Point 1 of a bucket repack: the lock object was just made.
     let first = paused(&["repack", &url, "--full"], 1);
     let second = silo(&[&"repack", &url]);
@@ -239,13 +269,22 @@ fn while_a_repack_holds_the_lock_a_second_refuses_adds_land_and_readers_read() {
 
 #[test]
 fn readers_during_every_step_of_a_repack_and_a_gc_find_every_object() {
+    readers_at_every_step(Store::Bucket);
+}
+
+#[test]
+fn readers_during_every_step_of_a_repack_and_a_gc_find_every_object_dir() {
+    readers_at_every_step(Store::Dir);
+}
+
+fn readers_at_every_step(store: Store) {
     // Every crash point of a full repack, then of a gc that keeps
     // everything, each on a fresh bucket: the command pauses there while
     // `cat --batch` reads every object.
-    let (_t, url, _, _) = setup(8, 13);
+    let (_t, url, _, _) = setup_in(store, 8, 13);
     let (_, points) = run(&["repack", "--full"], Path::new(&url), 0);
     for at in 1..=points {
-        let (_t, url, files, ids) = setup(8, 13);
+        let (_t, url, files, ids) = setup_in(store, 8, 13);
         let child = paused(&["repack", &url, "--full"], at);
         read_back(&url, &files, &ids);
         resume(child);
@@ -262,7 +301,7 @@ fn readers_during_every_step_of_a_repack_and_a_gc_find_every_object() {
         .map(String::from)
         .to_vec()
     };
-    let (t, url, _, ids) = setup(8, 13);
+    let (t, url, _, ids) = setup_in(store, 8, 13);
     silo_ok(&[&"repack", &url]);
     let all = t.path().join("all.txt");
     std::fs::write(&all, ids.join("\n")).unwrap();
@@ -271,7 +310,7 @@ fn readers_during_every_step_of_a_repack_and_a_gc_find_every_object() {
     let counted: Vec<&str> = counted.iter().map(String::as_str).collect();
     let (_, gc_points) = run(&counted, Path::new(&url), 0);
     for at in 1..=gc_points {
-        let (t, url, files, ids) = setup(8, 13);
+        let (t, url, files, ids) = setup_in(store, 8, 13);
         silo_ok(&[&"repack", &url]);
         let all = t.path().join("all.txt");
         std::fs::write(&all, ids.join("\n")).unwrap();
@@ -328,9 +367,18 @@ fn a_gc_whose_lock_expired_stops_before_deleting_and_a_stale_lock_is_taken_over(
 
 #[test]
 fn repack_and_gc_killed_at_every_crash_point_lose_nothing() {
+    killed_at_every_point(Store::Bucket);
+}
+
+#[test]
+fn repack_and_gc_killed_at_every_crash_point_lose_nothing_dir() {
+    killed_at_every_point(Store::Dir);
+}
+
+fn killed_at_every_point(store: Store) {
     let mut kills = 0;
     for (cmd, seed) in [("full", 21u64), ("incremental", 22), ("gc", 23)] {
-        let prepare = |url: &str, files: &[PathBuf], tmp: &Path| -> Vec<String> {
+        let prepare = |url: &str, tmp: &Path| -> Vec<String> {
             match cmd {
                 "full" => vec!["repack".into(), "--full".into()],
                 "incremental" => {
@@ -343,7 +391,6 @@ fn repack_and_gc_killed_at_every_crash_point_lose_nothing() {
                 _ => {
                     silo_ok(&[&"repack", &url]);
                     let half = tmp.join("half.txt");
-                    let _ = files;
                     vec![
                         "gc".into(),
                         "--reachable".into(),
@@ -354,16 +401,26 @@ fn repack_and_gc_killed_at_every_crash_point_lose_nothing() {
                 }
             }
         };
-        let (tmp, url, files, ids) = setup(8, seed);
+        let (tmp, url, _, ids) = setup_in(store, 8, seed);
         std::fs::write(tmp.path().join("half.txt"), ids[..4].join("\n")).unwrap();
-        let args = prepare(&url, &files, tmp.path());
+        let args = prepare(&url, tmp.path());
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let (_, points) = run(&a, Path::new(&url), 0);
         assert!(points >= 8, "only {points} crash points in {cmd}");
-        for at in 1..=points {
-            let (tmp, url, files, ids) = setup(8, seed);
+        // Every point in a bucket; in a directory (whose every fsync is a
+        // point, and which tests/silo/crash.rs covers with 60 seeded ones
+        // per command) a seeded third of them.
+        let at_points: Vec<u64> = match store {
+            Store::Bucket => (1..=points).collect(),
+            Store::Dir => super::crash::sample(points, seed)
+                .into_iter()
+                .step_by(3)
+                .collect(),
+        };
+        for at in at_points {
+            let (tmp, url, files, ids) = setup_in(store, 8, seed);
             std::fs::write(tmp.path().join("half.txt"), ids[..4].join("\n")).unwrap();
-            let args = prepare(&url, &files, tmp.path());
+            let args = prepare(&url, tmp.path());
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
             let (killed, _) = run(&a, Path::new(&url), at);
             assert!(killed, "{cmd}: point {at} of {points} was not reached");
@@ -385,7 +442,9 @@ fn repack_and_gc_killed_at_every_crash_point_lose_nothing() {
             read_back(&url, &files[..keep], &ids[..keep]);
         }
     }
-    assert!(kills >= 50, "only {kills} kills");
+    if let Store::Bucket = store {
+        assert!(kills >= 50, "only {kills} kills");
+    }
 }
 
 #[test]
