@@ -140,3 +140,106 @@ fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
         ok(medo, &[&"verify", ptr, &dest]);
     }
 }
+
+/// Starts `silo ARGS` stopped at crash point `at` (`SILO_PAUSE_AT`);
+/// returns it once it says so, or `None` if it ended before.
+fn paused(silo: &str, args: &[&str], at: u64) -> Option<std::process::Child> {
+    use std::io::BufRead;
+    let mut child = super::runner::command(silo)
+        .args(args)
+        .env("SILO_PAUSE_AT", at.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let found = lines.any(|l| l.is_ok_and(|l| l.contains("paused at crash point")));
+    std::thread::spawn(move || for _ in lines {});
+    if found {
+        Some(child)
+    } else {
+        assert!(child.wait().unwrap().success());
+        None
+    }
+}
+
+/// `medo expand` through a SILO.json `s3` entry at every crash point of a
+/// full repack and then of a gc of the bucket: every tree comes out exact.
+#[test]
+fn expand_from_a_bucket_at_every_step_of_a_repack_and_a_gc() {
+    use std::io::Write;
+    let (medo, silo) = (env!("CARGO_BIN_EXE_medo"), env!("CARGO_BIN_EXE_silo"));
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/example");
+    // One bucket and medo directory per step; returns the trees added.
+    let fixture = |tmp: &Path| -> (String, Vec<(std::path::PathBuf, std::path::PathBuf)>) {
+        let store = super::moto::silo_url();
+        ok(silo, &[&"init", &store]);
+        let m = tmp.join("m.medo");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(
+            m.join("SILO.json"),
+            format!(r#"{{"silos": [{{"s3": "{store}"}}]}}"#),
+        )
+        .unwrap();
+        let mut trees = Vec::new();
+        for v in ["1.0.0", "1.1.0"] {
+            let dir = tmp.join(format!("src-{v}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = std::fs::File::open(example.join(format!("demo-{v}.tar"))).unwrap();
+            tar::Archive::new(file).unpack(&dir).unwrap();
+            let ptr = m.join(format!("demo-{v}.treeptr"));
+            ok(medo, &[&"add", &"--silo", &store, &dir, &ptr]);
+            trees.push((dir, ptr));
+        }
+        (store, trees)
+    };
+    let expand_all = |tmp: &Path, trees: &[(std::path::PathBuf, std::path::PathBuf)], at: u64| {
+        for (k, (dir, ptr)) in trees.iter().enumerate() {
+            let dest = tmp.join(format!("out-{at}-{k}"));
+            ok(medo, &[&"expand", ptr, &dest]);
+            let diff = Command::new("diff")
+                .arg("-r")
+                .arg(dir)
+                .arg(&dest)
+                .output()
+                .unwrap();
+            assert!(diff.status.success(), "expanded at point {at} differs");
+        }
+    };
+    for command in ["repack", "gc"] {
+        let mut at = 1;
+        loop {
+            let tmp = trees_oracle::tempdir().unwrap();
+            let (store, trees) = fixture(tmp.path());
+            let mut args = vec![command.to_owned(), store.clone()];
+            if command == "gc" {
+                ok(silo, &[&"repack", &store]);
+                let live = tmp.path().join("live.txt");
+                std::fs::write(&live, ok(medo, &[&"reachable", &tmp.path().join("m.medo")]))
+                    .unwrap();
+                args.extend([
+                    "--reachable".into(),
+                    live.to_string_lossy().into_owned(),
+                    "--grace".into(),
+                    "0".into(),
+                ]);
+            } else {
+                args.push("--full".into());
+            }
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let Some(mut child) = paused(silo, &a, at) else {
+                assert!(at > 3, "{command} has only {} crash points", at - 1);
+                break;
+            };
+            expand_all(tmp.path(), &trees, at);
+            child.stdin.take().unwrap().write_all(b"\n").unwrap();
+            assert!(
+                child.wait().unwrap().success(),
+                "{command} paused at {at} failed"
+            );
+            expand_all(tmp.path(), &trees, at + 1000);
+            at += 1;
+        }
+    }
+}
