@@ -113,6 +113,32 @@ fn start() -> Moto {
     }
 }
 
+/// Lets anyone GET the objects of the bucket of `url` (`s3://BUCKET/...`),
+/// as a bucket served publicly is: a bucket policy, as `aws s3api
+/// put-bucket-policy` sets it.
+pub fn make_public(url: &str) {
+    let bucket = url.trim_start_matches("s3://").split('/').next().unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    let m = moto();
+    let mut s = TcpStream::connect(m.addr).unwrap();
+    write!(
+        s,
+        "PUT /{bucket}?policy HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{policy}",
+        m.addr,
+        policy.len()
+    )
+    .unwrap();
+    let mut status = String::new();
+    BufReader::new(s).read_line(&mut status).unwrap();
+    assert!(
+        status.contains(" 20"),
+        "cannot set the policy of {bucket}: {status}"
+    );
+}
+
 /// A new, empty bucket; returns `s3://BUCKET/silo`.
 pub fn silo_url() -> String {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -153,6 +153,19 @@ fn repack_gc_and_mirror_on_a_bucket_and_git_reads_the_packs() {
             assert!(out.status.success(), "git verify-pack {}", p.display());
         }
     }
+    // Bucket to bucket, and the bucket read as a public one over plain
+    // HTTP (S3 answers range requests): the same objects.
+    let url2 = moto::silo_url();
+    silo_ok(&[&"mirror", &url, &url2]);
+    verify(&url2);
+    read_back(&url2, &files, &ids);
+    moto::make_public(&url);
+    let public = format!(
+        "{}/{}/",
+        moto::moto().endpoint,
+        url.trim_start_matches("s3://")
+    );
+    read_back(&public, &files, &ids);
     // gc with an empty reachable set: first it retires, a later gc deletes.
     let none = tmp.path().join("none.txt");
     std::fs::write(&none, "").unwrap();

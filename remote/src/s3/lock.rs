@@ -213,6 +213,9 @@ impl State {
         if let Some(lost) = &inner.lost {
             return Err(lost.clone());
         }
+        if inner.released {
+            return Err("the lock was released".to_owned());
+        }
         let deadline = inner
             .expires_ms
             .saturating_sub(skew(self.ttl).as_millis() as u64);
