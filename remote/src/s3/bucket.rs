@@ -438,7 +438,12 @@ impl Storage for Bucket {
                 .head(&r.path)
                 .map_err(self.err("sweep", &r.path))?;
             let Some(there) = there else { continue };
-            if r.modified_ms.is_some_and(|m| m != ms(there.modified)) {
+            // Whole seconds: a listing may give milliseconds where `HEAD`'s
+            // Last-Modified header has seconds (s3s-fs does).
+            if r
+                .modified_ms
+                .is_some_and(|m| m / 1000 != ms(there.modified) / 1000)
+            {
                 tracing::info!("{} was written again since it was retired: kept", r.path);
                 continue;
             }
