@@ -63,6 +63,12 @@ if ! command -v moto_server >/dev/null; then
   python3 -m pip install --quiet 'moto[server]>=5' 2>&1 | grep -v "Running pip as the 'root' user" || true
   command -v moto_server >/dev/null || { echo "install-deps: moto_server is still missing" >&2; exit 1; }
 fi
+# A second S3 server, for dialect differences (scripts/test.sh runs the
+# bucket tests on it too): s3s-fs 0.14 (later versions need a newer rustc).
+if ! command -v s3s-fs >/dev/null; then
+  echo "install-deps: installing s3s-fs (a second S3 server for the bucket tests; about 3 minutes)"
+  cargo install --quiet --locked s3s-fs@0.14.1 --features binary
+fi
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   echo "install-deps: adding the Rust target aarch64-unknown-linux-gnu"

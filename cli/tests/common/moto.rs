@@ -1,8 +1,11 @@
-//! A real S3 server for the bucket tests: moto's `moto_server` (from PyPI,
-//! installed by `scripts/install-deps.sh`), started once per test binary
-//! on 127.0.0.1. Each test makes its own bucket. The server stops when the
-//! test binary exits: it runs under a shell that waits on our pipe and
-//! kills it when the pipe closes.
+//! A real S3 server for the bucket tests, started once per test binary on
+//! 127.0.0.1: moto's `moto_server` (from PyPI), or, with
+//! `TREES_S3_SERVER=s3s-fs`, the `s3s-fs` server from crates.io (a second
+//! implementation, to catch dialect differences; `scripts/test.sh` runs
+//! the bucket tests again on it). Both are installed by
+//! `scripts/install-deps.sh`. Each test makes its own bucket. The server
+//! stops when the test binary exits: it runs under a shell that waits on
+//! our pipe and kills it when the pipe closes.
 //!
 //! Every command a test starts ([`super::runner::command`]) gets the
 //! environment that points the S3 client at this server, and a replica
@@ -24,6 +27,9 @@ pub struct Moto {
     pub addr: SocketAddr,
     /// The replica cache of this test binary.
     pub cache: std::path::PathBuf,
+    /// s3s-fs's data directory (buckets are its subdirectories), if that
+    /// is the server.
+    pub s3s_root: Option<std::path::PathBuf>,
     _shell: std::sync::Mutex<Child>,
     _cache_dir: tempfile::TempDir,
 }
@@ -57,11 +63,19 @@ pub fn env_for(endpoint: &str, m: &Moto) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// True when the tests run on s3s-fs instead of moto.
+pub fn is_s3s() -> bool {
+    std::env::var("TREES_S3_SERVER").is_ok_and(|v| v == "s3s-fs")
+}
+
 fn start() -> Moto {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
+    if is_s3s() {
+        return start_s3s(port);
+    }
     let which = Command::new("sh")
         .args(["-c", "command -v moto_server"])
         .output()
@@ -108,6 +122,55 @@ fn start() -> Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         cache: cache.path().to_owned(),
+        s3s_root: None,
+        _shell: std::sync::Mutex::new(shell),
+        _cache_dir: cache,
+    }
+}
+
+/// s3s-fs on `port`, storing under a temporary directory. It prints
+/// nothing when ready, so this waits until it accepts a connection.
+fn start_s3s(port: u16) -> Moto {
+    let which = Command::new("sh")
+        .args(["-c", "command -v s3s-fs"])
+        .output()
+        .expect("sh is required");
+    assert!(
+        which.status.success(),
+        "s3s-fs is required with TREES_S3_SERVER=s3s-fs and was not found: \
+         scripts/install-deps.sh installs it (cargo install s3s-fs --features binary)"
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().join("s3s-data");
+    std::fs::create_dir(&root).unwrap();
+    let shell = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "s3s-fs --host 127.0.0.1 --port {port} --access-key testing --secret-key testing \
+                 '{}' >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read _; kill $pid",
+                root.display()
+            ),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start s3s-fs");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "s3s-fs did not start on {addr}"
+        );
+        std::thread::yield_now();
+    }
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        addr,
+        cache: cache.path().join("replicas"),
+        s3s_root: Some(root),
         _shell: std::sync::Mutex::new(shell),
         _cache_dir: cache,
     }
@@ -148,6 +211,12 @@ pub fn silo_url() -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
+    if let Some(root) = &m.s3s_root {
+        // s3s-fs keeps a bucket as a directory of its root (what its
+        // CreateBucket makes).
+        std::fs::create_dir(root.join(&name)).unwrap();
+        return format!("s3://{name}/silo");
+    }
     let mut s = TcpStream::connect(m.addr).unwrap();
     write!(
         s,

@@ -159,13 +159,16 @@ fn repack_gc_and_mirror_on_a_bucket_and_git_reads_the_packs() {
     silo_ok(&[&"mirror", &url, &url2]);
     verify(&url2);
     read_back(&url2, &files, &ids);
-    moto::make_public(&url);
-    let public = format!(
-        "{}/{}/",
-        moto::moto().endpoint,
-        url.trim_start_matches("s3://")
-    );
-    read_back(&public, &files, &ids);
+    if !moto::is_s3s() {
+        // s3s-fs has no bucket policies: every request is signed.
+        moto::make_public(&url);
+        let public = format!(
+            "{}/{}/",
+            moto::moto().endpoint,
+            url.trim_start_matches("s3://")
+        );
+        read_back(&public, &files, &ids);
+    }
     // gc with an empty reachable set: first it retires, a later gc deletes.
     let none = tmp.path().join("none.txt");
     std::fs::write(&none, "").unwrap();

@@ -440,8 +440,7 @@ impl Storage for Bucket {
             let Some(there) = there else { continue };
             // Whole seconds: a listing may give milliseconds where `HEAD`'s
             // Last-Modified header has seconds (s3s-fs does).
-            if r
-                .modified_ms
+            if r.modified_ms
                 .is_some_and(|m| m / 1000 != ms(there.modified) / 1000)
             {
                 tracing::info!("{} was written again since it was retired: kept", r.path);
