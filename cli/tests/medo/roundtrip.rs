@@ -24,6 +24,21 @@ fn ok(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<u8> {
     out.stdout
 }
 
+/// Asserts that `diff -r` finds no difference between `a` and `b`.
+fn same_tree(a: &Path, b: &Path, what: &str) {
+    let diff = Command::new("diff")
+        .arg("-r")
+        .arg(a)
+        .arg(b)
+        .output()
+        .expect("diff is required by this test");
+    assert!(
+        diff.status.success(),
+        "{what}: the tree differs: {}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+}
+
 /// Bytes of the silo's files (`du --json`), which any freed object lowers
 /// (disk blocks of 4 KiB may hide a small delta).
 fn file_bytes(silo: &str, dir: &str) -> u64 {
@@ -126,17 +141,7 @@ fn round_trip(tmp: &trees_oracle::TempDir, store: &str, silo_json: &str) {
             ptr.file_stem().unwrap().to_string_lossy()
         ));
         ok(medo, &[&"expand", ptr, &dest]);
-        let diff = Command::new("diff")
-            .arg("-r")
-            .arg(dir)
-            .arg(&dest)
-            .output()
-            .expect("diff is required by this test");
-        assert!(
-            diff.status.success(),
-            "expanded tree differs: {}",
-            String::from_utf8_lossy(&diff.stdout)
-        );
+        same_tree(dir, &dest, "expanded");
         ok(medo, &[&"verify", ptr, &dest]);
     }
 }
@@ -198,13 +203,7 @@ fn expand_from_a_bucket_at_every_step_of_a_repack_and_a_gc() {
         for (k, (dir, ptr)) in trees.iter().enumerate() {
             let dest = tmp.join(format!("out-{at}-{k}"));
             ok(medo, &[&"expand", ptr, &dest]);
-            let diff = Command::new("diff")
-                .arg("-r")
-                .arg(dir)
-                .arg(&dest)
-                .output()
-                .unwrap();
-            assert!(diff.status.success(), "expanded at point {at} differs");
+            same_tree(dir, &dest, &format!("expanded at point {at}"));
         }
     };
     for command in ["repack", "gc"] {
