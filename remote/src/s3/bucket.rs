@@ -244,17 +244,23 @@ impl Bucket {
                 .map_err(self.err("create", path))?;
             return Ok(Created::New);
         }
-        let mut bytes = Vec::with_capacity(size as usize);
-        let mut f = staged.file();
-        f.rewind().map_err(io_err)?;
-        f.read_to_end(&mut bytes).map_err(io_err)?;
+        let read_staged = || -> Result<Vec<u8>, storage::Error> {
+            let mut bytes = Vec::with_capacity(size as usize);
+            let mut f = staged.file();
+            f.rewind().map_err(io_err)?;
+            f.read_to_end(&mut bytes).map_err(io_err)?;
+            Ok(bytes)
+        };
         match self
             .client
-            .put_create(path, bytes.clone())
+            .put_create(path, read_staged()?)
             .map_err(self.err("create", path))?
         {
             Swap::Done(_) => Ok(Created::New),
             Swap::Conflict => {
+                // Rare (a name that exists already): read ours again
+                // rather than hold a second copy of every upload.
+                let bytes = read_staged()?;
                 let there = self.client.get(path).map_err(self.err("create", path))?;
                 if there.as_ref().is_some_and(|(b, _)| *b == bytes) {
                     self.revive(path, bytes)?;

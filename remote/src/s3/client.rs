@@ -150,24 +150,11 @@ impl Client {
     /// Bytes `range` of `path` (fewer if it is shorter); `None` if it does
     /// not exist.
     pub fn get_range(&self, path: &str, range: Range<u64>) -> Result<Option<Vec<u8>>, Error> {
-        if range.start >= range.end {
-            return Ok(self.head(path)?.map(|_| Vec::new()));
-        }
         let opts = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..GetOptions::default()
         };
-        match self.get_opts(path, opts) {
-            Ok(r) => Ok(r.map(|(b, _)| b)),
-            // Asked past the end: nothing there.
-            Err(Error::Request { source, .. })
-                if matches!(source, object_store::Error::NotModified { .. })
-                    || source.to_string().contains("416") =>
-            {
-                Ok(Some(Vec::new()))
-            }
-            Err(e) => Err(e),
-        }
+        Ok(self.get_opts(path, opts)?.map(|(b, _)| b))
     }
 
     fn get_opts(&self, path: &str, opts: GetOptions) -> Result<Option<(Vec<u8>, Meta)>, Error> {
