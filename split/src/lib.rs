@@ -1,6 +1,7 @@
-//! Compressed releases, bit-exact: a gzip file X (a `.tar.gz`, `.tgz`,
-//! `.crate`) split into its content T and a recipe R of a few hundred
-//! bytes, and re-made from them byte for byte.
+//! Compressed releases, bit-exact: a compressed file X (a `.tar.gz`,
+//! `.tgz`, `.crate`; a `.tar.xz`, `.tar.zst`; a `.deb`) split into its
+//! contents T1 ... Tn and a recipe R of a few hundred bytes, and re-made
+//! from them byte for byte.
 //!
 //! gzip scrambles bytes, so two releases of a project share nothing as
 //! `.tar.gz` although their tars share nearly everything. A deflate stream
@@ -14,7 +15,11 @@
 //! - [`analyse`]: X into T and R, a chunk at a time, in bounded memory;
 //! - [`recipe`]: R's format, versioned, checked on read;
 //! - [`rebuild`]: T and R back into X, a chunk at a time;
-//! - [`table`]: the record table beside a pack that says X = gzip(T, R);
+//! - [`xz`], [`zstd`], [`ar`]: the other containers' framing, and the
+//!   settings that liblzma and libzstd re-make a stream or frame with;
+//! - [`container`]: an xz, zstd or `ar` file into its contents and a
+//!   general recipe ([`pieces`]); [`any`] reads and rebuilds either layout;
+//! - [`table`]: the record table beside a pack that says X = rebuild(R, T1 ... Tn);
 //! - [`worker`]: the rebuild in a separate, limited process, for recipes
 //!   that come from disk or the network (preflate-rs can loop without
 //!   bound on hostile ones).
@@ -38,8 +43,28 @@
 #![deny(missing_docs)]
 
 pub mod analyse;
+pub mod any;
+pub mod ar;
+pub mod container;
 pub mod gzip;
+pub mod pieces;
 pub mod rebuild;
 pub mod recipe;
 pub mod table;
 pub mod worker;
+pub mod xz;
+pub mod zstd;
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+pub(crate) fn read_full(r: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::recipe::{MAX_CHUNK, Recipe};
+use crate::any::AnyRecipe;
+use crate::recipe::MAX_CHUNK;
 
 /// The argument that makes a program a rebuild worker.
 pub const ARG: &str = "--trees-rebuild-worker";
@@ -102,9 +103,16 @@ pub fn serve_if_asked() -> Option<i32> {
     }
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
+    // The encoders get what the address-space cap leaves after the
+    // program, its buffers and thread stacks (a quarter, at least 64 MiB).
+    let memory = match num(2) {
+        0 => u64::MAX,
+        m => (m - m / 4).saturating_sub(64 << 20).max(64 << 20),
+    };
     match serve(
         &mut BufReader::with_capacity(1 << 20, stdin),
         &mut BufWriter::with_capacity(1 << 20, stdout),
+        memory,
     ) {
         Ok(()) => Some(0),
         Err(e) => {
@@ -122,7 +130,7 @@ pub enum ServeError {
     Format(#[from] crate::recipe::FormatError),
     /// The rebuild failed.
     #[error(transparent)]
-    Rebuild(#[from] crate::rebuild::Error),
+    Rebuild(#[from] crate::any::RebuildError),
     /// The input is malformed.
     #[error("bad worker input: {0}")]
     Input(&'static str),
@@ -131,9 +139,9 @@ pub enum ServeError {
     Io(#[from] io::Error),
 }
 
-/// The worker's job, on any streams: recipe length, recipe, content in;
-/// X out.
-pub fn serve(input: &mut dyn Read, out: &mut dyn Write) -> Result<(), ServeError> {
+/// The worker's job, on any streams: recipe length, recipe, contents in;
+/// X out. Encoders use at most `memory` bytes.
+pub fn serve(input: &mut dyn Read, out: &mut dyn Write, memory: u64) -> Result<(), ServeError> {
     let mut len = [0u8; 8];
     input.read_exact(&mut len)?;
     let len = u64::from_le_bytes(len);
@@ -145,8 +153,8 @@ pub fn serve(input: &mut dyn Read, out: &mut dyn Write) -> Result<(), ServeError
     if bytes.len() as u64 != len {
         return Err(ServeError::Input("recipe truncated"));
     }
-    let recipe = Recipe::decode(&bytes)?;
-    crate::rebuild::rebuild(&recipe, input, out)?;
+    let recipe = AnyRecipe::decode(&bytes)?;
+    recipe.rebuild(input, out, memory)?;
     out.flush()?;
     Ok(())
 }
@@ -245,9 +253,10 @@ impl Worker {
         content: &mut (dyn FnMut(&mut dyn Write) -> io::Result<()> + Send),
         out: &mut dyn Write,
     ) -> Result<u64, Error> {
-        // preflate-rs re-makes tens of MB a second; a hundredth of that,
-        // plus a minute, is only ever reached by a loop.
-        let cpu = self.cpu.unwrap_or(60 + content_len / (1 << 20));
+        // preflate-rs re-makes tens of MB a second, liblzma at preset 9e
+        // about one; a quarter of that, plus a minute, is only ever
+        // reached by a loop.
+        let cpu = self.cpu.unwrap_or(60 + 4 * (content_len >> 20));
         let mut child = Command::new(&self.program)
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

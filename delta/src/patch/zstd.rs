@@ -8,7 +8,7 @@
 
 use zstd::zstd_safe::{CCtx, CParameter};
 
-use super::{Error, pair_size, read_bounded};
+use super::{Error, pair_size};
 
 const FORMAT: &str = "zstd patch";
 
@@ -50,25 +50,49 @@ pub fn encode(have: &[u8], want: &[u8], level: i32) -> Result<Vec<u8>, Error> {
 /// frame, its checksum checked, its window no larger than `have` and
 /// `limit` need.
 pub fn decode(have: &[u8], patch: &[u8], limit: u64) -> Result<Vec<u8>, Error> {
-    let corrupt = |e: std::io::Error| Error::Corrupt {
+    use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer};
+    let fail = |code: usize| Error::Corrupt {
         format: FORMAT,
-        what: e.to_string(),
+        what: zstd::zstd_safe::get_error_name(code).to_owned(),
     };
-    let mut d = zstd::stream::read::Decoder::with_ref_prefix(patch, have)
-        .map_err(corrupt)?
-        .single_frame();
+    let mut d = DCtx::create();
     // No honest frame needs a window past have + the whole output: a frame
     // that asks for more (up to 2 GiB) is refused before its window is
     // allocated.
     let needed = window_log((have.len() as u64).saturating_add(limit).min(MAX_INPUT));
-    d.window_log_max(needed).map_err(corrupt)?;
-    let out = read_bounded(&mut d, limit, FORMAT)?;
+    d.set_parameter(DParameter::WindowLogMax(needed))
+        .map_err(fail)?;
+    d.ref_prefix(have).map_err(fail)?;
+    let mut input = InBuffer::around(patch);
+    let mut out: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 1 << 17];
+    loop {
+        let mut o = OutBuffer::around(&mut buf[..]);
+        let r = d.decompress_stream(&mut o, &mut input).map_err(fail)?;
+        let n = o.pos();
+        if (out.len() + n) as u64 > limit {
+            return Err(Error::OutputTooLarge {
+                format: FORMAT,
+                limit,
+            });
+        }
+        out.extend_from_slice(&buf[..n]);
+        if r == 0 {
+            break;
+        }
+        if n == 0 && input.pos() == patch.len() {
+            return Err(Error::Corrupt {
+                format: FORMAT,
+                what: "the frame is truncated".to_owned(),
+            });
+        }
+    }
     // One frame, and nothing after it.
-    let rest = d.finish();
-    if !rest.is_empty() {
+    let rest = patch.len() - input.pos();
+    if rest != 0 {
         return Err(Error::Corrupt {
             format: FORMAT,
-            what: format!("{} bytes follow the frame", rest.len()),
+            what: format!("{rest} bytes follow the frame"),
         });
     }
     Ok(out)

@@ -1,0 +1,578 @@
+//! The general recipe: a file X as a sequence of pieces, each framing
+//! bytes kept as they are or a run of plain text re-made by an encoder.
+//!
+//! A split object is X = rebuild(R, T1 ... Tn): its contents T1 ... Tn
+//! are git blobs (a `.deb`'s `control.tar` and `data.tar`, a `.tar.xz`'s
+//! tar), R is this recipe, and the record table lists X, R and the
+//! contents in order. The pieces read the contents back to back, each
+//! the next `plain_len` bytes of them, so a rebuild streams: the contents
+//! in, X out. Layout (integers are unsigned LEB128 varints unless a width
+//! is given):
+//!
+//! ```text
+//! "TRCP"                 magic, 4 bytes
+//! format                 1 byte, the container: 2 xz, 3 zstd, 4 ar
+//! contents               count n >= 1, then n lengths: T1 ... Tn
+//! pieces                 count >= 1; each a tag byte and its fields:
+//!   0 literal            len, bytes: framing kept byte for byte
+//!   1 stored             plain_len: the next bytes of the contents, as they are
+//!   2 gzip               plain_len, len, a format-1 recipe ("TGZR", preflate-rs)
+//!   3 xz                 plain_len, out_len, check (1 byte), preset (1 byte,
+//!                        bit 7 extreme), dict, block_size (0: single-threaded)
+//!   4 zstd               plain_len, out_len, libzstd version, level (zigzag),
+//!                        flags (1 byte: 1 checksum, 2 pledged size, 4 long),
+//!                        workers (1 byte, 0 or 1)
+//! ```
+//!
+//! The pieces' plain lengths add up to the contents' lengths. Nothing in
+//! a recipe is trusted: [`Recipe::decode`] bounds every count and length,
+//! a rebuild checks each piece's output length, and the caller checks the
+//! rebuilt bytes against X's id.
+
+use std::io::{self, Read, Write};
+
+use crate::recipe::FormatError;
+
+/// The first bytes of every general recipe.
+pub const MAGIC: [u8; 4] = *b"TRCP";
+/// Container: one or more xz streams (and stream padding).
+pub const FORMAT_XZ: u8 = 2;
+/// Container: one or more zstd frames (and skippable frames).
+pub const FORMAT_ZSTD: u8 = 3;
+/// Container: an `ar` archive (a `.deb`), each member re-made by its codec.
+pub const FORMAT_AR: u8 = 4;
+/// The formats of this layout.
+pub const FORMATS: &[u8] = &[FORMAT_XZ, FORMAT_ZSTD, FORMAT_AR];
+
+/// One piece of X.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Framing bytes, kept as they are.
+    Literal(Vec<u8>),
+    /// The next `plain_len` bytes of the contents, as they are.
+    Stored {
+        /// Bytes.
+        plain_len: u64,
+    },
+    /// A gzip file re-made by a format-1 recipe from the next bytes.
+    Gzip {
+        /// Plain bytes it reads.
+        plain_len: u64,
+        /// The format-1 recipe's bytes.
+        recipe: Vec<u8>,
+    },
+    /// An xz stream re-made by liblzma.
+    Xz {
+        /// Plain bytes it reads.
+        plain_len: u64,
+        /// Bytes it gives.
+        out_len: u64,
+        /// The encoder's settings.
+        settings: crate::xz::Settings,
+    },
+    /// A zstd frame re-made by libzstd.
+    Zstd {
+        /// Plain bytes it reads.
+        plain_len: u64,
+        /// Bytes it gives.
+        out_len: u64,
+        /// The libzstd version that re-makes it.
+        version: u32,
+        /// The encoder's settings.
+        settings: crate::zstd::Settings,
+    },
+}
+
+impl Piece {
+    /// Plain bytes of the contents it reads.
+    pub fn plain_len(&self) -> u64 {
+        match self {
+            Piece::Literal(_) => 0,
+            Piece::Stored { plain_len }
+            | Piece::Gzip { plain_len, .. }
+            | Piece::Xz { plain_len, .. }
+            | Piece::Zstd { plain_len, .. } => *plain_len,
+        }
+    }
+
+    /// Bytes of X it gives (a gzip piece: as its recipe declares).
+    pub fn out_len(&self) -> u64 {
+        match self {
+            Piece::Literal(b) => b.len() as u64,
+            Piece::Stored { plain_len } => *plain_len,
+            Piece::Gzip { recipe, .. } => crate::recipe::Recipe::decode(recipe)
+                .map(|r| r.rebuilt_len())
+                .unwrap_or(0),
+            Piece::Xz { out_len, .. } | Piece::Zstd { out_len, .. } => *out_len,
+        }
+    }
+}
+
+/// A decoded general recipe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipe {
+    /// The container: one of [`FORMATS`].
+    pub format: u8,
+    /// The contents' lengths, in order.
+    pub contents: Vec<u64>,
+    /// The pieces, in order.
+    pub pieces: Vec<Piece>,
+}
+
+impl Recipe {
+    /// The contents' total length.
+    pub fn content_len(&self) -> u64 {
+        self.contents.iter().sum()
+    }
+
+    /// X's length, as the recipe declares it.
+    pub fn rebuilt_len(&self) -> u64 {
+        self.pieces.iter().map(Piece::out_len).sum()
+    }
+
+    /// The recipe's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.push(self.format);
+        put(&mut out, self.contents.len() as u64);
+        for &c in &self.contents {
+            put(&mut out, c);
+        }
+        put(&mut out, self.pieces.len() as u64);
+        for p in &self.pieces {
+            match p {
+                Piece::Literal(b) => {
+                    out.push(0);
+                    put_bytes(&mut out, b);
+                }
+                Piece::Stored { plain_len } => {
+                    out.push(1);
+                    put(&mut out, *plain_len);
+                }
+                Piece::Gzip { plain_len, recipe } => {
+                    out.push(2);
+                    put(&mut out, *plain_len);
+                    put_bytes(&mut out, recipe);
+                }
+                Piece::Xz {
+                    plain_len,
+                    out_len,
+                    settings,
+                } => {
+                    out.push(3);
+                    put(&mut out, *plain_len);
+                    put(&mut out, *out_len);
+                    crate::xz::put_settings(&mut out, settings);
+                }
+                Piece::Zstd {
+                    plain_len,
+                    out_len,
+                    version,
+                    settings,
+                } => {
+                    out.push(4);
+                    put(&mut out, *plain_len);
+                    put(&mut out, *out_len);
+                    crate::zstd::put_settings(&mut out, *version, settings);
+                }
+            }
+        }
+        out
+    }
+
+    /// Decodes a recipe; hostile bytes give an error, never a panic or an
+    /// allocation larger than the input.
+    pub fn decode(bytes: &[u8]) -> Result<Recipe, FormatError> {
+        if bytes.get(..4) != Some(&MAGIC[..]) {
+            return Err(FormatError::Magic);
+        }
+        let mut r = Reader { bytes, at: 4 };
+        let format = r.byte("no format byte")?;
+        if !FORMATS.contains(&format) {
+            return Err(FormatError::UnknownFormat(format));
+        }
+        let n = r.count("content count")?;
+        if n == 0 {
+            return Err(r.corrupt("no contents"));
+        }
+        let mut contents = Vec::with_capacity(n);
+        let mut total = 0u64;
+        for _ in 0..n {
+            let c = r.varint("content length")?;
+            total = total
+                .checked_add(c)
+                .ok_or_else(|| r.corrupt("contents over 2^64 bytes"))?;
+            contents.push(c);
+        }
+        let n = r.count("piece count")?;
+        if n == 0 {
+            return Err(r.corrupt("no pieces"));
+        }
+        let mut pieces = Vec::with_capacity(n);
+        let mut plain = 0u64;
+        for _ in 0..n {
+            let p = r.piece()?;
+            plain = plain
+                .checked_add(p.plain_len())
+                .ok_or_else(|| r.corrupt("pieces over 2^64 bytes"))?;
+            pieces.push(p);
+        }
+        if plain != total {
+            return Err(r.corrupt("the pieces read other than the contents' length"));
+        }
+        if r.at != bytes.len() {
+            return Err(r.corrupt("bytes after the end"));
+        }
+        Ok(Recipe {
+            format,
+            contents,
+            pieces,
+        })
+    }
+}
+
+/// Most bytes an encoded piece may declare beyond its plain text: xz and
+/// zstd add a few bytes per block or chunk to incompressible data.
+fn max_out(plain: u64) -> u64 {
+    plain.saturating_add(plain / 16).saturating_add(1 << 20)
+}
+
+pub(crate) fn put(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn corrupt(&self, what: &'static str) -> FormatError {
+        FormatError::Corrupt { at: self.at, what }
+    }
+
+    fn byte(&mut self, what: &'static str) -> Result<u8, FormatError> {
+        let b = *self.bytes.get(self.at).ok_or(self.corrupt(what))?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self, what: &'static str) -> Result<u64, FormatError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte(what)?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(self.corrupt("a varint over 64 bits"));
+            }
+            v |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.corrupt("a varint over 64 bits"))
+    }
+
+    fn count(&mut self, what: &'static str) -> Result<usize, FormatError> {
+        let n = self.varint(what)?;
+        if n > (self.bytes.len() - self.at) as u64 {
+            return Err(self.corrupt("a count larger than the bytes left"));
+        }
+        Ok(n as usize)
+    }
+
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], FormatError> {
+        let n = self.varint(what)?;
+        let n = usize::try_from(n).map_err(|_| self.corrupt(what))?;
+        let end = self.at.checked_add(n).ok_or(self.corrupt(what))?;
+        let s = self.bytes.get(self.at..end).ok_or(self.corrupt(what))?;
+        self.at = end;
+        Ok(s)
+    }
+
+    fn out_len(&mut self, plain_len: u64) -> Result<u64, FormatError> {
+        let out_len = self.varint("output length")?;
+        if out_len > max_out(plain_len) {
+            return Err(self.corrupt("an output longer than any encoding of its plain text"));
+        }
+        Ok(out_len)
+    }
+
+    fn piece(&mut self) -> Result<Piece, FormatError> {
+        Ok(match self.byte("piece tag")? {
+            0 => Piece::Literal(self.bytes("literal")?.to_vec()),
+            1 => Piece::Stored {
+                plain_len: self.varint("stored length")?,
+            },
+            2 => {
+                let plain_len = self.varint("plain length")?;
+                let at = self.at;
+                let recipe = self.bytes("gzip recipe")?.to_vec();
+                let inner =
+                    crate::recipe::Recipe::decode(&recipe).map_err(|_| FormatError::Corrupt {
+                        at,
+                        what: "a gzip piece's recipe is unusable",
+                    })?;
+                if inner.content_len() != plain_len {
+                    return Err(self.corrupt("a gzip piece's recipe reads another length"));
+                }
+                Piece::Gzip { plain_len, recipe }
+            }
+            3 => {
+                let plain_len = self.varint("plain length")?;
+                let out_len = self.out_len(plain_len)?;
+                let check = self.byte("xz check")?;
+                let preset = self.byte("xz preset")?;
+                let dict = self.varint("xz dictionary")?;
+                let block_size = self.varint("xz block size")?;
+                if ![0, 1, 4, 10].contains(&check) {
+                    return Err(self.corrupt("an xz check liblzma does not make"));
+                }
+                if preset & 0x7f > 9 {
+                    return Err(self.corrupt("an xz preset over 9"));
+                }
+                if !(4096..=u64::from(crate::xz::MAX_DICT)).contains(&dict) {
+                    return Err(self.corrupt("an xz dictionary outside 4 KiB .. 256 MiB"));
+                }
+                if block_size > 1 << 40 {
+                    return Err(self.corrupt("an xz block size over 1 TiB"));
+                }
+                Piece::Xz {
+                    plain_len,
+                    out_len,
+                    settings: crate::xz::Settings {
+                        check,
+                        preset: preset & 0x7f,
+                        extreme: preset & 0x80 != 0,
+                        dict: dict as u32,
+                        block_size,
+                    },
+                }
+            }
+            4 => {
+                let plain_len = self.varint("plain length")?;
+                let out_len = self.out_len(plain_len)?;
+                let version = self.varint("libzstd version")?;
+                let zz = self.varint("zstd level")?;
+                let flags = self.byte("zstd flags")?;
+                let workers = self.byte("zstd workers")?;
+                let version =
+                    u32::try_from(version).map_err(|_| self.corrupt("libzstd version"))?;
+                let zz = u32::try_from(zz).map_err(|_| self.corrupt("zstd level"))?;
+                let level = ((zz >> 1) as i32) ^ -((zz & 1) as i32);
+                if !(-131_072..=22).contains(&level) || flags > 7 || workers > 1 {
+                    return Err(self.corrupt("zstd settings out of range"));
+                }
+                Piece::Zstd {
+                    plain_len,
+                    out_len,
+                    version,
+                    settings: crate::zstd::Settings {
+                        level,
+                        checksum: flags & 1 != 0,
+                        pledged: flags & 2 != 0,
+                        long: flags & 4 != 0,
+                        workers,
+                    },
+                }
+            }
+            _ => return Err(self.corrupt("an unknown piece tag")),
+        })
+    }
+}
+
+/// Why a rebuild of a general recipe failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// A zstd piece names a libzstd other than this build's.
+    #[error(
+        "piece {piece}: a zstd frame made by libzstd {wanted}, which only that version re-makes; \
+         this build has libzstd {have}"
+    )]
+    ZstdVersion {
+        /// The piece, from 0.
+        piece: usize,
+        /// The version it names.
+        wanted: String,
+        /// Ours.
+        have: String,
+    },
+    /// The encoder needs more memory than the rebuild may use.
+    #[error(
+        "piece {piece}: its xz encoder needs {need} MiB, over the {limit} MiB allowed (--memory)"
+    )]
+    Memory {
+        /// The piece, from 0.
+        piece: usize,
+        /// MiB it needs.
+        need: u64,
+        /// MiB allowed.
+        limit: u64,
+    },
+    /// A piece gave another length than recorded.
+    #[error("piece {piece} re-made {actual} bytes, not the recorded {expected}")]
+    Length {
+        /// The piece, from 0.
+        piece: usize,
+        /// Recorded.
+        expected: u64,
+        /// Made.
+        actual: u64,
+    },
+    /// The contents ended early or went on.
+    #[error("the contents have {actual} bytes where the recipe needs {expected}")]
+    ContentLength {
+        /// Needed.
+        expected: u64,
+        /// Given (or at least).
+        actual: u64,
+    },
+    /// A gzip piece failed.
+    #[error("piece {piece}")]
+    Gzip {
+        /// The piece, from 0.
+        piece: usize,
+        /// Why.
+        source: Box<crate::rebuild::Error>,
+    },
+    /// An encoder failed, or reading or writing did.
+    #[error("piece {piece}: cannot re-make it")]
+    Io {
+        /// The piece, from 0.
+        piece: usize,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Counts what passes.
+struct Counted<'a> {
+    out: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes X, re-made from `recipe` and its contents read back to back
+/// from `content`, to `out`, using at most `memory` bytes for encoders
+/// (xz's multithreaded encoder runs as many threads as fit, at most the
+/// machine's cores); returns X's length.
+pub fn rebuild(
+    recipe: &Recipe,
+    content: &mut dyn Read,
+    out: &mut dyn Write,
+    memory: u64,
+) -> Result<u64, RebuildError> {
+    let mut written = 0u64;
+    let mut consumed = 0u64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    for (i, p) in recipe.pieces.iter().enumerate() {
+        let ioe = |source| RebuildError::Io { piece: i, source };
+        let mut part = content.take(p.plain_len());
+        let mut counted = Counted { out, n: 0 };
+        match p {
+            Piece::Literal(b) => counted.write_all(b).map_err(ioe)?,
+            Piece::Stored { .. } => {
+                io::copy(&mut part, &mut counted).map_err(ioe)?;
+            }
+            Piece::Gzip { recipe, .. } => {
+                let r = crate::recipe::Recipe::decode(recipe)
+                    .map_err(|e| ioe(io::Error::other(e.to_string())))?;
+                crate::rebuild::rebuild(&r, &mut part, &mut counted).map_err(|e| {
+                    RebuildError::Gzip {
+                        piece: i,
+                        source: Box::new(e),
+                    }
+                })?;
+            }
+            Piece::Xz { settings, .. } => {
+                let blocks = if settings.block_size == 0 {
+                    1
+                } else {
+                    p.plain_len().div_ceil(settings.block_size).max(1)
+                };
+                let mut threads = cores.min(u32::try_from(blocks).unwrap_or(u32::MAX)).max(1);
+                while threads > 1 && settings.encoder_memory(threads) > memory {
+                    threads -= 1;
+                }
+                let need = settings.encoder_memory(threads);
+                if need > memory {
+                    return Err(RebuildError::Memory {
+                        piece: i,
+                        need: need >> 20,
+                        limit: memory >> 20,
+                    });
+                }
+                let mut enc = settings.encoder(threads).map_err(ioe)?;
+                crate::xz::encode(&mut enc, &mut part, &mut counted).map_err(ioe)?;
+            }
+            Piece::Zstd {
+                version, settings, ..
+            } => {
+                if *version != crate::zstd::lib_version() {
+                    return Err(RebuildError::ZstdVersion {
+                        piece: i,
+                        wanted: crate::zstd::version_text(*version),
+                        have: crate::zstd::version_text(crate::zstd::lib_version()),
+                    });
+                }
+                settings
+                    .encode(p.plain_len(), &mut part, &mut counted)
+                    .map_err(ioe)?;
+            }
+        }
+        let made = counted.n;
+        let read = p.plain_len() - part.limit();
+        consumed += read;
+        if part.limit() != 0 {
+            return Err(RebuildError::ContentLength {
+                expected: recipe.content_len(),
+                actual: consumed,
+            });
+        }
+        if made != p.out_len() {
+            return Err(RebuildError::Length {
+                piece: i,
+                expected: p.out_len(),
+                actual: made,
+            });
+        }
+        written += made;
+    }
+    if content
+        .read(&mut [0u8; 1])
+        .map_err(|source| RebuildError::Io {
+            piece: recipe.pieces.len(),
+            source,
+        })?
+        != 0
+    {
+        return Err(RebuildError::ContentLength {
+            expected: recipe.content_len(),
+            actual: consumed + 1,
+        });
+    }
+    Ok(written)
+}
