@@ -80,15 +80,24 @@
 # needs: git, xz, ar, dpkg-deb, awk, cmp, sha256sum, /usr/bin/time, jq or
 # python3; zstd/gzip/bzip2 for members so compressed.
 #
-# The defaults: two kernel families of bookworm's index (xz members,
-# multi-threaded dpkg-deb encoder), 5 and 6 versions, about 53 MB and 11 MB
-# of downloads, 290 MB and 19 MB of content; and two Debian-patched
-# xorg-server 21.1.7 source trees (xorg-server-source, single-threaded xz).
-# About ten minutes on 2 cores. The cache of the first run also held
-#   linux-image-6.1.0-@-cloud-amd64 53 54 55 56 57     (27 MB .debs, 108 MB data.tar
-#                                                       each: xz about a minute apiece)
-#   glibc-source 2.36-9+deb12u7 2.36-9+deb12u14         (.tar.xz of 252 MB tars)
-# for PACKAGES_BENCH_DEBS / PACKAGES_BENCH_TARXZ; each adds several minutes.
+# The defaults, from bookworm's index as it was on 2026-12-06:
+#   linux-headers-6.1.0-@-common 53..57   5 .debs, 52.5 MB; 307 MB content
+#                                         (data.tar 60 MB each: 3 xz blocks)
+#   linux-kbuild-6.12.@+deb12 107..118    6 .debs, 11.4 MB; 19.6 MB content
+#   xorg-server-source deb12u12, u13      2 .tar.xz, 10.1 MB; 75 MB content
+#                                         (Debian-patched xorg-server 21.1.7 trees)
+# Every .deb member is xz from dpkg-deb's multi-threaded encoder (blocks of
+# 24 MiB that carry their sizes: `xz -T+1 -6` gives the same bytes, `xz -6`
+# does not); the tarballs are single-threaded `xz -6`. A data.tar of 60 MB
+# takes about 27 s to re-compress on one core, and the silo re-makes each
+# download once in repack and once in each read-back: about ten minutes in
+# all on 2 cores. The cache of the first run also holds
+#   PACKAGES_BENCH_DEBS="linux-image-6.1.0-@-cloud-amd64 53 54 55 56 57"
+#       5 .debs of 27 MB, 108 MB data.tar each (5 blocks, ~53 s of xz apiece)
+#   PACKAGES_BENCH_TARXZ="glibc-source 2.36-9+deb12u7 2.36-9+deb12u14"
+#       2 .tar.xz of 19.5 MB, 252 MB tars (about 1.5 min of xz each)
+# which a run can take instead (or add, ";"-separated); the index has
+# already moved on from other versions, so keep the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -688,7 +697,7 @@ run() {
   done
   [ -n "$tarxz_families" ] || skipped+=("the .tar.xz families: PACKAGES_BENCH_TARXZ is empty")
   if [ ${#skipped[@]} -gt 0 ]; then
-    echo "### Left out"
+    echo "## Left out"
     echo
     for line in "${skipped[@]}"; do echo "- $line"; done
     echo

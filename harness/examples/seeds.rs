@@ -165,14 +165,14 @@ fn main() {
     let recs = [
         trees_split::table::Record {
             x: id(1),
-            content: id(2),
+            contents: vec![id(2)],
             recipe: id(3),
             size: x.len() as u64,
             format: 1,
         },
         trees_split::table::Record {
             x: id(9),
-            content: id(2),
+            contents: vec![id(2)],
             recipe: id(4),
             size: 77,
             format: 1,

@@ -122,13 +122,17 @@ fn fetch_as(
                 continue;
             }
         };
+        // Only a gzip record's one content is the tar under X.
         let record = if content {
-            silo.split_record(blob).ok().flatten()
+            silo.split_record(blob)
+                .ok()
+                .flatten()
+                .filter(|r| r.format == trees_split::recipe::FORMAT_PREFLATE_0_7_6)
         } else {
             None
         };
         let read = match &record {
-            Some(r) => silo.read(&r.content, out).map(|_| r.size),
+            Some(r) => silo.read(&r.first_content(), out).map(|_| r.size),
             None => silo.read(blob, out),
         };
         match read {

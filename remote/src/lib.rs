@@ -419,7 +419,7 @@ impl Remote {
         self.read_loose(id)
     }
 
-    /// A split object: its R and T read from the pack (each checked),
+    /// A split object: its R and contents read from the pack (each checked),
     /// rebuilt in a worker, checked against its id.
     fn read_split(
         &self,
@@ -440,9 +440,14 @@ impl Remote {
             )
         };
         let recipe = part(&rec.recipe, "recipe")?;
-        let content = part(&rec.content, "content")?;
+        let contents = rec
+            .contents
+            .iter()
+            .map(|c| part(c, "content"))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let slices: Vec<&[u8]> = contents.iter().map(|c| c.as_slice()).collect();
         let memory = self.options.max_object_size.saturating_mul(2);
-        trees_silo::split::rebuild_in_memory(rec, &recipe, &content, memory)
+        trees_silo::split::rebuild_in_memory(rec, &recipe, &slices, memory)
             .map(Arc::new)
             .map_err(|source| Error::Split {
                 url: p.url.clone(),

@@ -212,7 +212,7 @@ fn copy_packs(
                 for r in t.records() {
                     let found = trees_silo::split::Found {
                         bundle: std::sync::Arc::clone(&shared),
-                        record: *r,
+                        record: r.clone(),
                     };
                     if let Err(e) = found.read(silo, &mut std::io::sink()) {
                         problems.push(trees_pack::error_chain(&e));

@@ -190,7 +190,7 @@ pub fn with_split_parts(
     for idx in silo.pack_indexes()? {
         if let Some(t) = crate::packs::read_table(&idx)? {
             for r in t.records().iter().filter(|r| reachable.contains(&r.x)) {
-                keep.insert(r.content);
+                keep.extend(r.contents.iter().copied());
                 keep.insert(r.recipe);
             }
         }

@@ -169,7 +169,7 @@ fn check_records(
         .filter_map(|r| {
             let found = crate::split::Found {
                 bundle: std::sync::Arc::clone(&bundle),
-                record: *r,
+                record: r.clone(),
             };
             let res = found.read(silo, &mut std::io::sink());
             progress.advance(1);

@@ -1,10 +1,12 @@
 //! The record table: which objects of a pack are stored split, and how.
 //!
 //! Beside `pack-<sha>.pack` and its idx, a pack whose objects include
-//! split gzip files has `pack-<sha>.split`. The idx lists T and R (git
-//! blobs, so git reads every byte we keep); the table lists X, the object
-//! users asked for, which is in no idx. Layout (version 1, integers
-//! big-endian like an idx):
+//! split files has `pack-<sha>.split`. The idx lists the contents
+//! T1 ... Tn and R (git blobs, so git reads every byte we keep); the table
+//! lists X, the object users asked for, which is in no idx. Layout
+//! (integers big-endian like an idx; version 1 when every record has one
+//! content, as every gzip record does, so tables of gzip files are the
+//! bytes they always were; version 2 otherwise):
 //!
 //! ```text
 //! "TSPL"                    magic, 4 bytes
@@ -17,8 +19,11 @@
 //!   content                 20 bytes, the id of T (a blob in the pack)
 //!   recipe                  20 bytes, the id of R (a blob in the pack)
 //!   size                    8 bytes, X's length
-//!   format                  1 byte, R's format (crate::recipe)
-//!   reserved                3 bytes, zero
+//!   format                  1 byte, R's format (crate::any::FORMATS)
+//!   more                    3 bytes: version 1, zero; version 2, how many
+//!                           contents X has after T1 (at most 65,535)
+//! version 2 only: the further contents, 20 bytes each, record by record
+//!                           in record order (the sum of the records' more)
 //! checksum                  20 bytes: SHA-1 of everything above
 //! ```
 //!
@@ -30,8 +35,12 @@ use trees_pack::id::sha1;
 
 /// The first bytes of every table.
 pub const MAGIC: [u8; 4] = *b"TSPL";
-/// The table layout this build reads and writes.
+/// The table layout of records with one content each.
 pub const VERSION: u32 = 1;
+/// The table layout with further contents.
+pub const VERSION_CONTENTS: u32 = 2;
+/// Most contents one record may have.
+pub const MAX_CONTENTS: usize = 65_536;
 /// The table file's extension, beside `.pack` and `.idx`.
 pub const EXTENSION: &str = "split";
 
@@ -39,19 +48,26 @@ const HEADER: usize = 4 + 4 + 4 + 20;
 const RECORD: usize = 72;
 const TRAILER: usize = 20;
 
-/// One split object: X = gzip(T, R).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One split object: X = rebuild(R, T1 ... Tn).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The gzip file's id.
+    /// The split file's id.
     pub x: ObjectId,
-    /// Its content T.
-    pub content: ObjectId,
+    /// Its contents T1 ... Tn, in order; at least one.
+    pub contents: Vec<ObjectId>,
     /// Its recipe R.
     pub recipe: ObjectId,
     /// X's length.
     pub size: u64,
     /// R's format.
     pub format: u8,
+}
+
+impl Record {
+    /// Its first content (T of a gzip file), for messages.
+    pub fn first_content(&self) -> ObjectId {
+        self.contents.first().copied().unwrap_or(self.x)
+    }
 }
 
 /// Why bytes are not a table.
@@ -61,7 +77,7 @@ pub enum Error {
     #[error("not a record table (no \"TSPL\" header)")]
     Magic,
     /// A layout this build does not read.
-    #[error("record table version {0} is unknown to this build, which reads version {VERSION}")]
+    #[error("record table version {0} is unknown to this build, which reads versions 1 and 2")]
     Version(u32),
     /// The length does not match the count.
     #[error("record table has {actual} bytes where {count} records need {expected}")]
@@ -103,11 +119,21 @@ impl Table {
             u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };
         let version = word(4);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_CONTENTS {
             return Err(Error::Version(version));
         }
         let count = word(8);
-        let expected = (HEADER + TRAILER) as u64 + u64::from(count) * RECORD as u64;
+        let records_end = HEADER as u64 + u64::from(count) * RECORD as u64;
+        let more_of =
+            |r: &[u8]| usize::from(r[70]) << 8 | usize::from(r[71]) | usize::from(r[69]) << 16;
+        // The further contents, from the records' counts (version 2).
+        let mut more_total = 0u64;
+        if records_end + TRAILER as u64 <= bytes.len() as u64 && version == VERSION_CONTENTS {
+            for r in bytes[HEADER..records_end as usize].chunks_exact(RECORD) {
+                more_total += more_of(r) as u64;
+            }
+        }
+        let expected = records_end + more_total * 20 + TRAILER as u64;
         if bytes.len() as u64 != expected {
             return Err(Error::Length {
                 count,
@@ -122,20 +148,37 @@ impl Table {
         let id = |b: &[u8]| ObjectId::try_from(b).map_err(|_| Error::Magic);
         let pack = id(&bytes[12..32])?;
         let mut records: Vec<Record> = Vec::with_capacity(count as usize);
-        for (index, r) in body[HEADER..].chunks_exact(RECORD).enumerate() {
-            let rec = Record {
-                x: id(&r[..20])?,
-                content: id(&r[20..40])?,
-                recipe: id(&r[40..60])?,
-                size: u64::from_be_bytes(r[60..68].try_into().map_err(|_| Error::Magic)?),
-                format: r[68],
-            };
-            if r[69..72] != [0, 0, 0] {
+        let mut extra = records_end as usize;
+        for (index, r) in body[HEADER..records_end as usize]
+            .chunks_exact(RECORD)
+            .enumerate()
+        {
+            let more = more_of(r);
+            if version == VERSION && more != 0 {
                 return Err(Error::Record {
                     index,
                     what: "reserved bytes are not zero",
                 });
             }
+            if more >= MAX_CONTENTS {
+                return Err(Error::Record {
+                    index,
+                    what: "more than 65,536 contents",
+                });
+            }
+            let mut contents = Vec::with_capacity(1 + more);
+            contents.push(id(&r[20..40])?);
+            for _ in 0..more {
+                contents.push(id(&body[extra..extra + 20])?);
+                extra += 20;
+            }
+            let rec = Record {
+                x: id(&r[..20])?,
+                contents,
+                recipe: id(&r[40..60])?,
+                size: u64::from_be_bytes(r[60..68].try_into().map_err(|_| Error::Magic)?),
+                format: r[68],
+            };
             if records.last().is_some_and(|p| p.x >= rec.x) {
                 return Err(Error::Record {
                     index,
@@ -147,22 +190,40 @@ impl Table {
         Ok(Table { pack, records })
     }
 
-    /// The bytes of a table of `records` for the pack with trailer `pack`.
+    /// The bytes of a table of `records` for the pack with trailer `pack`:
+    /// version 1 if every record has one content, else version 2. Records
+    /// with no content, or more than [`MAX_CONTENTS`], are left out (no
+    /// split makes them).
     pub fn encode(pack: &ObjectId, records: &[Record]) -> Vec<u8> {
-        let mut sorted = records.to_vec();
+        let mut sorted: Vec<&Record> = records
+            .iter()
+            .filter(|r| !r.contents.is_empty() && r.contents.len() <= MAX_CONTENTS)
+            .collect();
         sorted.sort_unstable_by_key(|r| r.x);
         sorted.dedup_by_key(|r| r.x);
+        let version = if sorted.iter().all(|r| r.contents.len() == 1) {
+            VERSION
+        } else {
+            VERSION_CONTENTS
+        };
         let mut out = Vec::with_capacity(HEADER + TRAILER + sorted.len() * RECORD);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.extend_from_slice(&version.to_be_bytes());
         out.extend_from_slice(&(sorted.len() as u32).to_be_bytes());
         out.extend_from_slice(pack.as_bytes());
         for r in &sorted {
+            let more = (r.contents.len() - 1) as u32;
             out.extend_from_slice(r.x.as_bytes());
-            out.extend_from_slice(r.content.as_bytes());
+            out.extend_from_slice(r.contents[0].as_bytes());
             out.extend_from_slice(r.recipe.as_bytes());
             out.extend_from_slice(&r.size.to_be_bytes());
-            out.extend_from_slice(&[r.format, 0, 0, 0]);
+            out.push(r.format);
+            out.extend_from_slice(&more.to_be_bytes()[1..]);
+        }
+        for r in &sorted {
+            for c in &r.contents[1..] {
+                out.extend_from_slice(c.as_bytes());
+            }
         }
         let sum = sha1(&[&out])
             .map(|s| s.as_bytes().to_vec())
@@ -203,14 +264,14 @@ mod tests {
         let recs = [
             Record {
                 x: id(9),
-                content: id(1),
+                contents: vec![id(1)],
                 recipe: id(2),
                 size: 77,
                 format: 1,
             },
             Record {
                 x: id(3),
-                content: id(4),
+                contents: vec![id(4)],
                 recipe: id(5),
                 size: 1 << 40,
                 format: 1,
@@ -230,10 +291,42 @@ mod tests {
     }
 
     #[test]
+    fn records_with_further_contents_make_version_2() {
+        let recs = [
+            Record {
+                x: id(9),
+                contents: vec![id(1), id(7), id(8)],
+                recipe: id(2),
+                size: 77,
+                format: 4,
+            },
+            Record {
+                x: id(3),
+                contents: vec![id(4)],
+                recipe: id(5),
+                size: 5,
+                format: 2,
+            },
+        ];
+        let b = Table::encode(&id(0xee), &recs);
+        assert_eq!(b[7], 2);
+        let t = Table::parse(&b).unwrap();
+        assert_eq!(t.find(&id(9)).unwrap(), &recs[0]);
+        assert_eq!(t.find(&id(3)).unwrap(), &recs[1]);
+        for cut in 0..b.len() {
+            assert!(Table::parse(&b[..cut]).is_err());
+        }
+        // A version-1 table may not claim further contents.
+        let mut v1 = b.clone();
+        v1[7] = 1;
+        assert!(Table::parse(&v1).is_err());
+    }
+
+    #[test]
     fn damage_and_unknown_versions_are_named() {
         let mut b = sample();
-        b[7] = 2;
-        assert_eq!(Table::parse(&b).unwrap_err(), Error::Version(2));
+        b[7] = 3;
+        assert_eq!(Table::parse(&b).unwrap_err(), Error::Version(3));
         let mut b = sample();
         b[40] ^= 1;
         assert_eq!(Table::parse(&b).unwrap_err(), Error::Checksum);

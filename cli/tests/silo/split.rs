@@ -230,7 +230,7 @@ fn every_producer_reads_back_exactly_through_every_reader_and_git_reads_t_and_r(
     );
     git(&bare, &["fsck", "--full", "--no-dangling"]);
     for r in &recs {
-        let t = git(&bare, &["cat-file", "blob", &r.content.to_string()]);
+        let t = git(&bare, &["cat-file", "blob", &r.first_content().to_string()]);
         let recipe = git(&bare, &["cat-file", "blob", &r.recipe.to_string()]);
         let recipe = Recipe::decode(&recipe).unwrap();
         let mut x = Vec::new();
@@ -295,7 +295,7 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
     // A record naming a content the pack lacks: an error naming the pack,
     // the table, X and the missing id.
     let gone = trees_pack::ObjectId::from([0x5a; 20]);
-    recs[1].content = gone;
+    recs[1].contents = vec![gone];
     std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
     let out = silo(&[&"cat", &dir, &other]);
     assert_eq!(out.status.code(), Some(2));
@@ -557,7 +557,7 @@ fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
     let t = Table::parse(&std::fs::read(&table).unwrap()).unwrap();
     let mut recs = t.records().to_vec();
     let liar = recs[0].x;
-    recs[0].content = recs[1].content;
+    recs[0].contents = recs[1].contents.clone();
     let mut perms = std::fs::metadata(&table).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);

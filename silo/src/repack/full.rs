@@ -59,12 +59,13 @@ pub(crate) fn prepare(
         |i| forest.base[i].is_some(),
         forest.base.iter().flatten().copied(),
     );
-    splitting.settle(&mut objects, &lone, &mut fps, &params)?;
+    let dropped = splitting.settle(&mut objects, &lone, &mut fps, &params)?;
     let stats = splitting.stats.clone();
     let (recipes, records) = splitting.finish(&mut objects, &mut fps, &params)?;
     let mut base: Vec<Option<Place>> = forest.base.iter().map(|b| b.map(Place::New)).collect();
     let mut depth = forest.depth;
     let mut order = forest.order;
+    order.retain(|i| !dropped.contains(i));
     for r in recipes {
         base.push(None);
         depth.push(0);

@@ -141,7 +141,8 @@ pub(crate) fn prepare(
             Place::Packed(_) => None,
         }),
     );
-    splitting.settle(&mut new, &lone, &mut new_fps, params)?;
+    let dropped = splitting.settle(&mut new, &lone, &mut new_fps, params)?;
+    placed.order.retain(|y| !dropped.contains(y));
     let split_stats = splitting.stats.clone();
     let (recipes, mut records) = splitting.finish(&mut new, &mut new_fps, params)?;
     let mut shared = shared_with_base(&placed.base, &candidates, first_new);
@@ -164,7 +165,7 @@ pub(crate) fn prepare(
         })
         .collect();
     for r in &records {
-        for part in [r.content, r.recipe] {
+        for part in r.contents.iter().chain([&r.recipe]).copied() {
             if let Some(&x) = where_packed.get(&part) {
                 forced.insert(packed[x].pack);
             }

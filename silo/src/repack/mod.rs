@@ -26,6 +26,7 @@ pub mod plan;
 mod reuse;
 mod spill;
 pub mod split;
+mod split_container;
 mod write;
 
 pub use write::install_order;

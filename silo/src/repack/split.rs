@@ -1,16 +1,19 @@
-//! Where a repack stores a gzip file split: X as its content T plus its
-//! recipe R (see `trees_split`), with a record X = gzip(T, R) in the new
-//! pack's table.
+//! Where a repack stores a compressed file split: X as its contents
+//! T1 ... Tn plus its recipe R (see `trees_split`), with a record
+//! X = rebuild(R, T1 ... Tn) in the new pack's table. gzip files (format
+//! 1) have one content; an xz or zstd file too; a `.deb` one per member.
 //!
-//! 1. [`split_objects`] tries every object that starts like a gzip member:
-//!    inflate and analyse it once (preflate-rs), rebuild X from T and R in
-//!    this process and compare ids. Only an exact rebuild is used. T takes
-//!    X's place among the objects to pack, so it is fingerprinted, related
+//! 1. [`split_objects`] tries every object that starts like a gzip member,
+//!    an xz stream, a zstd frame or an `ar` archive: decode and analyse it
+//!    once, rebuild X from what would be stored in this process and
+//!    compare ids. Only an exact rebuild is used. The contents take X's
+//!    place among the objects to pack, so each is fingerprinted, related
 //!    and given a base like any blob; R waits aside.
-//! 2. After planning, [`Splitting::settle`] judges by family: a T that is
-//!    nobody's base and has none (it relates to nothing) is worth no more
-//!    than X, so X takes its slot back, stored whole ("not smaller"). The
-//!    slot was a root with no deltas, so the plan stays valid.
+//! 2. After planning, [`Splitting::settle`] judges by family: contents
+//!    that are nobody's base and have none (they relate to nothing) are
+//!    worth no more than X, so X takes the first one's slot back, stored
+//!    whole ("not smaller"), and the others leave the write order. The
+//!    slots were roots with no deltas, so the plan stays valid.
 //! 3. [`Splitting::recipes`] gives the R objects to append (stored whole:
 //!    they are small and random) and the records for the table, with those
 //!    carried over from the packs being replaced.
@@ -25,11 +28,13 @@ use trees_delta::chunk::Params;
 use trees_pack::ObjectId;
 use trees_pack::id::{Hasher, Kind, hash_object};
 use trees_split::analyse::{self, Limits, Refusal};
+use trees_split::container;
 
 /// Why an object is stored whole.
-enum Why {
+pub(super) enum Why {
     Refused(Refusal),
     NotSmaller(String),
+    NotRemade(String),
 }
 
 use trees_split::table::Record;
@@ -56,8 +61,14 @@ pub struct Stats {
     /// gzip files that would not make the silo smaller split: their
     /// content relates to nothing, or their recipe is over a quarter of them.
     pub not_smaller: u64,
-    /// gzip files with a deflate block larger than the memory bound allows.
+    /// Files with a deflate block, an xz dictionary or a zstd window larger
+    /// than the memory bound allows.
     pub over_memory: u64,
+    /// xz and zstd files (and `.deb`s) that no setting of our liblzma or
+    /// libzstd re-makes, or whose rebuild was not exact.
+    pub not_remade: u64,
+    /// Of the files split now, how many by container: gzip, xz, zstd, ar.
+    pub by_format: ByFormat,
     /// Bytes of the split gzip files.
     pub gzip_bytes: u64,
     /// Bytes of their contents.
@@ -66,6 +77,19 @@ pub struct Stats {
     pub recipe_bytes: u64,
     /// Why each file that looked like gzip was kept whole, by id (at most 100).
     pub reasons: Vec<Reason>,
+}
+
+/// Split files by container.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ByFormat {
+    /// gzip (format 1).
+    pub gzip: u64,
+    /// xz (format 2).
+    pub xz: u64,
+    /// zstd (format 3).
+    pub zstd: u64,
+    /// `ar`, a `.deb` (format 4).
+    pub ar: u64,
 }
 
 /// Why one gzip file was stored whole.
@@ -83,8 +107,8 @@ struct Pending {
     record: Record,
     x: Object,
     r: Object,
-    /// The slot of T among the objects, if this split put it there.
-    t_slot: Option<usize>,
+    /// The slot of each content among the objects, if this split put it there.
+    t_slots: Vec<Option<usize>>,
     kept: bool,
 }
 
@@ -97,9 +121,9 @@ pub(crate) struct Splitting {
     pub(crate) stats: Stats,
 }
 
-enum One {
+pub(super) enum One {
     Split {
-        t: Object,
+        ts: Vec<Object>,
         r: Object,
         record: Record,
     },
@@ -150,6 +174,7 @@ pub(crate) fn split_objects(
                     Why::Refused(Refusal::NotGzip(w)) if w == NOT_GZIP_MAGIC => None,
                     Why::Refused(r) => Some(r.to_string()),
                     Why::NotSmaller(w) => Some(format!("not smaller: {w}")),
+                    Why::NotRemade(w) => Some(format!("not re-made: {w}")),
                 };
                 if let Some(text) = text
                     && stats.reasons.len() < 100
@@ -164,22 +189,28 @@ pub(crate) fn split_objects(
                     Why::Refused(Refusal::Preflate(_)) => stats.preflate_failed += 1,
                     Why::Refused(Refusal::OverMemory(_)) => stats.over_memory += 1,
                     Why::NotSmaller(_) => stats.not_smaller += 1,
+                    Why::NotRemade(_) => stats.not_remade += 1,
                 }
                 out.push(o);
             }
-            One::Split { t, r, record } => {
+            One::Split { ts, r, record } => {
                 if packed(&r.id) {
                     packed_recipes.insert(r.id);
                 }
-                let t_slot = (!packed(&t.id) && present.insert(t.id)).then(|| {
-                    out.push(t);
-                    out.len() - 1
-                });
+                let t_slots = ts
+                    .into_iter()
+                    .map(|t| {
+                        (!packed(&t.id) && present.insert(t.id)).then(|| {
+                            out.push(t);
+                            out.len() - 1
+                        })
+                    })
+                    .collect();
                 pending.push(Pending {
                     record,
                     x: o,
                     r,
-                    t_slot,
+                    t_slots,
                     kept: true,
                 });
             }
@@ -210,30 +241,38 @@ pub(crate) fn records_of(idxs: &[std::path::PathBuf]) -> Result<Vec<Record>, Err
 const NOT_GZIP_MAGIC: &str = "no gzip magic";
 
 impl Splitting {
-    /// Gives X back the slot of each T that `lone[slot]` says relates to
-    /// nothing, unless another split shares that T; makes the slot's
-    /// fingerprint (in `fps`) again.
+    /// Gives X back the slot of its first content when all its contents
+    /// are lone (`lone[slot]`: they relate to nothing) and no other split
+    /// shares them; makes the slot's fingerprint (in `fps`) again. Returns
+    /// the slots of X's other contents, which leave the write order.
     pub(crate) fn settle(
         &mut self,
         objects: &mut [Object],
         lone: &[bool],
         fps: &mut [Fingerprint],
         params: &Params,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<usize>, Error> {
         let mut owners: std::collections::HashMap<ObjectId, usize> = Default::default();
         for p in &self.pending {
-            *owners.entry(p.record.content).or_default() += 1;
+            for c in &p.record.contents {
+                *owners.entry(*c).or_default() += 1;
+            }
         }
+        let mut dropped = Vec::new();
         for p in &mut self.pending {
-            if let Some(slot) = p.t_slot
-                && owners[&p.record.content] == 1
-                && lone.get(slot).copied().unwrap_or(false)
-            {
+            let undo = !p.t_slots.is_empty()
+                && p.t_slots.iter().zip(&p.record.contents).all(|(slot, c)| {
+                    slot.is_some_and(|s| lone.get(s).copied().unwrap_or(false)) && owners[c] == 1
+                });
+            if undo {
+                let slots: Vec<usize> = p.t_slots.iter().flatten().copied().collect();
+                let slot = slots[0];
                 objects[slot] = Object {
                     id: p.x.id,
                     data: p.x.data.clone(),
                 };
                 fps[slot] = fingerprint(&objects[slot], params)?;
+                dropped.extend_from_slice(&slots[1..]);
                 p.kept = false;
                 self.stats.not_smaller += 1;
                 if self.stats.reasons.len() < 100 {
@@ -244,12 +283,19 @@ impl Splitting {
                 }
             } else {
                 self.stats.split += 1;
+                let by = &mut self.stats.by_format;
+                match p.record.format {
+                    trees_split::pieces::FORMAT_XZ => by.xz += 1,
+                    trees_split::pieces::FORMAT_ZSTD => by.zstd += 1,
+                    trees_split::pieces::FORMAT_AR => by.ar += 1,
+                    _ => by.gzip += 1,
+                }
                 self.stats.gzip_bytes += p.record.size;
                 self.stats.content_bytes += content_len(objects, p);
                 self.stats.recipe_bytes += p.r.data.len();
             }
         }
-        Ok(())
+        Ok(dropped)
     }
 
     /// Appends the recipes to `objects` (each once, none already among
@@ -298,30 +344,37 @@ fn fingerprint(o: &Object, params: &Params) -> Result<Fingerprint, Error> {
 }
 
 fn content_len(objects: &[Object], p: &Pending) -> u64 {
-    objects
+    p.record
+        .contents
         .iter()
-        .find(|o| o.id == p.record.content)
-        .map_or(0, |o| o.data.len())
+        .filter_map(|c| objects.iter().find(|o| o.id == *c))
+        .map(|o| o.data.len())
+        .sum()
 }
 
-/// Whether `data` starts with a gzip member's magic and method.
-fn looks_gzip(data: &Data) -> std::io::Result<bool> {
-    let mut head = [0u8; 3];
+/// The first bytes of `data` (fewer if it is shorter).
+fn head(data: &Data) -> std::io::Result<Vec<u8>> {
+    let mut head = vec![0u8; 8];
     let mut r = data.reader()?;
     let mut got = 0;
-    while got < 3 {
+    while got < head.len() {
         match r.read(&mut head[got..])? {
-            0 => return Ok(false),
+            0 => break,
             n => got += n,
         }
     }
-    Ok(head == [0x1f, 0x8b, 8])
+    head.truncate(got);
+    Ok(head)
 }
 
 /// Splits one object, or says why not.
 fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Error> {
     let tmp = silo.tmp_dir();
-    if !looks_gzip(&o.data).map_err(io(&tmp))? {
+    let head = head(&o.data).map_err(io(&tmp))?;
+    if container::sniff(&head).is_some() {
+        return super::split_container::split_one(silo, o, memory, large);
+    }
+    if !head.starts_with(&[0x1f, 0x8b, 8]) {
         return Ok(One::Whole(Why::Refused(Refusal::NotGzip(
             NOT_GZIP_MAGIC.to_owned(),
         ))));
@@ -374,13 +427,13 @@ fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Er
     };
     let record = Record {
         x: o.id,
-        content: t_id,
+        contents: vec![t_id],
         recipe: r_id,
         size: o.data.len(),
         format: recipe.format,
     };
     Ok(One::Split {
-        t: Object { id: t_id, data: t },
+        ts: vec![Object { id: t_id, data: t }],
         r: Object {
             id: r_id,
             data: Data::Mem(Arc::new(bytes)),
@@ -390,7 +443,7 @@ fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Er
 }
 
 /// T as it is made: in memory until it passes `large`, then in `tmp/`.
-enum Sink {
+pub(super) enum Sink {
     Mem(Vec<u8>),
     File(
         tempfile::NamedTempFile,
@@ -400,7 +453,7 @@ enum Sink {
 }
 
 impl Sink {
-    fn finish(self, tmp: &std::path::Path) -> Result<Data, Error> {
+    pub(super) fn finish(self, tmp: &std::path::Path) -> Result<Data, Error> {
         Ok(match self {
             Sink::Mem(v) => Data::Mem(Arc::new(v)),
             Sink::File(file, mut w, size) => {
@@ -415,10 +468,10 @@ impl Sink {
     }
 }
 
-struct SinkWriter<'a> {
-    sink: &'a mut Sink,
-    silo: &'a Silo,
-    large: u64,
+pub(super) struct SinkWriter<'a> {
+    pub(super) sink: &'a mut Sink,
+    pub(super) silo: &'a Silo,
+    pub(super) large: u64,
 }
 
 impl Write for SinkWriter<'_> {

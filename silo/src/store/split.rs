@@ -1,8 +1,9 @@
-//! Reading an object that a pack stores split: X = gzip(T, R).
+//! Reading an object that a pack stores split: X = rebuild(R, T1 ... Tn).
 //!
 //! The pack's record table (`pack-<sha>.split`, [`trees_split::table`])
-//! names X's content T and recipe R, both blobs of the same pack. A reader
-//! reads R (checked against its id), streams T (checked against its id)
+//! names X's contents T1 ... Tn and recipe R, all blobs of the same pack.
+//! A reader reads R (checked against its id), streams the contents (each
+//! checked against its id, back to back)
 //! into a rebuild worker, a separate process with capped memory and CPU
 //! ([`trees_split::worker`]), and checks the bytes that come back against
 //! X's id before they count as read: buffered when X is small, hashed on
@@ -15,7 +16,8 @@ use std::sync::Arc;
 
 use trees_pack::id::{self, Kind};
 use trees_pack::{Bundle, ObjectId};
-use trees_split::recipe::{FormatError, KNOWN_FORMATS, Recipe};
+use trees_split::any::{AnyRecipe, FORMAT_NAMES, FORMATS};
+use trees_split::recipe::FormatError;
 use trees_split::table::{self, Record};
 use trees_split::worker::{self, Worker};
 
@@ -28,7 +30,7 @@ pub enum Error {
     /// The record's format is unknown to this build.
     #[error(
         "split object {x}: its record in {table} has recipe format {format}, which this build \
-         does not know (it rebuilds formats {KNOWN_FORMATS:?}; format 1 = preflate-rs 0.7.6)"
+         does not know (it rebuilds formats {FORMATS:?}: {FORMAT_NAMES})"
     )]
     UnknownFormat {
         /// The object.
@@ -66,8 +68,8 @@ pub enum Error {
     },
     /// The recipe declares other sizes than the record and T have.
     #[error(
-        "split object {x} (record in {table}): its recipe re-makes {declared} bytes from {content}, \
-         but the record says {size} bytes and its content has {t_size}"
+        "split object {x} (record in {table}): its recipe re-makes {declared} bytes from contents \
+         of {content:?} bytes, but the record says {size} bytes and its contents have {t_size:?}"
     )]
     Sizes {
         /// The object.
@@ -78,10 +80,10 @@ pub enum Error {
         declared: u64,
         /// X's length the record says.
         size: u64,
-        /// T's length the recipe needs.
-        content: u64,
-        /// T's length in the pack.
-        t_size: u64,
+        /// The contents' lengths the recipe needs.
+        content: Vec<u64>,
+        /// The contents' lengths in the pack.
+        t_size: Vec<u64>,
     },
     /// The rebuild failed.
     #[error(
@@ -135,10 +137,10 @@ impl Found {
         self.bundle.index.path().with_extension(table::EXTENSION)
     }
 
-    /// R, read and decoded; T's offset and size.
-    fn parts(&self) -> Result<(Vec<u8>, u64, u64), ReadError> {
+    /// R, read and checked; each content's offset and size.
+    fn parts(&self) -> Result<(Vec<u8>, Vec<(u64, u64)>), ReadError> {
         let rec = &self.record;
-        if !KNOWN_FORMATS.contains(&rec.format) {
+        if !FORMATS.contains(&rec.format) {
             return Err(boxed(Error::UnknownFormat {
                 x: rec.x,
                 table: self.table(),
@@ -160,10 +162,14 @@ impl Found {
             .find(&rec.recipe)
             .map_err(pack_err(rec.recipe))?
             .ok_or_else(|| missing("recipe", rec.recipe))?;
-        let t_at = b
-            .find(&rec.content)
-            .map_err(pack_err(rec.content))?
-            .ok_or_else(|| missing("content", rec.content))?;
+        let mut ts = Vec::with_capacity(rec.contents.len());
+        for c in &rec.contents {
+            let at = b
+                .find(c)
+                .map_err(pack_err(*c))?
+                .ok_or_else(|| missing("content", *c))?;
+            ts.push((at, b.object_size_at(at).map_err(pack_err(*c))?));
+        }
         let r = b.read_at(r_at).map_err(pack_err(rec.recipe))?;
         if id::hash_object(r.kind, &r.data).ok() != Some(rec.recipe) {
             return Err(ReadError::PackedMismatch {
@@ -172,7 +178,7 @@ impl Found {
                 actual: "other bytes".to_owned(),
             });
         }
-        let recipe = Recipe::decode(&r.data).map_err(|source| {
+        let recipe = AnyRecipe::decode(&r.data).map_err(|source| {
             boxed(Error::Recipe {
                 x: rec.x,
                 recipe: rec.recipe,
@@ -180,33 +186,44 @@ impl Found {
                 source,
             })
         })?;
-        let t_size = b.object_size_at(t_at).map_err(pack_err(rec.content))?;
-        // What the recipe declares must be what the record and T say.
-        if recipe.rebuilt_len() != rec.size || recipe.content_len() != t_size {
+        let sizes: Vec<u64> = ts.iter().map(|t| t.1).collect();
+        // What the recipe declares must be what the record and contents say.
+        if recipe.rebuilt_len() != rec.size
+            || recipe.content_lens() != sizes
+            || recipe.format() != rec.format
+        {
             return Err(boxed(Error::Sizes {
                 x: rec.x,
                 table: self.table(),
                 declared: recipe.rebuilt_len(),
                 size: rec.size,
-                content: recipe.content_len(),
-                t_size,
+                content: recipe.content_lens(),
+                t_size: sizes,
             }));
         }
-        Ok((r.data.to_vec(), t_at, t_size))
+        Ok((r.data.to_vec(), ts))
     }
 
     /// Rebuilds X into `out`, checked against its id.
     pub fn read(&self, silo: &Silo, out: &mut dyn Write) -> Result<u64, ReadError> {
-        let rec = self.record;
-        let (recipe, t_at, t_size) = self.parts()?;
+        let rec = &self.record;
+        let (recipe, ts) = self.parts()?;
+        let t_size: u64 = ts.iter().map(|t| t.1).sum();
         let worker = Worker::locate()
             .map(|w| w.with_memory(silo.stream_above().saturating_mul(8)))
             .map_err(|source| self.rebuild_err(source))?;
         let bundle = Arc::clone(&self.bundle);
+        let contents: Vec<(u64, ObjectId)> = ts
+            .iter()
+            .zip(&rec.contents)
+            .map(|(t, id)| (t.0, *id))
+            .collect();
         let mut content = move |w: &mut dyn Write| -> std::io::Result<()> {
-            silo.read_packed(Arc::clone(&bundle), t_at, &rec.content, w)
-                .map(|_| ())
-                .map_err(std::io::Error::other)
+            for (at, id) in &contents {
+                silo.read_packed(Arc::clone(&bundle), *at, id, w)
+                    .map_err(std::io::Error::other)?;
+            }
+            Ok(())
         };
         // At most X's size: a worker that writes more is stopped.
         if rec.size <= silo.stream_above() {
@@ -245,7 +262,7 @@ impl Found {
     fn rebuild_err(&self, source: worker::Error) -> ReadError {
         boxed(Error::Rebuild {
             x: self.record.x,
-            content: self.record.content,
+            content: self.record.first_content(),
             recipe: self.record.recipe,
             table: self.table(),
             source,
@@ -259,7 +276,7 @@ impl Found {
         }
         Err(boxed(Error::Mismatch {
             x: self.record.x,
-            content: self.record.content,
+            content: self.record.first_content(),
             recipe: self.record.recipe,
             pack: self.bundle.pack.path().to_owned(),
             actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
@@ -302,7 +319,7 @@ pub(crate) fn find(
         tracing::debug!("found {id} split in {}", b.pack.path().display());
         Some(Found {
             bundle: Arc::clone(b),
-            record: *rec,
+            record: rec.clone(),
         })
     })
 }
@@ -312,7 +329,7 @@ pub(crate) fn find(
 pub enum RebuildError {
     /// The record's recipe format is one this build does not know.
     #[error(
-        "its record has recipe format {format}, which this build does not know (it rebuilds {KNOWN_FORMATS:?})"
+        "its record has recipe format {format}, which this build does not know (it rebuilds {FORMATS:?}: {FORMAT_NAMES})"
     )]
     UnknownFormat {
         /// The format.
@@ -329,17 +346,17 @@ pub enum RebuildError {
     },
     /// The recipe's sizes are not the record's and the content's.
     #[error(
-        "its recipe re-makes {declared} bytes from {declared_content}, but the record says {size} and its content has {content}"
+        "its recipe re-makes {declared} bytes from contents of {declared_content:?} bytes, but the record says {size} and its contents have {content:?}"
     )]
     Sizes {
         /// What the recipe re-makes.
         declared: u64,
         /// From how much content.
-        declared_content: u64,
+        declared_content: Vec<u64>,
         /// The record's size of X.
         size: u64,
-        /// The content's size.
-        content: u64,
+        /// The contents' sizes.
+        content: Vec<u64>,
     },
     /// The worker failed or was stopped.
     #[error(transparent)]
@@ -356,30 +373,31 @@ pub enum RebuildError {
     },
 }
 
-/// Rebuilds the X of `record` from the bytes of its recipe and content
+/// Rebuilds the X of `record` from the bytes of its recipe and contents
 /// (read and checked by the caller, as a remote reader does) in a worker
 /// capped at `memory`; the result is checked against X's id.
 pub fn rebuild_in_memory(
     record: &Record,
     recipe: &[u8],
-    content: &[u8],
+    contents: &[&[u8]],
     memory: u64,
 ) -> Result<Vec<u8>, RebuildError> {
-    if !KNOWN_FORMATS.contains(&record.format) {
+    if !FORMATS.contains(&record.format) {
         return Err(RebuildError::UnknownFormat {
             format: record.format,
         });
     }
-    let decoded = Recipe::decode(recipe).map_err(|source| RebuildError::Recipe {
+    let decoded = AnyRecipe::decode(recipe).map_err(|source| RebuildError::Recipe {
         recipe: record.recipe,
         source,
     })?;
-    if decoded.rebuilt_len() != record.size || decoded.content_len() != content.len() as u64 {
+    let sizes: Vec<u64> = contents.iter().map(|c| c.len() as u64).collect();
+    if decoded.rebuilt_len() != record.size || decoded.content_lens() != sizes {
         return Err(RebuildError::Sizes {
             declared: decoded.rebuilt_len(),
-            declared_content: decoded.content_len(),
+            declared_content: decoded.content_lens(),
             size: record.size,
-            content: content.len() as u64,
+            content: sizes,
         });
     }
     let worker = Worker::locate()?.with_memory(memory);
@@ -389,15 +407,15 @@ pub fn rebuild_in_memory(
     };
     worker.rebuild(
         recipe,
-        content.len() as u64,
-        &mut |w: &mut dyn Write| w.write_all(content),
+        sizes.iter().sum(),
+        &mut |w: &mut dyn Write| contents.iter().try_for_each(|c| w.write_all(c)),
         &mut out,
     )?;
     let out = out.out;
     let actual = id::hash_object(Kind::Blob, &out);
     if actual.as_ref().ok() != Some(&record.x) {
         return Err(RebuildError::Mismatch {
-            content: record.content,
+            content: record.first_content(),
             recipe: record.recipe,
             actual: actual.map_or_else(|e| e.to_string(), |a| a.to_string()),
         });
