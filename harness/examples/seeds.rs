@@ -18,6 +18,58 @@ fn put(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
     std::fs::write(d.join(name), bytes).unwrap();
 }
 
+/// An xz stream (preset 6, CRC64), a zstd frame (level 3) and an ar
+/// archive holding both, of `t`.
+fn container_seeds(t: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let xz = {
+        let settings = trees_split::xz::Settings {
+            check: 4,
+            preset: 6,
+            extreme: false,
+            dict: 8 << 20,
+            block_size: 0,
+        };
+        let mut s = settings.encoder(1).unwrap();
+        let mut out = Vec::new();
+        trees_split::xz::encode(&mut s, &mut &t[..], &mut out).unwrap();
+        out
+    };
+    let zst = {
+        let settings = trees_split::zstd::Settings {
+            level: 3,
+            checksum: true,
+            pledged: true,
+            long: false,
+            workers: 0,
+        };
+        let mut out = Vec::new();
+        settings
+            .encode(t.len() as u64, &mut &t[..], &mut out)
+            .unwrap();
+        out
+    };
+    let mut ar = b"!<arch>\n".to_vec();
+    for (name, data) in [
+        ("debian-binary", &b"2.0\n"[..]),
+        ("control.tar.zst", &zst),
+        ("data.tar.xz", &xz),
+    ] {
+        ar.extend(
+            format!(
+                "{name:<16}{:<12}0     0     100644  {:<10}`\n",
+                0,
+                data.len()
+            )
+            .bytes(),
+        );
+        ar.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            ar.push(b'\n');
+        }
+    }
+    vec![("xz", xz), ("zst", zst), ("deb", ar)]
+}
+
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: seeds DIR");
     let dir = Path::new(&dir);
@@ -157,6 +209,14 @@ fn main() {
         trees_split::analyse::split(&mut &x[..], &mut content, Default::default()).unwrap();
     assert_eq!(content, t);
     put(dir, "split_recipe", "gzip-6", &recipe.encode());
+    // split_container and split_pieces: an xz, a zstd file and an ar
+    // archive of the same content, made here by liblzma and libzstd.
+    for (name, x) in container_seeds(t) {
+        let mut contents = trees_split::container::InMemory::default();
+        let r = trees_split::container::split(&x, &mut contents, 256 << 20).unwrap();
+        put(dir, "split_container", name, &x);
+        put(dir, "split_pieces", name, &r.encode());
+    }
     let chunk = &recipe.members[0].chunks[0];
     let mut seed = (chunk.deflate_len as u32).to_le_bytes().to_vec();
     seed.extend_from_slice(&chunk.corrections);

@@ -199,15 +199,27 @@ impl Settings {
         Ok(o)
     }
 
-    /// Bytes of memory the encoder needs, about: liblzma's BT4 match
-    /// finder takes about 11 x the dictionary; the multithreaded encoder
-    /// also holds a block of input and output per thread.
+    /// Bytes of memory the encoder needs with `threads` threads: liblzma's
+    /// own figure for the multithreaded encoder (its buffers are a block of
+    /// input and output per thread); for the single-threaded one about
+    /// 11.5 x the dictionary, as liblzma's BT4 match finder takes.
     pub fn encoder_memory(&self, threads: u32) -> u64 {
-        let one = u64::from(self.dict) * 23 / 2 + (4 << 20);
+        let single = u64::from(self.dict) * 23 / 2 + (4 << 20);
         if self.block_size == 0 {
-            one
-        } else {
-            u64::from(threads.max(1)) * (one + 2 * self.block_size)
+            return single;
+        }
+        let Ok(opts) = self.options() else {
+            return u64::MAX;
+        };
+        let mut f = Filters::new();
+        f.lzma2(&opts);
+        let mut b = MtStreamBuilder::new();
+        b.threads(threads.max(1))
+            .block_size(self.block_size)
+            .filters(f);
+        match b.memusage() {
+            0 | u64::MAX => u64::MAX,
+            n => n,
         }
     }
 
@@ -277,15 +289,14 @@ fn candidates(f: &Framing, plain: u64) -> Vec<Settings> {
         match f.first_plain {
             // More than one block: the first is a whole block.
             Some(first) if first < plain => vec![first],
-            // One block: any block size at least the plain size makes it;
-            // liblzma's default (3 x the dictionary, at least 1 MiB) first.
+            // One block: liblzma's default block size (3 x the dictionary,
+            // at least 1 MiB; what dpkg and `xz -T0` use) if it holds the
+            // plain text, else the plain size. The block size is not only
+            // where blocks end: a block that ends exactly at it is made 4
+            // bytes shorter than one that ends at the input's end.
             _ => {
                 let default = (3 * u64::from(f.dict)).max(1 << 20);
-                if default >= plain {
-                    vec![default]
-                } else {
-                    vec![plain]
-                }
+                vec![if default >= plain { default } else { plain }]
             }
         }
     };

@@ -2,6 +2,8 @@
 //! `lzma`, `zstd`, `dpkg-deb`) split into contents and a recipe and
 //! re-made byte for byte; a file no setting re-makes is refused by name.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -22,7 +24,7 @@ fn corpus(len: usize, seed: u64) -> Vec<u8> {
         x ^= x >> 7;
         x ^= x << 17;
         out.extend_from_slice(words[(x % words.len() as u64) as usize].as_bytes());
-        if x % 97 == 0 {
+        if x.is_multiple_of(97) {
             out.extend_from_slice(format!("{x:x}").as_bytes());
         }
     }

@@ -13,6 +13,7 @@ mod gc;
 mod moto;
 #[path = "../common/nginx.rs"]
 mod nginx;
+mod packages;
 #[path = "../common/proxy.rs"]
 mod proxy;
 mod readers;

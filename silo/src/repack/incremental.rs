@@ -165,8 +165,8 @@ pub(crate) fn prepare(
         })
         .collect();
     for r in &records {
-        for part in r.contents.iter().chain([&r.recipe]).copied() {
-            if let Some(&x) = where_packed.get(&part) {
+        for part in r.contents.iter().chain([&r.recipe]) {
+            if let Some(&x) = where_packed.get(part) {
                 forced.insert(packed[x].pack);
             }
         }

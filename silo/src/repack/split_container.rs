@@ -143,7 +143,7 @@ pub(super) fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Res
             .fold(Box::new(std::io::empty()) as Box<dyn Read>, |a, r| {
                 Box::new(a.chain(r))
             });
-        any.rebuild(&mut joined, &mut check, memory / 2)
+        any.rebuild(&mut joined, &mut check, memory)
     };
     if let Err(e) = rebuilt {
         return whole(Why::NotRemade(format!("the rebuild check failed: {e}")));

@@ -123,6 +123,9 @@ fn boxed(e: Error) -> ReadError {
     ReadError::Split(Box::new(e))
 }
 
+/// A content's offset in its pack and its size.
+type Part = (u64, u64);
+
 /// Where the record of a split object was found.
 #[derive(Clone)]
 pub struct Found {
@@ -138,7 +141,7 @@ impl Found {
     }
 
     /// R, read and checked; each content's offset and size.
-    fn parts(&self) -> Result<(Vec<u8>, Vec<(u64, u64)>), ReadError> {
+    fn parts(&self) -> Result<(Vec<u8>, Vec<Part>), ReadError> {
         let rec = &self.record;
         if !FORMATS.contains(&rec.format) {
             return Err(boxed(Error::UnknownFormat {
