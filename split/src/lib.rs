@@ -51,6 +51,7 @@ pub mod pieces;
 pub mod rebuild;
 pub mod recipe;
 pub mod table;
+mod varint;
 pub mod worker;
 pub mod xz;
 pub mod zstd;

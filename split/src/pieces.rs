@@ -32,6 +32,7 @@
 use std::io::{self, Read, Write};
 
 use crate::recipe::FormatError;
+use crate::varint::put;
 
 /// The first bytes of every general recipe.
 pub const MAGIC: [u8; 4] = *b"TRCP";
@@ -162,7 +163,7 @@ impl Recipe {
                     out.push(3);
                     put(&mut out, *plain_len);
                     put(&mut out, *out_len);
-                    crate::xz::put_settings(&mut out, settings);
+                    put_xz(&mut out, settings);
                 }
                 Piece::Zstd {
                     plain_len,
@@ -173,7 +174,7 @@ impl Recipe {
                     out.push(4);
                     put(&mut out, *plain_len);
                     put(&mut out, *out_len);
-                    crate::zstd::put_settings(&mut out, *version, settings);
+                    put_zstd(&mut out, *version, settings);
                 }
             }
         }
@@ -231,22 +232,28 @@ impl Recipe {
     }
 }
 
+/// xz settings, encoded: check, preset (bit 7: extreme), dict, block size.
+fn put_xz(out: &mut Vec<u8>, s: &crate::xz::Settings) {
+    out.push(s.check);
+    out.push(s.preset | if s.extreme { 0x80 } else { 0 });
+    put(out, u64::from(s.dict));
+    put(out, s.block_size);
+}
+
+/// zstd settings, encoded: the libzstd version, the level (zigzag), flags
+/// (bit 0 checksum, 1 pledged size, 2 long), workers.
+fn put_zstd(out: &mut Vec<u8>, version: u32, s: &crate::zstd::Settings) {
+    put(out, u64::from(version));
+    let zz = ((s.level << 1) ^ (s.level >> 31)) as u32;
+    put(out, u64::from(zz));
+    out.push(u8::from(s.checksum) | u8::from(s.pledged) << 1 | u8::from(s.long) << 2);
+    out.push(s.workers);
+}
+
 /// Most bytes an encoded piece may declare beyond its plain text: xz and
 /// zstd add a few bytes per block or chunk to incompressible data.
 fn max_out(plain: u64) -> u64 {
     plain.saturating_add(plain / 16).saturating_add(1 << 20)
-}
-
-pub(crate) fn put(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {

@@ -458,12 +458,3 @@ pub enum DecodeError {
 pub fn probe_len() -> usize {
     PROBE
 }
-
-/// Settings, encoded in a recipe: check, preset (bit 7: extreme), dict,
-/// block size.
-pub(crate) fn put_settings(out: &mut Vec<u8>, s: &Settings) {
-    out.push(s.check);
-    out.push(s.preset | if s.extreme { 0x80 } else { 0 });
-    crate::pieces::put(out, u64::from(s.dict));
-    crate::pieces::put(out, s.block_size);
-}

@@ -397,13 +397,3 @@ pub fn find_settings(f: &[u8], plain: u64) -> Result<Settings, Refusal> {
 pub fn version_text(v: u32) -> String {
     format!("{}.{}.{}", v / 10000, v / 100 % 100, v % 100)
 }
-
-/// Settings, encoded in a recipe: the libzstd version, the level
-/// (zigzag), flags (bit 0 checksum, 1 pledged size, 2 long), workers.
-pub(crate) fn put_settings(out: &mut Vec<u8>, version: u32, s: &Settings) {
-    crate::pieces::put(out, u64::from(version));
-    let zz = ((s.level << 1) ^ (s.level >> 31)) as u32;
-    crate::pieces::put(out, u64::from(zz));
-    out.push(u8::from(s.checksum) | u8::from(s.pledged) << 1 | u8::from(s.long) << 2);
-    out.push(s.workers);
-}

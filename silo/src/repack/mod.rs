@@ -27,6 +27,7 @@ mod reuse;
 mod spill;
 pub mod split;
 mod split_container;
+mod split_parts;
 mod write;
 
 pub use write::install_order;

@@ -16,7 +16,7 @@ use trees_split::table::Record;
 
 use super::load::Object;
 use super::spill::Data;
-use super::split::{One, Sink, SinkWriter, Why};
+use super::split_parts::{One, Sink, SinkWriter, Why};
 use super::{Error, io_at as io};
 use crate::Silo;
 
