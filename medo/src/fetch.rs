@@ -54,10 +54,12 @@ pub struct Outcome {
     pub size: u64,
     /// Silos skipped before it, and why (a `url` silo, say).
     pub notes: Vec<String>,
-    /// The blob is a gzip file stored split, and what was written is its
-    /// content (the gunzipped bytes, checked against their own id) instead
-    /// of the gzip re-made: only when asked for ([`fetch_content`]).
-    pub content: bool,
+    /// The blob is a compressed file stored split, and what was written is
+    /// the content to unpack (the tar under a gzip, xz or zstd file, or a
+    /// `.deb`'s data member, checked against its own id) instead of the
+    /// file re-made, in the format given: only when asked for
+    /// ([`fetch_content`]).
+    pub content: Option<Format>,
 }
 
 /// Writes blob `blob` to `out` (truncated first) from the first silo of
@@ -100,7 +102,7 @@ fn fetch_as(
                             silo: PathBuf::from(u),
                             size,
                             notes,
-                            content: false,
+                            content: None,
                         });
                     }
                     Err(remote::Error::Output(source)) => return Err(output(source)),
@@ -122,17 +124,16 @@ fn fetch_as(
                 continue;
             }
         };
-        // Only a gzip record's one content is the tar under X.
         let record = if content {
             silo.split_record(blob)
                 .ok()
                 .flatten()
-                .filter(|r| r.format == trees_split::recipe::FORMAT_PREFLATE_0_7_6)
+                .and_then(|r| to_unpack(&silo, &r).map(|(id, f)| (id, f, r.size)))
         } else {
             None
         };
         let read = match &record {
-            Some(r) => silo.read(&r.first_content(), out).map(|_| r.size),
+            Some((id, _, size)) => silo.read(id, out).map(|_| *size),
             None => silo.read(blob, out),
         };
         match read {
@@ -142,7 +143,7 @@ fn fetch_as(
                     silo: root.clone(),
                     size,
                     notes,
-                    content: record.is_some(),
+                    content: record.map(|r| r.1),
                 });
             }
             Err(e) => match why(e, root) {
@@ -156,6 +157,38 @@ fn fetch_as(
         file: silos.file.clone(),
         tried: notes.join("; "),
     })
+}
+
+/// The content of a split record that unpacks to the tree of X, and its
+/// format: the one content of a gzip, xz or zstd file (a tar), or the
+/// data member of a `.deb`, found in its recipe's framing (decompressed,
+/// or stored as it is and named by its compression). `None`: read X.
+fn to_unpack(silo: &Silo, r: &trees_split::table::Record) -> Option<(ObjectId, Format)> {
+    use trees_split::any::AnyRecipe;
+    if r.format != trees_split::pieces::FORMAT_AR {
+        return (r.contents.len() == 1).then(|| (r.contents[0], Format::Tar));
+    }
+    let mut bytes = Vec::new();
+    silo.read(&r.recipe, &mut bytes).ok()?;
+    let AnyRecipe::Pieces(recipe) = AnyRecipe::decode(&bytes).ok()? else {
+        return None;
+    };
+    let members = trees_split::ar::members_of(&recipe)?;
+    let data = members.iter().find(|m| m.name.starts_with(b"data.tar"))?;
+    let id = *r.contents.get(data.content?)?;
+    let name = data.name.strip_suffix(b"/").unwrap_or(&data.name);
+    let format = if data.decoded || name.ends_with(b".tar") {
+        Format::Tar
+    } else if name.ends_with(b".xz") {
+        Format::Txz
+    } else if name.ends_with(b".zst") {
+        Format::Tzst
+    } else if name.ends_with(b".gz") {
+        Format::Tgz
+    } else {
+        return None;
+    };
+    Some((id, format))
 }
 
 /// Why a silo could not give the blob.
@@ -252,8 +285,9 @@ pub fn blob(path: &Path) -> Result<Blob, BlobError> {
     blob_as(path, false)
 }
 
-/// As [`blob`], but a `tgz` blob that a local silo stores split comes as
-/// its content, already gunzipped, with format `tar` ([`fetch_content`]).
+/// As [`blob`], but a `tgz`, `txz`, `tzst` or `deb` blob that a local silo
+/// stores split comes as the content to unpack, with its format (`tar`
+/// where it is decompressed already; [`fetch_content`]).
 pub fn blob_to_unpack(path: &Path) -> Result<Blob, BlobError> {
     blob_as(path, true)
 }
@@ -272,14 +306,14 @@ fn blob_as(path: &Path, to_unpack: bool) -> Result<Blob, BlobError> {
         treeptr: path.to_owned(),
         source,
     })?;
-    let content = to_unpack && format == Format::Tgz;
+    let content = to_unpack && !matches!(format, Format::Tar | Format::File);
     let outcome =
         fetch_as(&silos, &treeptr.blob, &mut file, content).map_err(|source| BlobError::Fetch {
             treeptr: path.to_owned(),
             source,
         })?;
-    if outcome.content {
-        format = Format::Tar;
+    if let Some(f) = outcome.content {
+        format = f;
     }
     if outcome.size != treeptr.size {
         return Err(BlobError::Size {

@@ -10,7 +10,8 @@
 //! - [`fetch`]: a treeptr's blob is read, checked against its id and size,
 //!   from the first silo that has it;
 //! - [`unpack`]: a blob becomes a tree under a destination, refusing every
-//!   member that would write outside it ([`member`] says which);
+//!   member that would write outside it ([`member`] says which); a `.deb`
+//!   gives its `data.tar.*` member ([`deb`]);
 //! - [`expand`] and [`verify`]: those two for every treeptr of a directory;
 //! - [`url`]: where a blob can be downloaded from a silo served over HTTP.
 //!
@@ -18,6 +19,7 @@
 
 pub mod add;
 pub mod archive;
+pub mod deb;
 pub mod expand;
 pub mod fetch;
 pub mod member;
@@ -34,6 +36,13 @@ pub enum Format {
     Tar,
     /// A gzipped tar (`.tgz`, `.tar.gz`): gunzipped, then expanded.
     Tgz,
+    /// An xz'd tar (`.txz`, `.tar.xz`): decompressed, then expanded.
+    Txz,
+    /// A zstd'd tar (`.tzst`, `.tar.zst`): decompressed, then expanded.
+    Tzst,
+    /// A Debian package (`.deb`, `.udeb`): its `data.tar.*` member,
+    /// decompressed and expanded (what `dpkg-deb -x` writes).
+    Deb,
     /// Any other file: expanded as that file.
     File,
 }
@@ -44,15 +53,25 @@ impl Format {
         match self {
             Format::Tar => "tar",
             Format::Tgz => "tgz",
+            Format::Txz => "txz",
+            Format::Tzst => "tzst",
+            Format::Deb => "deb",
             Format::File => "file",
         }
     }
 
     /// The format a treeptr names, if it is one of ours.
     pub fn parse(name: &str) -> Option<Format> {
-        [Format::Tar, Format::Tgz, Format::File]
-            .into_iter()
-            .find(|f| f.name() == name)
+        [
+            Format::Tar,
+            Format::Tgz,
+            Format::Txz,
+            Format::Tzst,
+            Format::Deb,
+            Format::File,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
     }
 
     /// The format of a file added as it is, from its name.
@@ -65,6 +84,12 @@ impl Format {
             Format::Tar
         } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
             Format::Tgz
+        } else if name.ends_with(".txz") || name.ends_with(".tar.xz") {
+            Format::Txz
+        } else if name.ends_with(".tzst") || name.ends_with(".tar.zst") {
+            Format::Tzst
+        } else if name.ends_with(".deb") || name.ends_with(".udeb") {
+            Format::Deb
         } else {
             Format::File
         }
@@ -82,6 +107,9 @@ mod tests {
             ("A.TAR", Format::Tar),
             ("a.tgz", Format::Tgz),
             ("x/a.tar.gz", Format::Tgz),
+            ("Python-3.12.0.tar.xz", Format::Txz),
+            ("a.tzst", Format::Tzst),
+            ("hello_2.10-3_amd64.deb", Format::Deb),
             ("a.zip", Format::File),
             ("tar", Format::File),
         ] {

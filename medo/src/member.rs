@@ -68,10 +68,14 @@ pub struct Member {
     pub kind: Kind,
 }
 
-/// The tar in `file`, gunzipped first for [`Format::Tgz`].
+/// The tar in `file`, decompressed first for [`Format::Tgz`],
+/// [`Format::Txz`] and [`Format::Tzst`]; a [`Format::Deb`]'s data member.
 pub fn archive<R: Read + 'static>(file: R, format: Format) -> tar::Archive<Box<dyn Read>> {
     let r: Box<dyn Read> = match format {
         Format::Tgz => Box::new(flate2::read::GzDecoder::new(io::BufReader::new(file))),
+        Format::Txz => crate::deb::decoded(b".xz", file),
+        Format::Tzst => Box::new(trees_split::zstd::Decoder::new(io::BufReader::new(file))),
+        Format::Deb => crate::deb::data_tar(file),
         _ => Box::new(io::BufReader::new(file)),
     };
     tar::Archive::new(r)

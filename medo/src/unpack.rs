@@ -77,7 +77,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error {
 pub fn unpack(blob: File, format: Format, dest: &Path) -> Result<Outcome, Error> {
     match format {
         Format::File => unpack_file(blob, dest),
-        Format::Tar | Format::Tgz => unpack_tar(blob, format, dest),
+        Format::Tar | Format::Tgz | Format::Txz | Format::Tzst | Format::Deb => {
+            unpack_tar(blob, format, dest)
+        }
     }
 }
 

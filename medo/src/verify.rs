@@ -73,7 +73,7 @@ pub fn verify(t: &Target, others: &HashSet<PathBuf>) -> Result<Verified, Error> 
     let blob = b.treeptr.blob;
     let difference = match b.format {
         Format::File => compare_file(b.file, &t.dest)?,
-        Format::Tar | Format::Tgz => {
+        Format::Tar | Format::Tgz | Format::Txz | Format::Tzst | Format::Deb => {
             compare_tar(b.file, b.format, &t.dest, others).map_err(|e| match e {
                 Failure::Member(source) => Error::Member {
                     treeptr: t.treeptr.clone(),

@@ -97,6 +97,81 @@ pub fn parse(x: &[u8]) -> Result<Vec<Member<'_>>, Error> {
     Ok(out)
 }
 
+/// A member of an archive stored split, as its recipe tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitMember {
+    /// The name field, trimmed of spaces.
+    pub name: Vec<u8>,
+    /// Which content holds its data (`None`: it is in the recipe).
+    pub content: Option<usize>,
+    /// Whether that content is the member's data decompressed (xz, zstd,
+    /// gzip) rather than its bytes as they are.
+    pub decoded: bool,
+}
+
+/// The members of the archive an `ar` recipe re-makes, in order, read
+/// from its framing pieces without re-making anything; `None` if the
+/// recipe is not of an archive (or its framing is not one).
+pub fn members_of(recipe: &crate::pieces::Recipe) -> Option<Vec<SplitMember>> {
+    use crate::pieces::{FORMAT_AR, Piece};
+    if recipe.format != FORMAT_AR {
+        return None;
+    }
+    let pieces = &recipe.pieces;
+    let (mut i, mut off, mut content) = (0usize, 0usize, 0usize);
+    // The next `n` bytes, if they are framing bytes of the current literal.
+    let take = |i: &mut usize, off: &mut usize, n: usize| -> Option<Vec<u8>> {
+        let Some(Piece::Literal(b)) = pieces.get(*i) else {
+            return None;
+        };
+        let got = b.get(*off..*off + n)?.to_vec();
+        *off += n;
+        if *off == b.len() {
+            *i += 1;
+            *off = 0;
+        }
+        Some(got)
+    };
+    if take(&mut i, &mut off, MAGIC.len())? != MAGIC {
+        return None;
+    }
+    let mut out = Vec::new();
+    while i < pieces.len() {
+        let header = take(&mut i, &mut off, HEADER)?;
+        let size: usize = std::str::from_utf8(&header[48..58])
+            .ok()?
+            .trim_end()
+            .parse()
+            .ok()?;
+        let name_end = header[..16]
+            .iter()
+            .rposition(|&b| b != b' ')
+            .map_or(0, |p| p + 1);
+        let name = header[..name_end].to_vec();
+        let (at, decoded) = match pieces.get(i)? {
+            Piece::Literal(_) => {
+                take(&mut i, &mut off, size)?;
+                (None, false)
+            }
+            p if p.out_len() == size as u64 => {
+                i += 1;
+                content += 1;
+                (Some(content - 1), !matches!(p, Piece::Stored { .. }))
+            }
+            _ => return None,
+        };
+        out.push(SplitMember {
+            name,
+            content: at,
+            decoded,
+        });
+        if size % 2 == 1 && i < pieces.len() {
+            take(&mut i, &mut off, 1)?;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +188,24 @@ mod tests {
             h.push(b'\n');
         }
         h
+    }
+
+    #[test]
+    fn members_of_a_split_archive_are_read_from_its_recipe() {
+        use crate::container::{self, InMemory};
+        let mut x = MAGIC.to_vec();
+        x.extend(member("debian-binary", b"2.0\n"));
+        x.extend(member("control.tar", &[7u8; 2001]));
+        x.extend(member("data.tar", &[9u8; 3000]));
+        let mut c = InMemory::default();
+        let r = container::split(&x, &mut c, 1 << 28).unwrap();
+        let m = members_of(&r).unwrap();
+        let names: Vec<&[u8]> = m.iter().map(|m| &m.name[..]).collect();
+        assert_eq!(names, [&b"debian-binary"[..], b"control.tar", b"data.tar"]);
+        assert_eq!(m[0].content, None);
+        assert_eq!((m[1].content, m[1].decoded), (Some(0), false));
+        assert_eq!((m[2].content, m[2].decoded), (Some(1), false));
+        assert_eq!(c.0[1], vec![9u8; 3000]);
     }
 
     #[test]

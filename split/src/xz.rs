@@ -458,3 +458,12 @@ pub enum DecodeError {
 pub fn probe_len() -> usize {
     PROBE
 }
+
+/// Reads the plain text of an xz file (every stream, padding skipped)
+/// from `r`, its decoder bounded at `memlimit` bytes: for unpacking a
+/// `.tar.xz` whose bytes are hostile.
+pub fn reader<R: Read>(r: R, memlimit: u64) -> io::Result<impl Read> {
+    let d = Stream::new_stream_decoder(memlimit, liblzma::stream::CONCATENATED)
+        .map_err(io::Error::other)?;
+    Ok(liblzma::read::XzDecoder::new_stream(r, d))
+}

@@ -397,3 +397,65 @@ pub fn find_settings(f: &[u8], plain: u64) -> Result<Settings, Refusal> {
 pub fn version_text(v: u32) -> String {
     format!("{}.{}.{}", v / 10000, v / 100 % 100, v % 100)
 }
+
+/// Reads the plain text of a zstd file (every frame, skippable ones
+/// skipped) from `R`, with windows bounded at 2^[`MAX_WINDOW_LOG`]: for
+/// unpacking a `.tar.zst` whose bytes are hostile.
+pub struct Decoder<R> {
+    inner: R,
+    d: DCtx<'static>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    in_frame: bool,
+}
+
+impl<R: Read> Decoder<R> {
+    /// A decoder of what `inner` gives.
+    pub fn new(inner: R) -> Decoder<R> {
+        let mut d = DCtx::create();
+        let _ = d.set_parameter(zstd_safe::DParameter::WindowLogMax(MAX_WINDOW_LOG));
+        Decoder {
+            inner,
+            d,
+            buf: vec![0u8; 1 << 17],
+            start: 0,
+            end: 0,
+            eof: false,
+            in_frame: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.start == self.end && !self.eof {
+                self.end = crate::read_full(&mut self.inner, &mut self.buf)?;
+                self.start = 0;
+                self.eof = self.end == 0;
+            }
+            if self.start == self.end && self.eof {
+                if self.in_frame {
+                    return Err(io::Error::other("the zstd data is truncated"));
+                }
+                return Ok(0);
+            }
+            let mut input = InBuffer::around(&self.buf[self.start..self.end]);
+            let mut o = OutBuffer::around(&mut out[..]);
+            let r = self
+                .d
+                .decompress_stream(&mut o, &mut input)
+                .map_err(|code| io::Error::other(zstd_safe::get_error_name(code)))?;
+            self.start += input.pos();
+            self.in_frame = r != 0;
+            if o.pos() > 0 {
+                return Ok(o.pos());
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod expand;
 mod moto;
 #[path = "../common/nginx.rs"]
 mod nginx;
+mod packages;
 mod reachable;
 mod roundtrip;
 #[path = "../common/runner.rs"]

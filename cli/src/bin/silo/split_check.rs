@@ -1,4 +1,5 @@
-//! `silo split-check`: would these gzip files be stored split, and at what cost?
+//! `silo split-check`: would these compressed files (gzip, xz, zstd, `.deb`)
+//! be stored split, and at what cost?
 
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,11 +16,16 @@ use crate::exit::Status;
 #[derive(Debug, Serialize)]
 pub struct Report {
     file: PathBuf,
+    /// `gzip`, `xz`, `zstd` or `ar`.
+    format: &'static str,
     split: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     members: usize,
     chunks: usize,
+    /// How many contents (blobs) it becomes.
+    contents: usize,
+    /// The file's bytes (named for the first format split).
     gzip_bytes: u64,
     content_bytes: u64,
     recipe_bytes: u64,
@@ -56,10 +62,12 @@ pub fn check(file: &Path, limits: Limits) -> Result<Report> {
         .len();
     let mut report = Report {
         file: file.to_owned(),
+        format: "gzip",
         split: false,
         reason: None,
         members: 0,
         chunks: 0,
+        contents: 0,
         gzip_bytes,
         content_bytes: 0,
         recipe_bytes: 0,
@@ -72,6 +80,11 @@ pub fn check(file: &Path, limits: Limits) -> Result<Report> {
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
         ))
     };
+    let mut head = [0u8; 8];
+    let got = io::Read::read(&mut open()?, &mut head)?;
+    if let Some(format) = trees_split::container::sniff(&head[..got]) {
+        return check_container(file, format, limits, report);
+    }
     let mut content = tempfile::tempfile().context("cannot make a temporary file")?;
     let t = Instant::now();
     let recipe = {
@@ -90,6 +103,7 @@ pub fn check(file: &Path, limits: Limits) -> Result<Report> {
         Err(e) => return Err(e).with_context(|| format!("cannot split {}", file.display())),
     };
     report.members = recipe.members.len();
+    report.contents = 1;
     report.chunks = recipe.members.iter().map(|m| m.chunks.len()).sum();
     report.content_bytes = recipe.content_len();
     report.recipe_bytes = recipe.encode().len() as u64;
@@ -111,6 +125,93 @@ pub fn check(file: &Path, limits: Limits) -> Result<Report> {
     match rebuilt {
         Err(e) => report.reason = Some(format!("the rebuild failed: {e}")),
         Ok(_) if same.differs || longer => {
+            report.reason = Some("the rebuild gave other bytes".to_owned())
+        }
+        Ok(_) => report.split = true,
+    }
+    Ok(report)
+}
+
+/// Contents back to back in one temporary file.
+struct FileContents {
+    file: std::fs::File,
+    starts: Vec<u64>,
+}
+
+impl Write for FileContents {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl trees_split::container::Contents for FileContents {
+    fn start(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        self.starts.push(self.file.stream_position()?);
+        Ok(())
+    }
+    fn abandon(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        if let Some(at) = self.starts.pop() {
+            self.file.set_len(at)?;
+            self.file.seek(io::SeekFrom::Start(at))?;
+        }
+        Ok(())
+    }
+}
+
+/// The xz, zstd or `ar` path: the file read whole (as repack maps it),
+/// split, rebuilt from its contents and compared.
+fn check_container(file: &Path, format: u8, limits: Limits, mut report: Report) -> Result<Report> {
+    use trees_split::container;
+    use trees_split::pieces::{FORMAT_AR, FORMAT_XZ};
+    report.format = match format {
+        FORMAT_XZ => "xz",
+        FORMAT_AR => "ar",
+        _ => "zstd",
+    };
+    let x = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let memory = (limits.chunk as u64).saturating_mul(24);
+    let mut contents = FileContents {
+        file: tempfile::tempfile().context("cannot make a temporary file")?,
+        starts: Vec::new(),
+    };
+    let t = Instant::now();
+    let recipe = container::split(&x, &mut contents, memory);
+    report.seconds_analyse = t.elapsed().as_secs_f64();
+    let recipe = match recipe {
+        Ok(r) => r,
+        Err(container::Error::Refused(why)) => {
+            report.reason = Some(why.to_string());
+            return Ok(report);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot split {}", file.display())),
+    };
+    report.members = recipe.pieces.len();
+    report.contents = recipe.contents.len();
+    report.content_bytes = recipe.content_len();
+    report.recipe_bytes = recipe.encode().len() as u64;
+    use std::io::Seek;
+    let mut content = contents.file;
+    content.seek(io::SeekFrom::Start(0))?;
+    let t = Instant::now();
+    let mut same = Compare {
+        original: &x[..],
+        differs: false,
+    };
+    let any = trees_split::any::AnyRecipe::Pieces(recipe);
+    let rebuilt = any.rebuild(
+        &mut BufReader::with_capacity(1 << 20, content),
+        &mut same,
+        memory,
+    );
+    report.seconds_rebuild = t.elapsed().as_secs_f64();
+    match rebuilt {
+        Err(e) => report.reason = Some(format!("the rebuild failed: {e}")),
+        Ok(_) if same.differs || !same.original.is_empty() => {
             report.reason = Some("the rebuild gave other bytes".to_owned())
         }
         Ok(_) => report.split = true,
@@ -143,10 +244,12 @@ pub fn print(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if r.split {
         writeln!(
             out,
-            "split  {}  {} members, {} chunks: {} bytes = content {} + recipe {} ({:.3}% of the gzip); analyse {:.2} s, rebuild {:.2} s",
+            "split  {}  {}, {} members, {} chunks, {} contents: {} bytes = content {} + recipe {} ({:.3}% of the file); analyse {:.2} s, rebuild {:.2} s",
             r.file.display(),
+            r.format,
             r.members,
             r.chunks,
+            r.contents,
             r.gzip_bytes,
             r.content_bytes,
             r.recipe_bytes,
