@@ -221,3 +221,52 @@ fn xz_zstd_and_deb_files_split_and_read_back_through_every_reader() {
     }
     silo_ok(&[&"verify", &dir]);
 }
+
+#[test]
+fn the_committed_container_fixture_reads_back_exactly() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/split-fixture-containers");
+    let (_tmp, dir) = new_silo();
+    for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
+    }
+    let table = std::fs::read_dir(dir.join("pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "split"))
+        .unwrap();
+    assert_eq!(std::fs::read(&table).unwrap()[7], 2, "table version 2");
+    let mut formats: Vec<u8> = records(&dir).iter().map(|r| r.format).collect();
+    formats.sort();
+    formats.dedup();
+    assert_eq!(formats, [2, 3, 4], "formats xz, zstd and ar");
+    let expected = std::fs::read_to_string(fixture.join("expected.txt")).unwrap();
+    let mut n = 0;
+    for line in expected.lines().filter(|l| !l.starts_with('#')) {
+        let mut w = line.split_whitespace();
+        let (id, size, sha256, name) = (
+            w.next().unwrap(),
+            w.next().unwrap(),
+            w.next().unwrap(),
+            w.next().unwrap(),
+        );
+        let bytes = silo_ok(&[&"cat", &dir, &id]);
+        assert_eq!(bytes.len().to_string(), size, "{name}");
+        let mut sum = Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum is required by this test");
+        use std::io::Write;
+        sum.stdin.take().unwrap().write_all(&bytes).unwrap();
+        let out = sum.wait_with_output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(sha256),
+            "{name}: sha256"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 7, "the fixture names 7 files");
+    silo_ok(&[&"verify", &dir]);
+}
