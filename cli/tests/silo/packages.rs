@@ -270,3 +270,49 @@ fn the_committed_container_fixture_reads_back_exactly() {
     assert_eq!(n, 7, "the fixture names 7 files");
     silo_ok(&[&"verify", &dir]);
 }
+
+#[test]
+fn split_names_the_containers_to_split_and_the_others_stay_whole_saying_why() {
+    let (tmp, dir) = new_silo();
+    let rel = super::split::releases(72, 3);
+    let xz: Vec<PathBuf> = rel
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let tar = tmp.path().join(format!("r{i}.tar"));
+            std::fs::write(&tar, t).unwrap();
+            let xz = tmp.path().join(format!("r{i}.tar.xz"));
+            std::fs::write(
+                &xz,
+                run(Command::new("xz").args(["-6", "-T1", "-c"]).arg(&tar)),
+            )
+            .unwrap();
+            xz
+        })
+        .collect();
+    silo_ok(&[&"add", &dir, &xz[0], &xz[1]]);
+    let report: serde_json::Value = serde_json::from_slice(&silo_ok(&[
+        &"repack", &dir, &"--split", &"gzip,ar", &"--json",
+    ]))
+    .unwrap();
+    let split = &report["split"];
+    assert_eq!(split["split"], 0, "{split}");
+    assert!(
+        split["reasons"]
+            .to_string()
+            .contains("not asked to split (--split)"),
+        "{split}"
+    );
+    assert!(records(&dir).is_empty());
+    let out = silo(&[&"repack", &dir, &"--split", &"rar"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown container is a usage error"
+    );
+    // A full repack reads the packed ones again: all three split now.
+    silo_ok(&[&"add", &dir, &xz[2]]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--full", &"--json"])).unwrap();
+    assert_eq!(report["split"]["by_format"]["xz"], 3, "{}", report["split"]);
+}

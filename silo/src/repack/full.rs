@@ -27,15 +27,8 @@ pub(crate) fn prepare(
     progress: &dyn Progress,
 ) -> Result<Prepared, Error> {
     let params = chunk_params(opts);
-    let (mut objects, mut splitting) = split::split_objects(
-        silo,
-        objects,
-        carried,
-        &|_| false,
-        opts.memory,
-        opts.large(),
-        progress,
-    )?;
+    let (mut objects, mut splitting) =
+        split::split_objects(silo, objects, carried, &|_| false, opts, progress)?;
     let mut fps = fingerprint_all(&objects, &params, progress)?;
     progress.stage("relating", objects.len() as u64, Unit::Objects);
     let mut candidates = relate::relate(&fps, &relate::Options::default());

@@ -113,8 +113,7 @@ pub(crate) fn prepare(
         new,
         Vec::new(),
         &|id| where_packed.contains_key(id),
-        opts.memory,
-        opts.large(),
+        opts,
         progress,
     )?;
     let packed_fps = packed_sketches(silo, opts, params, packs, &bundles, progress)?;

@@ -72,6 +72,10 @@ pub struct Options {
     /// Memory to plan for, in bytes: objects larger than an eighth of it
     /// are kept in temporary files and handled a window at a time.
     pub memory: u64,
+    /// The record formats to split new objects into (`trees_split::any::FORMATS`:
+    /// 1 gzip, 2 xz, 3 zstd, 4 `ar`); others are stored whole. Records
+    /// already in packs are carried over whatever this says.
+    pub split: Vec<u8>,
 }
 
 impl Options {
@@ -93,6 +97,7 @@ impl Default for Options {
             related: Vec::new(),
             full: false,
             memory: DEFAULT_MEMORY,
+            split: trees_split::any::FORMATS.to_vec(),
         }
     }
 }

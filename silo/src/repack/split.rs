@@ -124,16 +124,16 @@ pub(crate) fn split_objects(
     objects: Vec<Object>,
     carried: Vec<Record>,
     packed: &(dyn Fn(&ObjectId) -> bool + Sync),
-    memory: u64,
-    large: u64,
+    opts: &super::Options,
     progress: &dyn Progress,
 ) -> Result<(Vec<Object>, Splitting), Error> {
+    let (memory, large, formats) = (opts.memory, opts.large(), &opts.split[..]);
     let total: u64 = objects.iter().map(|o| o.data.len()).sum();
     progress.stage("splitting gzip files", total, Unit::Bytes);
     let results: Vec<One> = objects
         .par_iter()
         .map(|o| {
-            let r = split_one(silo, o, memory, large);
+            let r = split_one(silo, o, memory, large, formats);
             progress.advance(o.data.len());
             r
         })
@@ -224,6 +224,8 @@ pub(crate) fn records_of(idxs: &[std::path::PathBuf]) -> Result<Vec<Record>, Err
 }
 
 const NOT_GZIP_MAGIC: &str = "no gzip magic";
+/// Why a file of a format `--split` leaves out is whole.
+const NOT_SPLIT: &str = "not asked to split (--split)";
 
 impl Splitting {
     /// Gives X back the slot of its first content when all its contents
@@ -353,13 +355,28 @@ fn head(data: &Data) -> std::io::Result<Vec<u8>> {
 }
 
 /// Splits one object, or says why not.
-fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Result<One, Error> {
+fn split_one(
+    silo: &Silo,
+    o: &Object,
+    memory: u64,
+    large: u64,
+    formats: &[u8],
+) -> Result<One, Error> {
     let tmp = silo.tmp_dir();
     let head = head(&o.data).map_err(io(&tmp))?;
-    if container::sniff(&head).is_some() {
+    let gzip = head.starts_with(&[0x1f, 0x8b, 8]);
+    let format = container::sniff(&head).or(gzip.then_some(1));
+    if let Some(f) = format
+        && !formats.contains(&f)
+    {
+        return Ok(One::Whole(Why::Refused(Refusal::NotGzip(format!(
+            "{NOT_SPLIT} (format {f})"
+        )))));
+    }
+    if format.is_some() && !gzip {
         return super::split_container::split_one(silo, o, memory, large);
     }
-    if !head.starts_with(&[0x1f, 0x8b, 8]) {
+    if !gzip {
         return Ok(One::Whole(Why::Refused(Refusal::NotGzip(
             NOT_GZIP_MAGIC.to_owned(),
         ))));

@@ -294,6 +294,15 @@ pub struct RepackArgs {
     /// Make the client deltas again even where they exist.
     #[arg(long)]
     pub rederive: bool,
+    /// Which compressed files to store split, comma-separated: `gzip`
+    /// (.tar.gz, .tgz, .crate), `xz` (.tar.xz), `zstd` (.tar.zst), `ar`
+    /// (.deb), or `none`. A split file is kept as its contents (which delta
+    /// against their relatives) and a recipe; reading it re-makes its
+    /// compression, which for xz costs what `xz` costs (about 12 s for a
+    /// 5 MB .tar.xz here). A file whose contents relate to nothing is
+    /// stored whole anyway. Records already packed are kept.
+    #[arg(long, value_delimiter = ',', default_values_t = SplitFormat::ALL)]
+    pub split: Vec<SplitFormat>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -370,4 +379,50 @@ pub struct RemoteArgs {
     /// requests, bytes received, retries.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// A container `--split` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitFormat {
+    /// gzip files (record format 1).
+    Gzip,
+    /// xz files (format 2).
+    Xz,
+    /// zstd files (format 3).
+    Zstd,
+    /// `ar` archives: .deb (format 4).
+    Ar,
+    /// Split nothing new.
+    None,
+}
+
+impl SplitFormat {
+    /// Every container.
+    pub const ALL: [SplitFormat; 4] = [
+        SplitFormat::Gzip,
+        SplitFormat::Xz,
+        SplitFormat::Zstd,
+        SplitFormat::Ar,
+    ];
+
+    /// The record formats of `list`.
+    pub fn formats(list: &[SplitFormat]) -> Vec<u8> {
+        list.iter()
+            .filter_map(|f| match f {
+                SplitFormat::Gzip => Some(1),
+                SplitFormat::Xz => Some(2),
+                SplitFormat::Zstd => Some(3),
+                SplitFormat::Ar => Some(4),
+                SplitFormat::None => None,
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for SplitFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        let v = self.to_possible_value().ok_or(std::fmt::Error)?;
+        f.write_str(v.get_name())
+    }
 }

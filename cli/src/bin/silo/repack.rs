@@ -24,6 +24,7 @@ fn options(a: &RepackArgs, related: Vec<Vec<trees_pack::ObjectId>>) -> repack::O
         related,
         full: a.full,
         memory: a.memory.0,
+        split: crate::args::SplitFormat::formats(&a.split),
     }
 }
 
