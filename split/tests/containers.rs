@@ -244,3 +244,50 @@ fn debs_built_by_dpkg_deb_are_re_made_member_by_member() {
         );
     }
 }
+
+#[test]
+fn an_xz_stream_that_declares_a_huge_dictionary_is_refused_by_the_memory_bound() {
+    tool("xz");
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(100_000, 6);
+    let mut x = made_by(dir.path(), &data, "xz", &["-6", "-T1"]);
+    // The first block header: its LZMA2 properties byte (dictionary) set to
+    // 36 (1 GiB), its CRC32 made right again.
+    let hsize = (usize::from(x[12]) + 1) * 4;
+    let props = 12 + 4;
+    assert_eq!(x[12 + 2], 0x21, "the LZMA2 filter id");
+    x[props] = 36;
+    let crc = crc32(&x[12..12 + hsize - 4]);
+    x[12 + hsize - 4..12 + hsize].copy_from_slice(&crc.to_le_bytes());
+    match container::split(&x, &mut InMemory::default(), 2 << 30) {
+        Err(container::Error::Refused(Refusal::OverMemory(why))) => {
+            assert!(why.contains("MiB"), "{why}")
+        }
+        other => panic!("not refused by the memory bound: {other:?}"),
+    }
+    // A recipe that asks for more encoder memory than allowed is refused
+    // before any encoder is made.
+    let ok = made_by(dir.path(), &data, "xz", &["-9", "-T1"]);
+    let mut contents = InMemory::default();
+    let r = container::split(&ok, &mut contents, 2 << 30).unwrap();
+    let any = AnyRecipe::Pieces(r);
+    let e = any
+        .rebuild(&mut &contents.0.concat()[..], &mut Vec::new(), 100 << 20)
+        .unwrap_err();
+    assert!(e.to_string().contains("over the 100 MiB allowed"), "{e}");
+}
+
+fn crc32(b: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &x in b {
+        c ^= u32::from(x);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
