@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: git and gzip (oracles),
+# xz, zstd and dpkg-deb (the producers of the package tests),
 # python3 (its gzip module is one of the producers the split tests use),
 # nginx (serves silos over HTTP in the remote tests),
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
@@ -29,6 +30,9 @@ if [ -z "$build_only" ]; then
   command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
   command -v zstd >/dev/null || need_apt+=(zstd)
   command -v xz >/dev/null || need_apt+=(xz-utils)
+  # dpkg-deb builds the .deb files the package tests split, and reads back
+  # what silo cat rebuilds.
+  command -v dpkg-deb >/dev/null || need_apt+=(dpkg)
   command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
   # The HTTP tests serve silos with a real nginx, started by each test on
