@@ -316,3 +316,37 @@ fn split_names_the_containers_to_split_and_the_others_stay_whole_saying_why() {
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--full", &"--json"])).unwrap();
     assert_eq!(report["split"]["by_format"]["xz"], 3, "{}", report["split"]);
 }
+
+#[test]
+fn real_debs_split_check_and_read_back() {
+    let debs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/debs");
+    let files: Vec<PathBuf> = [
+        "hello_2.10-3_amd64.deb",
+        "sensible-utils_0.0.17+nmu1_all.deb",
+    ]
+    .iter()
+    .map(|n| debs.join(n))
+    .collect();
+    let out = silo_ok(&[&"split-check", &files[0], &files[1], &"--json"]);
+    for line in String::from_utf8(out).unwrap().lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(r["split"], true, "{r}");
+        assert_eq!(r["format"], "ar", "{r}");
+        assert_eq!(r["contents"], 2, "control.tar and data.tar: {r}");
+    }
+    let (_tmp, dir) = new_silo();
+    let ids: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
+            out.split_whitespace().next().unwrap().to_owned()
+        })
+        .collect();
+    let report: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+    // Two unrelated packages: splitting would not make the silo smaller.
+    assert_eq!(report["split"]["not_smaller"], 2, "{}", report["split"]);
+    for (f, id) in files.iter().zip(&ids) {
+        assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
+    }
+}

@@ -27,8 +27,10 @@ pub(crate) fn execute(
         return Ok(outcome);
     }
     let deltas = encode::encode(silo, &mut p, opts, progress)?;
-    let new = p.objects.len();
-    let raw_bytes: u64 = p.objects.iter().map(|o| o.data.len()).sum();
+    // What is written is what `order` lists: a split undone leaves the
+    // slots of its other contents out of it (see `super::split`).
+    let new = p.order.len();
+    let raw_bytes: u64 = p.order.iter().map(|&x| p.objects[x].data.len()).sum();
     let delta_count = p.base.iter().filter(|b| b.is_some()).count() as u64;
     let max_depth = p.depth.iter().copied().max().unwrap_or(0) as u64;
     let depth_sum: usize = p.depth.iter().sum();
@@ -49,7 +51,7 @@ pub(crate) fn execute(
             }
         }
     }
-    pairs.extend(p.objects.iter().map(|o| o.id).zip(p.fps.iter()));
+    pairs.extend(p.order.iter().map(|&x| (p.objects[x].id, &p.fps[x])));
     let fp = fingerprints::encode(&chunk_params(opts), &pairs);
     drop(pairs);
 

@@ -79,8 +79,9 @@ pub(crate) fn write_pack(
         .collect();
     drop(c.deltas);
     let new: Vec<(ObjectId, bool)> = c
-        .objects
+        .order
         .iter()
+        .map(|&x| &c.objects[x])
         .map(|o| (o.id, matches!(o.data, Data::Spilled(_))))
         .collect();
 
