@@ -225,6 +225,11 @@ fn zstd(x: &[u8], c: &mut Count<'_>, pieces: &mut Vec<Piece>) -> Result<(), Erro
         }
         let len = z::frame_len(rest).map_err(refusal)?;
         let frame = &rest[..len];
+        if z::header(frame).map_err(refusal)?.dict {
+            return Err(
+                Refusal::NotRemade("a zstd frame made with a dictionary".to_owned()).into(),
+            );
+        }
         let plain = match z::decode_frame(frame, c) {
             Ok(p) => p,
             Err(DecodeError::Refused(r)) => return Err(refusal(r).into()),

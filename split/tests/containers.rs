@@ -190,6 +190,23 @@ fn a_frame_no_setting_re_makes_is_refused_by_name() {
 }
 
 #[test]
+fn a_frame_of_another_libzstd_is_stored_whole_with_the_reason() {
+    let x = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/zst/libzstd-1.4.8-level-3.zst"),
+    )
+    .unwrap();
+    match container::split(&x, &mut InMemory::default(), 1 << 30) {
+        Err(container::Error::Refused(Refusal::NotRemade(why))) => {
+            assert!(
+                why.contains("none of 44 settings of libzstd 1.5.4"),
+                "{why}"
+            );
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[test]
 fn the_linked_libzstd_is_the_pinned_one() {
     assert_eq!(
         trees_split::zstd::lib_version(),
