@@ -32,7 +32,7 @@
 use std::io::{self, Read, Write};
 
 use crate::recipe::FormatError;
-use crate::varint::put;
+use crate::varint::{Reader, put, put_bytes};
 
 /// The first bytes of every general recipe.
 pub const MAGIC: [u8; 4] = *b"TRCP";
@@ -256,60 +256,7 @@ fn max_out(plain: u64) -> u64 {
     plain.saturating_add(plain / 16).saturating_add(1 << 20)
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn corrupt(&self, what: &'static str) -> FormatError {
-        FormatError::Corrupt { at: self.at, what }
-    }
-
-    fn byte(&mut self, what: &'static str) -> Result<u8, FormatError> {
-        let b = *self.bytes.get(self.at).ok_or(self.corrupt(what))?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn varint(&mut self, what: &'static str) -> Result<u64, FormatError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte(what)?;
-            let bits = u64::from(b & 0x7f);
-            if shift == 63 && bits > 1 {
-                return Err(self.corrupt("a varint over 64 bits"));
-            }
-            v |= bits << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(self.corrupt("a varint over 64 bits"))
-    }
-
-    fn count(&mut self, what: &'static str) -> Result<usize, FormatError> {
-        let n = self.varint(what)?;
-        if n > (self.bytes.len() - self.at) as u64 {
-            return Err(self.corrupt("a count larger than the bytes left"));
-        }
-        Ok(n as usize)
-    }
-
-    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], FormatError> {
-        let n = self.varint(what)?;
-        let n = usize::try_from(n).map_err(|_| self.corrupt(what))?;
-        let end = self.at.checked_add(n).ok_or(self.corrupt(what))?;
-        let s = self.bytes.get(self.at..end).ok_or(self.corrupt(what))?;
-        self.at = end;
-        Ok(s)
-    }
-
+impl Reader<'_> {
     fn out_len(&mut self, plain_len: u64) -> Result<u64, FormatError> {
         let out_len = self.varint("output length")?;
         if out_len > max_out(plain_len) {

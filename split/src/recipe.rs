@@ -29,6 +29,8 @@
 //! and length by what is left of its input and by the constants below,
 //! and the rebuilt bytes are checked against X's id by the caller.
 
+use crate::varint::{Reader, put, put_bytes};
+
 /// The first bytes of every recipe.
 pub const MAGIC: [u8; 4] = *b"TGZR";
 
@@ -82,27 +84,7 @@ pub struct Recipe {
     pub tail: Vec<u8>,
 }
 
-/// Why bytes are not a recipe this build can use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FormatError {
-    /// Not a recipe at all.
-    #[error("not a recipe: it does not start with \"TGZR\"")]
-    Magic,
-    /// A format this build does not know (written by a newer one).
-    #[error(
-        "recipe format {0} is unknown to this build, which rebuilds formats {KNOWN_FORMATS:?} \
-         (format 1 = preflate-rs 0.7.6); use the build that wrote it"
-    )]
-    UnknownFormat(u8),
-    /// The bytes are damaged.
-    #[error("recipe is corrupt at byte {at}: {what}")]
-    Corrupt {
-        /// Where.
-        at: usize,
-        /// What is wrong.
-        what: &'static str,
-    },
-}
+pub use crate::varint::FormatError;
 
 impl Recipe {
     /// T's length: the sum of the chunks' plain lengths.
@@ -207,79 +189,6 @@ impl Recipe {
             members,
             tail,
         })
-    }
-}
-
-fn put(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn corrupt(&self, what: &'static str) -> FormatError {
-        FormatError::Corrupt { at: self.at, what }
-    }
-
-    fn byte(&mut self, what: &'static str) -> Result<u8, FormatError> {
-        let b = *self.bytes.get(self.at).ok_or(self.corrupt(what))?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn varint(&mut self, what: &'static str) -> Result<u64, FormatError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte(what)?;
-            let bits = u64::from(b & 0x7f);
-            if shift == 63 && bits > 1 {
-                return Err(self.corrupt("a varint over 64 bits"));
-            }
-            v |= bits << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(self.corrupt("a varint over 64 bits"))
-    }
-
-    /// A count of items that each take at least one byte: bounded by what is left.
-    fn count(&mut self, what: &'static str) -> Result<usize, FormatError> {
-        let n = self.varint(what)?;
-        let left = (self.bytes.len() - self.at) as u64;
-        if n > left {
-            return Err(self.corrupt("a count larger than the bytes left"));
-        }
-        Ok(n as usize)
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], FormatError> {
-        let end = self.at.checked_add(n).ok_or(self.corrupt(what))?;
-        let s = self.bytes.get(self.at..end).ok_or(self.corrupt(what))?;
-        self.at = end;
-        Ok(s)
-    }
-
-    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], FormatError> {
-        let n = self.varint(what)?;
-        let n = usize::try_from(n).map_err(|_| self.corrupt(what))?;
-        self.take(n, what)
     }
 }
 

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use trees_split::table::{Record, Table};
+use trees_split::table::Record;
+
+use super::split::records;
 
 use super::cli::{git, new_silo, silo, silo_ok, silo_stdin};
 
@@ -20,17 +22,6 @@ fn run(cmd: &mut Command) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-fn records(dir: &Path) -> Vec<Record> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir.join("pack")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|e| e == "split") {
-            out.extend_from_slice(Table::parse(&std::fs::read(&p).unwrap()).unwrap().records());
-        }
-    }
-    out
 }
 
 fn deb(dir: &Path, name: &str, z: &str, tar: &[u8]) -> PathBuf {

@@ -134,7 +134,8 @@ fn write_all(dir: &Path, cases: &[(&str, Vec<u8>)]) -> Vec<PathBuf> {
         .collect()
 }
 
-fn records(dir: &Path) -> Vec<Record> {
+/// Every record of every table of the silo `dir`.
+pub fn records(dir: &Path) -> Vec<Record> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir.join("pack")).unwrap() {
         let p = e.unwrap().path();
