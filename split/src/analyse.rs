@@ -98,7 +98,7 @@ impl Input<'_> {
             let old = self.buf.len();
             let step = need.max(64 << 10);
             self.buf.resize(old + step, 0);
-            let got = read_some(self.r, &mut self.buf[old..])?;
+            let got = crate::read_full(self.r, &mut self.buf[old..])?;
             self.buf.truncate(old + got);
             if got == 0 {
                 self.eof = true;
@@ -111,19 +111,6 @@ impl Input<'_> {
     fn at_end(&mut self) -> io::Result<bool> {
         Ok(self.want(1)?.is_empty())
     }
-}
-
-fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// Splits the gzip file read from `x`: writes its content T to `content`

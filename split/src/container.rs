@@ -168,7 +168,7 @@ fn xz(x: &[u8], c: &mut Count<'_>, memory: u64, pieces: &mut Vec<Piece>) -> Resu
             tail(rest, "xz stream", pieces)?;
             break;
         }
-        let (len, plain, head) = match z::decode_stream(rest, c, z::probe_len(), memory / 4) {
+        let (len, plain, head) = match z::decode_stream(rest, c, z::PROBE, memory / 4) {
             Ok(r) => r,
             Err(DecodeError::Refused(r)) => return Err(xz_refusal(r).into()),
             Err(DecodeError::Io(e)) => return Err(e.into()),

@@ -34,8 +34,9 @@ use liblzma::stream::{Action, Check, Filters, LzmaOptions, MtStreamBuilder, Stat
 pub const MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
 /// liblzma's flag for the extreme variant of a preset.
 const EXTREME: u32 = 0x8000_0000;
-/// Plain bytes of the first block encoded to tell candidates apart.
-const PROBE: usize = 4 << 20;
+/// Plain bytes of the first block encoded to tell candidates apart (the
+/// head of a stream that [`find_settings`] needs).
+pub const PROBE: usize = 4 << 20;
 /// The largest dictionary we re-make with: liblzma's encoder needs about
 /// eleven times it; preset 9 uses 64 MiB.
 pub const MAX_DICT: u32 = 256 << 20;
@@ -452,11 +453,6 @@ pub enum DecodeError {
     /// Writing the plain text failed.
     #[error("cannot write the content")]
     Io(#[source] io::Error),
-}
-
-/// Plain bytes of a stream's head kept for [`find_settings`].
-pub fn probe_len() -> usize {
-    PROBE
 }
 
 /// Reads the plain text of an xz file (every stream, padding skipped)

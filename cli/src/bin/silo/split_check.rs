@@ -43,7 +43,7 @@ pub fn run(a: &SplitCheckArgs, out: &mut dyn Write) -> Result<Status> {
         limits.feed = limits.feed.max(2 * limits.chunk);
     }
     for f in &a.files {
-        let r = check(f, limits)?;
+        let r = check(f, limits, a.memory.0)?;
         if a.json {
             serde_json::to_writer(&mut *out, &r)?;
             writeln!(out)?;
@@ -55,8 +55,9 @@ pub fn run(a: &SplitCheckArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-/// Splits `file` (content to a temporary file), rebuilds it, compares.
-pub fn check(file: &Path, limits: Limits) -> Result<Report> {
+/// Splits `file` (content to a temporary file), rebuilds it, compares;
+/// decoders and encoders of xz and zstd are bounded by `memory`, as in repack.
+pub fn check(file: &Path, limits: Limits, memory: u64) -> Result<Report> {
     let gzip_bytes = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
@@ -83,7 +84,7 @@ pub fn check(file: &Path, limits: Limits) -> Result<Report> {
     let mut head = [0u8; 8];
     let got = io::Read::read(&mut open()?, &mut head)?;
     if let Some(format) = trees_split::container::sniff(&head[..got]) {
-        return check_container(file, format, limits, report);
+        return check_container(file, format, memory, report);
     }
     let mut content = tempfile::tempfile().context("cannot make a temporary file")?;
     let t = Instant::now();
@@ -165,7 +166,7 @@ impl trees_split::container::Contents for FileContents {
 
 /// The xz, zstd or `ar` path: the file read whole (as repack maps it),
 /// split, rebuilt from its contents and compared.
-fn check_container(file: &Path, format: u8, limits: Limits, mut report: Report) -> Result<Report> {
+fn check_container(file: &Path, format: u8, memory: u64, mut report: Report) -> Result<Report> {
     use trees_split::container;
     use trees_split::pieces::{FORMAT_AR, FORMAT_XZ};
     report.format = match format {
@@ -174,7 +175,6 @@ fn check_container(file: &Path, format: u8, limits: Limits, mut report: Report) 
         _ => "zstd",
     };
     let x = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let memory = (limits.chunk as u64).saturating_mul(24);
     let mut contents = FileContents {
         file: tempfile::tempfile().context("cannot make a temporary file")?,
         starts: Vec::new(),
