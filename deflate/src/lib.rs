@@ -32,5 +32,7 @@
 pub mod bits;
 pub mod huffman;
 pub mod parse;
+pub mod rc;
 pub mod stream;
+pub mod trees;
 pub mod write;

@@ -67,3 +67,32 @@ fn empty_and_tiny_streams() {
         }
     }
 }
+
+/// How many of a stream's dynamic headers [`trees_deflate::trees::header`]
+/// predicts exactly, and how many there are.
+fn headers_predicted(stream: &[u8]) -> (usize, usize) {
+    let (blocks, _, _) = super::write::parse_all(stream).unwrap();
+    let mut hit = 0;
+    let mut all = 0;
+    for b in &blocks {
+        if let trees_deflate::stream::Kind::Dynamic(h) = &b.kind {
+            all += 1;
+            hit += usize::from(trees_deflate::trees::header(&b.tokens) == *h);
+        }
+    }
+    (hit, all)
+}
+
+#[test]
+fn zlib_family_headers_are_predicted() {
+    let plain = super::sample(600_000, 11);
+    // zlib-rs's level 1 sends fixed blocks only (zlib-ng's deflate_quick).
+    for level in [2, 4, 6, 9] {
+        let (hit, all) = headers_predicted(&deflate_rs(&plain, level));
+        eprintln!("zlib-rs -{level}: {hit} of {all} headers predicted");
+        assert!(
+            all > 1 && hit == all,
+            "zlib-rs -{level}: {hit} of {all} headers predicted"
+        );
+    }
+}
