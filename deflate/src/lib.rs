@@ -30,9 +30,12 @@
 #![deny(missing_docs)]
 
 pub mod bits;
+pub mod corrections;
 pub mod huffman;
+pub mod model;
 pub mod parse;
 pub mod rc;
+pub mod recreate;
 pub mod stream;
 pub mod trees;
 pub mod write;

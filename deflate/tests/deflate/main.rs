@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod random;
+mod recreate;
 mod streams;
 mod write;
 

@@ -34,28 +34,37 @@ fn zlib_rs_flushes_make_empty_stored_blocks() {
 }
 
 /// The raw deflate stream inside a one-member gzip file with no name.
-fn gzip_body(gz: &[u8]) -> &[u8] {
+pub fn gzip_body(gz: &[u8]) -> &[u8] {
     assert_eq!(&gz[..4], &[0x1f, 0x8b, 8, 0], "a plain gzip header");
     &gz[10..gz.len() - 8]
+}
+
+/// GNU gzip's output for `plain` at `level`.
+pub fn gzip(plain: &[u8], level: u32) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .args([format!("-{level}").as_str(), "-n", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip is installed (scripts/install-deps.sh)");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = plain.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success());
+    out.stdout
 }
 
 #[test]
 fn gnu_gzip_every_level() {
     let plain = super::sample(400_000, 9);
     for level in 1..=9 {
-        let mut child = Command::new("gzip")
-            .args([format!("-{level}").as_str(), "-n", "-c"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("gzip is installed (scripts/install-deps.sh)");
-        let mut stdin = child.stdin.take().unwrap();
-        let input = plain.clone();
-        let feeder = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().unwrap();
-        feeder.join().unwrap().unwrap();
-        assert!(out.status.success());
-        assert_eq!(round_trip(gzip_body(&out.stdout)), plain, "gzip -{level}");
+        assert_eq!(
+            round_trip(gzip_body(&gzip(&plain, level))),
+            plain,
+            "gzip -{level}"
+        );
     }
 }
 

@@ -1,0 +1,347 @@
+//! A stream into its plain text and recipe, and back.
+//!
+//! Recipe layout (the deflate part of split recipe format 2):
+//!
+//! ```text
+//! model        1 byte: 1 = zlib (crate::model)
+//! level        1 byte: 1-9
+//! mem_level    1 byte: 1-9
+//! window_bits  1 byte: 9-15
+//! corrections  the rest: range-coded (crate::rc), in stream order:
+//!   per block:
+//!     type              2 bits (dynamic?, then fixed?), by the previous type
+//!     stored: padding, length
+//!     else, per token:  "the block ends here" (unless the text is used
+//!                       up), then the token against the model
+//!                       (crate::corrections)
+//!       after the last: "ends here"
+//!       dynamic: "header differs from zlib's", and if so the header
+//!     BFINAL, by whether the text is used up
+//!   the bits after the last block
+//! ```
+//!
+//! A recipe is hostile input: every number it decodes is checked against
+//! the plain text and deflate's limits, and the stream it re-makes may not
+//! pass the caller's bound.
+
+use crate::corrections::{Contexts, Misfit};
+use crate::model::{Model, Params};
+use crate::parse::{ParseError, Parser};
+use crate::rc::{Decoder, Encoder};
+use crate::stream::{Block, Header, Kind};
+use crate::trees;
+use crate::write::{WriteError, Writer};
+
+/// The model a recipe names.
+pub const MODEL_ZLIB: u8 = 1;
+
+/// Why a stream cannot be analysed or re-made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The stream is not deflate.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The recipe is not one this build reads.
+    #[error("the recipe names model {model} with settings {settings:?}, unknown to this build")]
+    Model {
+        /// Its model byte.
+        model: u8,
+        /// Its settings bytes.
+        settings: [u8; 3],
+    },
+    /// The recipe is too short to name its model.
+    #[error("the recipe is {0} bytes, too short to name its model")]
+    Short(usize),
+    /// The corrections do not fit the plain text.
+    #[error(transparent)]
+    Misfit(#[from] Misfit),
+    /// The blocks the recipe describes cannot be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The re-made stream would pass the caller's bound.
+    #[error("the re-made stream passes its bound of {0} bytes")]
+    TooLong(usize),
+    /// The recipe ends before the stream does.
+    #[error("the recipe ends before the stream does")]
+    Truncated,
+}
+
+/// A stream split into its plain text and recipe.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The plain text.
+    pub plain: Vec<u8>,
+    /// The recipe.
+    pub recipe: Vec<u8>,
+    /// Bytes of input the stream took.
+    pub len: usize,
+    /// The model's settings.
+    pub params: Params,
+}
+
+/// Parses a whole stream (at most `limit` plain bytes per block).
+pub fn parse(stream: &[u8], limit: usize) -> Result<(Vec<Block>, Vec<u8>, u8, usize), Error> {
+    let mut p = Parser::new(stream);
+    let mut plain = Vec::new();
+    let mut blocks = Vec::new();
+    while let Some(b) = p.next_block(&mut plain, limit)? {
+        blocks.push(b);
+    }
+    let end = p.end()?;
+    Ok((blocks, plain, end.tail, end.len))
+}
+
+/// The candidates [`analyse`] tries, cheapest first.
+pub fn candidates() -> Vec<Params> {
+    (1..=9)
+        .rev()
+        .map(|level| Params {
+            level,
+            ..Params::default()
+        })
+        .collect()
+}
+
+/// Plain bytes the settings are estimated on.
+const ESTIMATE_BYTES: usize = 256 << 10;
+
+/// Splits `stream`, choosing the model's settings that need the fewest
+/// corrections on its first [`ESTIMATE_BYTES`] of plain text.
+pub fn analyse(stream: &[u8], limit: usize) -> Result<Analysis, Error> {
+    let (blocks, plain, tail, len) = parse(stream, limit)?;
+    let mut best: Option<(usize, Params)> = None;
+    for params in candidates() {
+        let size = corrections(&blocks, &plain, tail, params, ESTIMATE_BYTES).len();
+        if best.is_none_or(|(s, _)| size < s) {
+            best = Some((size, params));
+        }
+    }
+    let params = best.map_or_else(Params::default, |b| b.1);
+    let recipe = encode(&blocks, &plain, tail, params);
+    Ok(Analysis {
+        plain,
+        recipe,
+        len,
+        params,
+    })
+}
+
+/// The recipe of parsed blocks under `params`.
+pub fn encode(blocks: &[Block], plain: &[u8], tail: u8, params: Params) -> Vec<u8> {
+    let mut out = vec![
+        MODEL_ZLIB,
+        params.level,
+        params.mem_level,
+        params.window_bits,
+    ];
+    out.extend(corrections(blocks, plain, tail, params, usize::MAX));
+    out
+}
+
+/// The range-coded corrections, up to the block that passes `stop` bytes.
+fn corrections(blocks: &[Block], d: &[u8], tail: u8, params: Params, stop: usize) -> Vec<u8> {
+    let mut e = Encoder::new();
+    let mut c = Contexts::default();
+    let mut m = Model::new(params);
+    let mut p = 0usize;
+    let mut prev_kind = 0usize;
+    for b in blocks {
+        let kind = kind_index(&b.kind);
+        e.bit(&mut c.kind[prev_kind][0], kind == 2);
+        if kind != 2 {
+            e.bit(&mut c.kind[prev_kind][1], kind == 1);
+        }
+        prev_kind = kind;
+        if let Kind::Stored { pad, len } = b.kind {
+            c.stored[0].put(&mut e, u32::from(pad));
+            c.stored[1].put(&mut e, u32::from(len));
+            m.skip(d, p, usize::from(len));
+            p += usize::from(len);
+        } else {
+            for (i, &t) in b.tokens.iter().enumerate() {
+                let full = usize::from(i == params.block_tokens());
+                e.bit(&mut c.end[full], false);
+                c.put_token(&mut e, &mut m, d, p, t);
+                p += usize::from(t.plain_len());
+            }
+            if p < d.len() {
+                let full = usize::from(b.tokens.len() == params.block_tokens());
+                e.bit(&mut c.end[full], true);
+            }
+            if let Kind::Dynamic(h) = &b.kind {
+                let wrong = trees::header(&b.tokens) != *h;
+                e.bit(&mut c.header_wrong, wrong);
+                if wrong {
+                    put_header(&mut e, &mut c, h);
+                }
+            }
+        }
+        e.bit(&mut c.last[usize::from(p == d.len())], b.last);
+        if p > stop {
+            break;
+        }
+    }
+    c.tail.put(&mut e, u32::from(tail));
+    e.finish()
+}
+
+fn kind_index(k: &Kind) -> usize {
+    match k {
+        Kind::Stored { .. } => 0,
+        Kind::Fixed => 1,
+        Kind::Dynamic(_) => 2,
+    }
+}
+
+fn put_header(e: &mut Encoder, c: &mut Contexts, h: &Header) {
+    c.header[0].put(e, u32::from(h.hlit - 257));
+    c.header[0].put(e, u32::from(h.hdist - 1));
+    c.header[0].put(e, u32::from(h.hclen - 4));
+    for &l in &h.cl_lengths[..usize::from(h.hclen)] {
+        c.header[1].put(e, u32::from(l));
+    }
+    for &op in &h.ops {
+        c.header[2].put(e, u32::from(op & 31));
+        if op & 31 >= 16 {
+            c.header[3].put(e, u32::from(op >> 8));
+        }
+    }
+}
+
+fn get_header(dec: &mut Decoder<'_>, c: &mut Contexts) -> Option<Header> {
+    let hlit = 257 + c.header[0].get(dec).min(31) as u16;
+    let hdist = 1 + c.header[0].get(dec).min(31) as u8;
+    let hclen = 4 + c.header[0].get(dec).min(15) as u8;
+    let mut cl_lengths = [0u8; 19];
+    for l in cl_lengths.iter_mut().take(usize::from(hclen)) {
+        *l = u8::try_from(c.header[1].get(dec))
+            .ok()
+            .filter(|&l| l <= 7)?;
+    }
+    let n = usize::from(hlit) + usize::from(hdist);
+    let (mut have, mut ops) = (0usize, Vec::new());
+    while have < n {
+        let sym = c.header[2].get(dec);
+        let (extra, times) = match sym {
+            0..=15 => (0, 1),
+            16..=18 => {
+                let e = c.header[3].get(dec);
+                let (max, base) = [(3, 3), (7, 3), (127, 11)][sym as usize - 16];
+                if e > max || (sym == 16 && have == 0) {
+                    return None;
+                }
+                (e, base + e as usize)
+            }
+            _ => return None,
+        };
+        have += times;
+        ops.push(sym as u16 | (extra as u16) << 8);
+    }
+    let h = Header {
+        hlit,
+        hdist,
+        hclen,
+        cl_lengths,
+        ops,
+    };
+    h.lengths().map(|_| h)
+}
+
+/// Re-makes the stream from its recipe and plain text; the stream may be
+/// at most `max_len` bytes.
+pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Error> {
+    let (&[model, level, mem_level, window_bits], rest) = recipe
+        .split_first_chunk::<4>()
+        .ok_or(Error::Short(recipe.len()))?;
+    let params = Params {
+        level,
+        mem_level,
+        window_bits,
+    };
+    if model != MODEL_ZLIB || !params.is_valid() {
+        return Err(Error::Model {
+            model,
+            settings: [level, mem_level, window_bits],
+        });
+    }
+    let mut dec = Decoder::new(rest);
+    let mut c = Contexts::default();
+    let mut m = Model::new(params);
+    let mut w = Writer::new();
+    let mut out = Vec::new();
+    let mut p = 0usize;
+    let mut prev_kind = 0usize;
+    loop {
+        if dec.overran() {
+            return Err(Error::Truncated);
+        }
+        let kind = if dec.bit(&mut c.kind[prev_kind][0]) {
+            2
+        } else {
+            usize::from(dec.bit(&mut c.kind[prev_kind][1]))
+        };
+        prev_kind = kind;
+        let start = p;
+        let mut block = if kind == 0 {
+            let pad = c.stored[0].get(&mut dec);
+            let len = c.stored[1].get(&mut dec);
+            let (Ok(pad), Ok(len)) = (u8::try_from(pad), u16::try_from(len)) else {
+                return Err(Misfit(p).into());
+            };
+            if p + usize::from(len) > d.len() {
+                return Err(Misfit(p).into());
+            }
+            m.skip(d, p, usize::from(len));
+            p += usize::from(len);
+            Block {
+                last: false,
+                kind: Kind::Stored { pad, len },
+                tokens: Vec::new(),
+            }
+        } else {
+            let mut tokens = Vec::new();
+            while p < d.len() {
+                let full = usize::from(tokens.len() == params.block_tokens());
+                if dec.bit(&mut c.end[full]) {
+                    break;
+                }
+                let t = c.get_token(&mut dec, &mut m, d, p)?;
+                p += usize::from(t.plain_len());
+                tokens.push(t);
+                if dec.overran() {
+                    return Err(Error::Truncated);
+                }
+            }
+            let kind = if kind == 1 {
+                Kind::Fixed
+            } else if dec.bit(&mut c.header_wrong) {
+                Kind::Dynamic(get_header(&mut dec, &mut c).ok_or(Misfit(p))?)
+            } else {
+                Kind::Dynamic(trees::header(&tokens))
+            };
+            Block {
+                last: false,
+                kind,
+                tokens,
+            }
+        };
+        block.last = dec.bit(&mut c.last[usize::from(p == d.len())]);
+        w.block(&block, &d[start..])?;
+        out.extend(w.take_bytes());
+        if out.len() > max_len {
+            return Err(Error::TooLong(max_len));
+        }
+        if block.last {
+            break;
+        }
+    }
+    if p != d.len() {
+        return Err(Misfit(p).into());
+    }
+    let tail = u8::try_from(c.tail.get(&mut dec)).map_err(|_| Misfit(p))?;
+    out.extend(w.finish(tail));
+    if out.len() > max_len {
+        return Err(Error::TooLong(max_len));
+    }
+    Ok(out)
+}

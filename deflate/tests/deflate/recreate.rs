@@ -1,0 +1,72 @@
+//! Streams re-made from their plain text and recipe, exactly: real
+//! encoders (where the model should need almost no corrections) and the
+//! random encoder (where it needs many: the escape path, tested).
+
+use trees_deflate::recreate::{analyse, recreate};
+
+/// Analyses, re-makes and compares; returns the recipe's size.
+pub fn recipe_size(stream: &[u8]) -> usize {
+    let a = analyse(stream, 1 << 26).expect("the stream analyses");
+    assert_eq!(a.len, stream.len());
+    let again = recreate(&a.recipe, &a.plain, stream.len()).expect("the recipe re-makes it");
+    assert!(
+        again == stream,
+        "re-made {} bytes differ from the {} of the stream",
+        again.len(),
+        stream.len()
+    );
+    a.recipe.len()
+}
+
+#[test]
+fn zlib_rs_streams_are_re_made() {
+    let plain = super::sample(500_000, 21);
+    for level in 0..=9 {
+        let z = super::streams::deflate_rs(&plain, level);
+        let r = recipe_size(&z);
+        eprintln!(
+            "zlib-rs -{level}: {} bytes, recipe {r} ({:.3} %)",
+            z.len(),
+            100.0 * r as f64 / z.len() as f64
+        );
+    }
+}
+
+#[test]
+fn gnu_gzip_streams_are_re_made_with_tiny_recipes() {
+    let plain = super::sample(500_000, 22);
+    for level in 1..=9 {
+        let gz = super::streams::gzip(&plain, level);
+        let z = super::streams::gzip_body(&gz);
+        let r = recipe_size(z);
+        eprintln!(
+            "gzip -{level}: {} bytes, recipe {r} ({:.3} %)",
+            z.len(),
+            100.0 * r as f64 / z.len() as f64
+        );
+    }
+}
+
+#[test]
+fn hostile_recipes_are_errors_not_panics() {
+    let plain = super::sample(20_000, 23);
+    let z = super::streams::deflate_rs(&plain, 6);
+    let a = analyse(&z, 1 << 26).unwrap();
+    let mut s = 1u32;
+    for i in 0..2000 {
+        let mut r = a.recipe.clone();
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let at = s as usize % r.len();
+        r[at] ^= 1 << (i % 8);
+        if i % 7 == 0 {
+            r.truncate(at);
+        }
+        if let Ok(out) = recreate(&r, &a.plain, z.len() * 2) {
+            assert!(out.len() <= z.len() * 2);
+        }
+    }
+    assert!(recreate(&[9, 6, 8, 15], &plain, 100).is_err());
+    assert!(recreate(&[1, 6], &plain, 100).is_err());
+}
