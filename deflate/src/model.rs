@@ -24,9 +24,23 @@
 //!   3-byte matches further than 4,096 (`TOO_FAR`) are ignored.
 //! - A block ends when it holds `2^(mem_level + 6) - 1` tokens.
 
+/// Which family of encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Flavour {
+    /// zlib 1.2 and 1.3 (and GNU gzip, which shares its parser).
+    #[default]
+    Zlib,
+    /// zlib-ng and zlib-rs (Rust's flate2, cargo since 1.88), levels 7-9:
+    /// zlib's lazy parser without `TOO_FAR`; levels 7-8 hash 4 bytes
+    /// multiplicatively, level 9 hashes 3 and jumps between chains.
+    ZlibNg,
+}
+
 /// Which encoder, with which settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Params {
+    /// The encoder family.
+    pub flavour: Flavour,
     /// zlib's level, 1 to 9.
     pub level: u8,
     /// zlib's `memLevel`, 1 to 9: the hash size and the block size.
@@ -38,6 +52,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
+            flavour: Flavour::Zlib,
             level: 6,
             mem_level: 8,
             window_bits: 15,
@@ -48,7 +63,11 @@ impl Default for Params {
 impl Params {
     /// Whether the settings are ones zlib has.
     pub fn is_valid(&self) -> bool {
-        (1..=9).contains(&self.level)
+        let levels = match self.flavour {
+            Flavour::Zlib => 1..=9,
+            Flavour::ZlibNg => 7..=9,
+        };
+        levels.contains(&self.level)
             && (1..=9).contains(&self.mem_level)
             && (9..=15).contains(&self.window_bits)
     }
@@ -122,12 +141,23 @@ pub struct Model {
     inserted: usize,
     /// A match found at `pending.0` by the search made at the position before.
     pending: Option<(usize, Found)>,
+    /// zlib-ng's 4-byte multiplicative hash (levels 7-8), not zlib's 3-byte one.
+    hash4: bool,
+    /// zlib-ng's chain-jumping search (level 9).
+    jumps: bool,
 }
 
 impl Model {
     /// A model with empty chains.
     pub fn new(params: Params) -> Model {
-        let hash_bits = u32::from(params.mem_level) + 7;
+        let ng = params.flavour == Flavour::ZlibNg;
+        let hash4 = ng && params.level < 9;
+        // zlib-ng's rolling hash is zlib's at memLevel 8; its 4-byte hash has 16 bits.
+        let hash_bits = match (ng, hash4) {
+            (false, _) => u32::from(params.mem_level) + 7,
+            (true, false) => 15,
+            (true, true) => 16,
+        };
         let w = 1usize << params.window_bits;
         Model {
             params,
@@ -140,6 +170,8 @@ impl Model {
             prev: vec![0; w],
             inserted: 0,
             pending: None,
+            hash4,
+            jumps: ng && !hash4,
         }
     }
 
@@ -149,6 +181,10 @@ impl Model {
     }
 
     fn hash(&self, d: &[u8], p: usize) -> usize {
+        if self.hash4 {
+            let v = u32::from_le_bytes([d[p], d[p + 1], d[p + 2], d[p + 3]]);
+            return (v.wrapping_mul(2_654_435_761) >> 16) as usize & self.hash_mask;
+        }
         let s = self.shift;
         ((usize::from(d[p]) << (2 * s)) ^ (usize::from(d[p + 1]) << s) ^ usize::from(d[p + 2]))
             & self.hash_mask
@@ -156,7 +192,13 @@ impl Model {
 
     /// Puts every position below `upto` that has 3 bytes ahead in the chains.
     fn insert_to(&mut self, d: &[u8], upto: usize) {
-        let end = upto.min(d.len().saturating_sub(2));
+        // zlib-ng hashes a position only with 4 bytes ahead (WANT_MIN_MATCH).
+        let ahead = if self.params.flavour == Flavour::ZlibNg {
+            3
+        } else {
+            2
+        };
+        let end = upto.min(d.len().saturating_sub(ahead));
         while self.inserted < end {
             let p = self.inserted;
             let h = self.hash(d, p);
@@ -174,6 +216,9 @@ impl Model {
 
     /// zlib's `longest_match` at `p` (already in the chains), to beat `best`.
     fn search(&self, d: &[u8], p: usize, best: u16) -> Found {
+        if self.jumps {
+            return self.search_jumping(d, p, best);
+        }
         let none = Found { len: best, dist: 0 };
         if p + 3 > d.len() {
             return none;
@@ -218,6 +263,110 @@ impl Model {
         }
     }
 
+    /// zlib-ng's `longest_match_slow` (level 9): a match longer than
+    /// `best` must hold, at each offset `k` within it, the 3 bytes at
+    /// `p + k`, so the search may walk whichever of those 3-byte chains
+    /// is sparsest (its newest entry oldest) instead of the chain of `p`,
+    /// taking `position - k` as the candidate. It picks that chain when it
+    /// starts with a match to beat, and again after each longer match
+    /// found; `max_chain` counts the steps of the chains it walks, so it
+    /// sees further back than zlib in text with long chains.
+    fn search_jumping(&self, d: &[u8], p: usize, best: u16) -> Found {
+        let none = Found { len: best, dist: 0 };
+        if p + 4 > d.len() {
+            return none;
+        }
+        let mut cur = self.next_candidate(p);
+        if cur == 0 || p - cur > self.max_dist {
+            return none;
+        }
+        let lookahead = d.len() - p;
+        let scan = &d[p..p + lookahead.min(258)];
+        let mut best_len = usize::from(best.max(2));
+        let mut best_at = 0usize;
+        let mut chain = u32::from(self.cfg.chain);
+        if best_len >= usize::from(self.cfg.good) {
+            chain >>= 2;
+        }
+        let nice = usize::from(self.cfg.nice);
+        let base = p.saturating_sub(self.max_dist);
+        let mut offset = 0usize;
+        let found = |at: usize, len: usize| Found {
+            len: len.min(lookahead) as u16,
+            dist: (p - at) as u16,
+        };
+        if best_len >= 3 {
+            // (Near the end zlib-ng hashes bytes past the input; the model stops there.)
+            for k in (1..=best_len - 2).take_while(|k| p + k + 2 < d.len()) {
+                let pos = self.head[self.hash(d, p + k)] as usize;
+                if pos < cur {
+                    cur = pos;
+                    offset = k;
+                }
+            }
+            if cur <= base + offset {
+                return none;
+            }
+        }
+        let mut limit = base + offset;
+        loop {
+            if cur >= p {
+                break;
+            }
+            let cand = cur - offset;
+            let len = common(&d[cand..], scan);
+            if len > best_len {
+                best_at = cand;
+                if len >= lookahead {
+                    return found(cand, lookahead);
+                }
+                best_len = len;
+                if len >= nice {
+                    break;
+                }
+                if len > 3 && cand + len < p {
+                    // Jump to the sparsest chain among the 3-byte strings of the match.
+                    let mut next = cand;
+                    offset = 0;
+                    for i in 0..=len - 3 {
+                        let pos = self.prev[(cand + i) & self.wmask] as usize;
+                        if pos < next {
+                            if pos <= base + i {
+                                return found(best_at, best_len);
+                            }
+                            next = pos;
+                            offset = i;
+                        }
+                    }
+                    cur = next;
+                    // And the newest string ending one past the match: it may reach further.
+                    let pos = self.head[self.hash(d, p + len - 4)] as usize;
+                    if pos < cur {
+                        offset = len - 4;
+                        if pos <= base + offset {
+                            return found(best_at, best_len);
+                        }
+                        cur = pos;
+                    }
+                    limit = base + offset;
+                    continue;
+                }
+            }
+            chain -= 1;
+            if chain == 0 {
+                break;
+            }
+            cur = self.next_candidate(cur);
+            if cur <= limit {
+                break;
+            }
+        }
+        if best_at == 0 {
+            return none;
+        }
+        found(best_at, best_len)
+    }
+
     /// The model's token at `p`: a match, or a literal (`len` below 3).
     pub fn predict(&mut self, d: &[u8], p: usize) -> Found {
         self.insert_to(d, p + 1);
@@ -252,7 +401,7 @@ impl Model {
     }
 
     fn too_far(&self, f: &mut Found) {
-        if f.len == 3 && usize::from(f.dist) > TOO_FAR {
+        if self.params.flavour == Flavour::Zlib && f.len == 3 && usize::from(f.dist) > TOO_FAR {
             f.len = 2;
         }
     }

@@ -25,15 +25,17 @@
 //! pass the caller's bound.
 
 use crate::corrections::{Contexts, Misfit};
-use crate::model::{Model, Params};
+use crate::model::{Flavour, Model, Params};
 use crate::parse::{ParseError, Parser};
 use crate::rc::{Decoder, Encoder};
 use crate::stream::{Block, Header, Kind};
 use crate::trees;
 use crate::write::{WriteError, Writer};
 
-/// The model a recipe names.
+/// The model a recipe names: zlib.
 pub const MODEL_ZLIB: u8 = 1;
+/// zlib-ng and zlib-rs.
+pub const MODEL_ZLIB_NG: u8 = 2;
 
 /// Why a stream cannot be analysed or re-made.
 #[derive(Debug, thiserror::Error)]
@@ -93,13 +95,16 @@ pub fn parse(stream: &[u8], limit: usize) -> Result<(Vec<Block>, Vec<u8>, u8, us
 
 /// The candidates [`analyse`] tries, cheapest first.
 pub fn candidates() -> Vec<Params> {
-    (1..=9)
-        .rev()
-        .map(|level| Params {
-            level,
-            ..Params::default()
-        })
-        .collect()
+    let zlib = (1..=9).rev().map(|level| Params {
+        level,
+        ..Params::default()
+    });
+    let ng = (7..=9).rev().map(|level| Params {
+        flavour: Flavour::ZlibNg,
+        level,
+        ..Params::default()
+    });
+    zlib.chain(ng).collect()
 }
 
 /// Plain bytes the settings are estimated on.
@@ -128,12 +133,11 @@ pub fn analyse(stream: &[u8], limit: usize) -> Result<Analysis, Error> {
 
 /// The recipe of parsed blocks under `params`.
 pub fn encode(blocks: &[Block], plain: &[u8], tail: u8, params: Params) -> Vec<u8> {
-    let mut out = vec![
-        MODEL_ZLIB,
-        params.level,
-        params.mem_level,
-        params.window_bits,
-    ];
+    let model = match params.flavour {
+        Flavour::Zlib => MODEL_ZLIB,
+        Flavour::ZlibNg => MODEL_ZLIB_NG,
+    };
+    let mut out = vec![model, params.level, params.mem_level, params.window_bits];
     out.extend(corrections(blocks, plain, tail, params, usize::MAX));
     out
 }
@@ -253,12 +257,18 @@ pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Erro
     let (&[model, level, mem_level, window_bits], rest) = recipe
         .split_first_chunk::<4>()
         .ok_or(Error::Short(recipe.len()))?;
+    let flavour = match model {
+        MODEL_ZLIB => Some(Flavour::Zlib),
+        MODEL_ZLIB_NG => Some(Flavour::ZlibNg),
+        _ => None,
+    };
     let params = Params {
+        flavour: flavour.unwrap_or_default(),
         level,
         mem_level,
         window_bits,
     };
-    if model != MODEL_ZLIB || !params.is_valid() {
+    if flavour.is_none() || !params.is_valid() {
         return Err(Error::Model {
             model,
             settings: [level, mem_level, window_bits],

@@ -221,4 +221,16 @@ proptest! {
         prop_assert_eq!(&again, &blocks, "the parser gives back the encoder's choices");
         prop_assert_eq!(write_all(&again, &plain, end.tail), stream);
     }
+
+    /// The escape path: a stream no model predicts is still re-made exactly.
+    #[test]
+    fn random_streams_are_re_made_from_a_recipe(seed in any::<u64>()) {
+        let rng = &mut Rng(seed | 1);
+        let (blocks, plain, tail) = random_stream(rng);
+        let stream = write_all(&blocks, &plain, tail);
+        let a = trees_deflate::recreate::analyse(&stream, 1 << 20).expect("it analyses");
+        prop_assert_eq!(&a.plain, &plain);
+        let again = trees_deflate::recreate::recreate(&a.recipe, &a.plain, stream.len()).expect("re-made");
+        prop_assert_eq!(again, stream);
+    }
 }
