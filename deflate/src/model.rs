@@ -34,6 +34,13 @@ pub enum Flavour {
     /// zlib's lazy parser without `TOO_FAR`; levels 7-8 hash 4 bytes
     /// multiplicatively, level 9 hashes 3 and jumps between chains.
     ZlibNg,
+    /// Chromium's zlib (node's `zlib`, npm's tarballs) on a CPU with
+    /// SSE4.2 or ARMv8 CRC: zlib's parser, each position hashed by the
+    /// CRC32C of its 4 bytes (3 from level 6 up).
+    ChromiumCrc,
+    /// Chromium's zlib since its CPU-independent hash:
+    /// `(bytes * 66521 + 66521) >> 16`, of 4 bytes at every level.
+    ChromiumMul,
 }
 
 /// Which encoder, with which settings.
@@ -64,7 +71,7 @@ impl Params {
     /// Whether the settings are ones zlib has.
     pub fn is_valid(&self) -> bool {
         let levels = match self.flavour {
-            Flavour::Zlib => 1..=9,
+            Flavour::Zlib | Flavour::ChromiumCrc | Flavour::ChromiumMul => 1..=9,
             Flavour::ZlibNg => 7..=9,
         };
         levels.contains(&self.level)
@@ -181,6 +188,20 @@ impl Model {
     }
 
     fn hash(&self, d: &[u8], p: usize) -> usize {
+        if let Flavour::ChromiumCrc | Flavour::ChromiumMul = self.params.flavour {
+            // Past the end Chromium reads its window's padding; the model reads zeros.
+            let b = |i: usize| d.get(p + i).copied().unwrap_or(0);
+            let mut v = u32::from_le_bytes([b(0), b(1), b(2), b(3)]);
+            if self.params.flavour == Flavour::ChromiumCrc && self.params.level >= 6 {
+                v &= 0x00ff_ffff;
+            }
+            let h = if self.params.flavour == Flavour::ChromiumCrc {
+                crc32c(v)
+            } else {
+                v.wrapping_mul(66521).wrapping_add(66521) >> 16
+            };
+            return h as usize & self.hash_mask;
+        }
         if self.hash4 {
             let v = u32::from_le_bytes([d[p], d[p + 1], d[p + 2], d[p + 3]]);
             return (v.wrapping_mul(2_654_435_761) >> 16) as usize & self.hash_mask;
@@ -401,7 +422,7 @@ impl Model {
     }
 
     fn too_far(&self, f: &mut Found) {
-        if self.params.flavour == Flavour::Zlib && f.len == 3 && usize::from(f.dist) > TOO_FAR {
+        if self.params.flavour != Flavour::ZlibNg && f.len == 3 && usize::from(f.dist) > TOO_FAR {
             f.len = 2;
         }
     }
@@ -445,6 +466,38 @@ impl Model {
         }
     }
 }
+
+/// CRC32C (Castagnoli) of the 4 bytes of `v`, from 0 and without the
+/// final inversion: what SSE4.2's `crc32` instruction and ARMv8's `crc32cw`
+/// give for one 32-bit word.
+fn crc32c(v: u32) -> u32 {
+    let mut crc = 0u32;
+    for byte in v.to_le_bytes() {
+        crc = CRC32C[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    crc
+}
+
+/// The byte-wise table of CRC32C's reflected polynomial.
+const CRC32C: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82f6_3b78
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
 
 /// Length of the common prefix of `a` and `b`, at most `b.len()`.
 fn common(a: &[u8], b: &[u8]) -> usize {

@@ -36,6 +36,10 @@ use crate::write::{WriteError, Writer};
 pub const MODEL_ZLIB: u8 = 1;
 /// zlib-ng and zlib-rs.
 pub const MODEL_ZLIB_NG: u8 = 2;
+/// Chromium's zlib, CRC32C hash.
+pub const MODEL_CHROMIUM_CRC: u8 = 3;
+/// Chromium's zlib, multiplicative hash.
+pub const MODEL_CHROMIUM_MUL: u8 = 4;
 
 /// Why a stream cannot be analysed or re-made.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +108,16 @@ pub fn candidates() -> Vec<Params> {
         level,
         ..Params::default()
     });
-    zlib.chain(ng).collect()
+    let chromium = [Flavour::ChromiumCrc, Flavour::ChromiumMul]
+        .into_iter()
+        .flat_map(|flavour| {
+            (1..=9).rev().map(move |level| Params {
+                flavour,
+                level,
+                ..Params::default()
+            })
+        });
+    zlib.chain(ng).chain(chromium).collect()
 }
 
 /// Plain bytes the settings are estimated on.
@@ -136,6 +149,8 @@ pub fn encode(blocks: &[Block], plain: &[u8], tail: u8, params: Params) -> Vec<u
     let model = match params.flavour {
         Flavour::Zlib => MODEL_ZLIB,
         Flavour::ZlibNg => MODEL_ZLIB_NG,
+        Flavour::ChromiumCrc => MODEL_CHROMIUM_CRC,
+        Flavour::ChromiumMul => MODEL_CHROMIUM_MUL,
     };
     let mut out = vec![model, params.level, params.mem_level, params.window_bits];
     out.extend(corrections(blocks, plain, tail, params, usize::MAX));
@@ -260,6 +275,8 @@ pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Erro
     let flavour = match model {
         MODEL_ZLIB => Some(Flavour::Zlib),
         MODEL_ZLIB_NG => Some(Flavour::ZlibNg),
+        MODEL_CHROMIUM_CRC => Some(Flavour::ChromiumCrc),
+        MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
         _ => None,
     };
     let params = Params {
