@@ -29,6 +29,8 @@ pub struct Contexts {
     pub kind: [[Bit; 2]; 3],
     /// BFINAL, by whether the plain text is used up.
     pub last: [Bit; 2],
+    /// The chunk ends after this block (asked when its text is used up).
+    pub chunk_end: Bit,
     /// A block ends before this token; by whether the model's block is full.
     pub end: [Bit; 2],
     /// The model was wrong; by whether it predicted a match.

@@ -187,6 +187,22 @@ impl Model {
         self.params
     }
 
+    /// The window the model needs kept before the next chunk's text.
+    pub fn window(&self) -> usize {
+        self.wmask + 1
+    }
+
+    /// Forgets the first `drop` bytes of the text: positions move down by
+    /// `drop`, and those that fall off become NIL (as zlib's window slide).
+    pub fn rebase(&mut self, drop: usize) {
+        let d = u32::try_from(drop).unwrap_or(u32::MAX);
+        for x in self.head.iter_mut().chain(self.prev.iter_mut()) {
+            *x = x.saturating_sub(d);
+        }
+        self.inserted = self.inserted.saturating_sub(drop);
+        self.pending = None;
+    }
+
     fn hash(&self, d: &[u8], p: usize) -> usize {
         if let Flavour::ChromiumCrc | Flavour::ChromiumMul = self.params.flavour {
             // Past the end Chromium reads its window's padding; the model reads zeros.

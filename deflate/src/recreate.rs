@@ -1,9 +1,13 @@
 //! A stream into its plain text and recipe, and back.
 //!
-//! Recipe layout (the deflate part of split recipe format 2):
+//! A long stream is done in chunks, each a run of whole blocks; the model
+//! (its hash chains and the last window of text) carries from one chunk to
+//! the next ([`Carry`]), so a chunk costs what the stream would have, and
+//! memory follows the chunk. Each chunk's recipe:
 //!
 //! ```text
-//! model        1 byte: 1 = zlib (crate::model)
+//! model        1 byte: 1 = zlib, 2 = zlib-ng/zlib-rs, 3 = Chromium (CRC32C
+//!              hash), 4 = Chromium (multiplicative hash) (crate::model)
 //! level        1 byte: 1-9
 //! mem_level    1 byte: 1-9
 //! window_bits  1 byte: 9-15
@@ -17,8 +21,12 @@
 //!       after the last: "ends here"
 //!       dynamic: "header differs from zlib's", and if so the header
 //!     BFINAL, by whether the text is used up
-//!   the bits after the last block
+//!     if not BFINAL and the chunk's text is used up: "the chunk ends here"
+//!   after the last block (BFINAL): the bits up to the byte boundary
 //! ```
+//!
+//! A chunk ends at a block boundary, which may be inside a byte: the
+//! writer keeps that byte's first bits for the next chunk.
 //!
 //! A recipe is hostile input: every number it decodes is checked against
 //! the plain text and deflate's limits, and the stream it re-makes may not
@@ -97,45 +105,60 @@ pub fn parse(stream: &[u8], limit: usize) -> Result<(Vec<Block>, Vec<u8>, u8, us
     Ok((blocks, plain, end.tail, end.len))
 }
 
-/// The candidates [`analyse`] tries, cheapest first.
+/// Every setting [`estimate`] considers.
 pub fn candidates() -> Vec<Params> {
-    let zlib = (1..=9).rev().map(|level| Params {
-        level,
-        ..Params::default()
-    });
-    let ng = (7..=9).rev().map(|level| Params {
-        flavour: Flavour::ZlibNg,
-        level,
-        ..Params::default()
-    });
-    let chromium = [Flavour::ChromiumCrc, Flavour::ChromiumMul]
-        .into_iter()
+    let all = [
+        Flavour::Zlib,
+        Flavour::ZlibNg,
+        Flavour::ChromiumCrc,
+        Flavour::ChromiumMul,
+    ];
+    all.into_iter()
         .flat_map(|flavour| {
             (1..=9).rev().map(move |level| Params {
                 flavour,
                 level,
                 ..Params::default()
             })
-        });
-    zlib.chain(ng).chain(chromium).collect()
+        })
+        .filter(Params::is_valid)
+        .collect()
 }
 
-/// Plain bytes the settings are estimated on.
-const ESTIMATE_BYTES: usize = 256 << 10;
+/// Plain bytes of the first and second round of [`estimate`], and how
+/// many settings go on to the second: a cheap look at all of them, a
+/// longer one at the few that did best.
+const ESTIMATE: [usize; 2] = [48 << 10, 512 << 10];
+const FINALISTS: usize = 3;
 
-/// Splits `stream`, choosing the model's settings that need the fewest
-/// corrections on its first [`ESTIMATE_BYTES`] of plain text.
+/// The settings under which a stream's first blocks need the fewest
+/// corrections.
+pub fn estimate(blocks: &[Block], plain: &[u8]) -> Params {
+    let cost = |params: Params, stop: usize| {
+        let mut carry = Carry::new(params);
+        let d = carry.text(plain);
+        corrections(&mut carry.model, &d, 0, blocks, Some(0), stop).len()
+    };
+    let mut round: Vec<(usize, Params)> = candidates()
+        .into_iter()
+        .map(|p| (cost(p, ESTIMATE[0]), p))
+        .collect();
+    round.sort_by_key(|r| r.0);
+    round.truncate(FINALISTS);
+    let mut best = round
+        .iter()
+        .map(|&(_, p)| (cost(p, ESTIMATE[1]), p))
+        .collect::<Vec<_>>();
+    best.sort_by_key(|r| r.0);
+    best.first().map_or_else(Params::default, |b| b.1)
+}
+
+/// Splits a whole `stream` in one chunk, estimating the settings.
 pub fn analyse(stream: &[u8], limit: usize) -> Result<Analysis, Error> {
     let (blocks, plain, tail, len) = parse(stream, limit)?;
-    let mut best: Option<(usize, Params)> = None;
-    for params in candidates() {
-        let size = corrections(&blocks, &plain, tail, params, ESTIMATE_BYTES).len();
-        if best.is_none_or(|(s, _)| size < s) {
-            best = Some((size, params));
-        }
-    }
-    let params = best.map_or_else(Params::default, |b| b.1);
-    let recipe = encode(&blocks, &plain, tail, params);
+    let params = estimate(&blocks, &plain);
+    let mut carry = Carry::new(params);
+    let recipe = carry.encode(&blocks, &plain, Some(tail));
     Ok(Analysis {
         plain,
         recipe,
@@ -144,27 +167,165 @@ pub fn analyse(stream: &[u8], limit: usize) -> Result<Analysis, Error> {
     })
 }
 
-/// The recipe of parsed blocks under `params`.
-pub fn encode(blocks: &[Block], plain: &[u8], tail: u8, params: Params) -> Vec<u8> {
+/// Re-makes a whole stream from a one-chunk recipe and its plain text; the
+/// stream may be at most `max_len` bytes.
+pub fn recreate(recipe: &[u8], plain: &[u8], max_len: usize) -> Result<Vec<u8>, Error> {
+    let mut carry = Carry::from_recipe(recipe)?;
+    let mut w = Writer::new();
+    let mut out = Vec::new();
+    match carry.decode(recipe, plain, &mut w, &mut out, max_len)? {
+        Some(tail) => {
+            out.extend(w.finish(tail));
+            if out.len() > max_len {
+                return Err(Error::TooLong(max_len));
+            }
+            Ok(out)
+        }
+        None => Err(Error::Truncated),
+    }
+}
+
+/// What one chunk leaves the next: the model and the text it still needs.
+#[derive(Debug, Clone)]
+pub struct Carry {
+    model: Model,
+    window: Vec<u8>,
+}
+
+impl Carry {
+    /// The state before a stream's first chunk.
+    pub fn new(params: Params) -> Carry {
+        Carry {
+            model: Model::new(params),
+            window: Vec::new(),
+        }
+    }
+
+    /// The state before the first chunk of the stream this recipe starts.
+    pub fn from_recipe(recipe: &[u8]) -> Result<Carry, Error> {
+        Ok(Carry::new(header(recipe)?.0))
+    }
+
+    /// The model's settings.
+    pub fn params(&self) -> Params {
+        self.model.params()
+    }
+
+    /// The window and a chunk's text, as the model indexes them.
+    fn text(&self, plain: &[u8]) -> Vec<u8> {
+        let mut d = Vec::with_capacity(self.window.len() + plain.len());
+        d.extend_from_slice(&self.window);
+        d.extend_from_slice(plain);
+        d
+    }
+
+    /// Keeps what the next chunk needs of `d`: whole windows are dropped,
+    /// so that chain positions keep their slots.
+    fn keep(&mut self, d: Vec<u8>) {
+        let w = self.model.window();
+        let drop = d.len().saturating_sub(w) / w * w;
+        self.model.rebase(drop);
+        self.window = d;
+        self.window.drain(..drop);
+    }
+
+    /// The recipe of one chunk: `blocks` give exactly `plain`; `tail` is
+    /// the bits after the last block when the chunk ends the stream.
+    pub fn encode(&mut self, blocks: &[Block], plain: &[u8], tail: Option<u8>) -> Vec<u8> {
+        let d = self.text(plain);
+        let start = self.window.len();
+        let mut out = header_bytes(self.params()).to_vec();
+        out.extend(corrections(
+            &mut self.model,
+            &d,
+            start,
+            blocks,
+            tail,
+            usize::MAX,
+        ));
+        self.keep(d);
+        out
+    }
+
+    /// Re-makes one chunk from its recipe and text, writing its blocks to
+    /// `w` and the bytes they complete to `out` (at most `max_len` in
+    /// all). Returns the bits after the last block when the chunk ended
+    /// the stream (the caller then finishes `w`), `None` when more chunks follow.
+    pub fn decode(
+        &mut self,
+        recipe: &[u8],
+        plain: &[u8],
+        w: &mut Writer,
+        out: &mut Vec<u8>,
+        max_len: usize,
+    ) -> Result<Option<u8>, Error> {
+        let (params, rest) = header(recipe)?;
+        if params != self.params() {
+            return Err(Error::Model {
+                model: recipe[0],
+                settings: [recipe[1], recipe[2], recipe[3]],
+            });
+        }
+        let d = self.text(plain);
+        let start = self.window.len();
+        let tail = decode_blocks(&mut self.model, &d, start, rest, w, out, max_len)?;
+        self.keep(d);
+        Ok(tail)
+    }
+}
+
+fn header_bytes(params: Params) -> [u8; 4] {
     let model = match params.flavour {
         Flavour::Zlib => MODEL_ZLIB,
         Flavour::ZlibNg => MODEL_ZLIB_NG,
         Flavour::ChromiumCrc => MODEL_CHROMIUM_CRC,
         Flavour::ChromiumMul => MODEL_CHROMIUM_MUL,
     };
-    let mut out = vec![model, params.level, params.mem_level, params.window_bits];
-    out.extend(corrections(blocks, plain, tail, params, usize::MAX));
-    out
+    [model, params.level, params.mem_level, params.window_bits]
 }
 
-/// The range-coded corrections, up to the block that passes `stop` bytes.
-fn corrections(blocks: &[Block], d: &[u8], tail: u8, params: Params, stop: usize) -> Vec<u8> {
+fn header(recipe: &[u8]) -> Result<(Params, &[u8]), Error> {
+    let (&[model, level, mem_level, window_bits], rest) = recipe
+        .split_first_chunk::<4>()
+        .ok_or(Error::Short(recipe.len()))?;
+    let flavour = match model {
+        MODEL_ZLIB => Some(Flavour::Zlib),
+        MODEL_ZLIB_NG => Some(Flavour::ZlibNg),
+        MODEL_CHROMIUM_CRC => Some(Flavour::ChromiumCrc),
+        MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
+        _ => None,
+    };
+    let params = Params {
+        flavour: flavour.unwrap_or_default(),
+        level,
+        mem_level,
+        window_bits,
+    };
+    if flavour.is_none() || !params.is_valid() {
+        return Err(Error::Model {
+            model,
+            settings: [level, mem_level, window_bits],
+        });
+    }
+    Ok((params, rest))
+}
+
+/// The range-coded corrections of `blocks`, whose text is `d[start..]`,
+/// up to the block that passes `stop` bytes of it.
+fn corrections(
+    m: &mut Model,
+    d: &[u8],
+    start: usize,
+    blocks: &[Block],
+    tail: Option<u8>,
+    stop: usize,
+) -> Vec<u8> {
+    let params = m.params();
     let mut e = Encoder::new();
     let mut c = Contexts::default();
-    let mut m = Model::new(params);
-    let mut p = 0usize;
+    let mut p = start;
     let mut prev_kind = 0usize;
-    for b in blocks {
+    for (n, b) in blocks.iter().enumerate() {
         let kind = kind_index(&b.kind);
         e.bit(&mut c.kind[prev_kind][0], kind == 2);
         if kind != 2 {
@@ -180,7 +341,7 @@ fn corrections(blocks: &[Block], d: &[u8], tail: u8, params: Params, stop: usize
             for (i, &t) in b.tokens.iter().enumerate() {
                 let full = usize::from(i == params.block_tokens());
                 e.bit(&mut c.end[full], false);
-                c.put_token(&mut e, &mut m, d, p, t);
+                c.put_token(&mut e, m, d, p, t);
                 p += usize::from(t.plain_len());
             }
             if p < d.len() {
@@ -196,11 +357,16 @@ fn corrections(blocks: &[Block], d: &[u8], tail: u8, params: Params, stop: usize
             }
         }
         e.bit(&mut c.last[usize::from(p == d.len())], b.last);
-        if p > stop {
+        if !b.last && p == d.len() {
+            e.bit(&mut c.chunk_end, n + 1 == blocks.len());
+        }
+        if p - start > stop {
             break;
         }
     }
-    c.tail.put(&mut e, u32::from(tail));
+    if let Some(t) = tail {
+        c.tail.put(&mut e, u32::from(t));
+    }
     e.finish()
 }
 
@@ -266,37 +432,21 @@ fn get_header(dec: &mut Decoder<'_>, c: &mut Contexts) -> Option<Header> {
     h.lengths().map(|_| h)
 }
 
-/// Re-makes the stream from its recipe and plain text; the stream may be
-/// at most `max_len` bytes.
-pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Error> {
-    let (&[model, level, mem_level, window_bits], rest) = recipe
-        .split_first_chunk::<4>()
-        .ok_or(Error::Short(recipe.len()))?;
-    let flavour = match model {
-        MODEL_ZLIB => Some(Flavour::Zlib),
-        MODEL_ZLIB_NG => Some(Flavour::ZlibNg),
-        MODEL_CHROMIUM_CRC => Some(Flavour::ChromiumCrc),
-        MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
-        _ => None,
-    };
-    let params = Params {
-        flavour: flavour.unwrap_or_default(),
-        level,
-        mem_level,
-        window_bits,
-    };
-    if flavour.is_none() || !params.is_valid() {
-        return Err(Error::Model {
-            model,
-            settings: [level, mem_level, window_bits],
-        });
-    }
+/// Decodes and writes the blocks of one chunk; the bits after the last
+/// block when it ends the stream.
+fn decode_blocks(
+    m: &mut Model,
+    d: &[u8],
+    start: usize,
+    rest: &[u8],
+    w: &mut Writer,
+    out: &mut Vec<u8>,
+    max_len: usize,
+) -> Result<Option<u8>, Error> {
+    let params = m.params();
     let mut dec = Decoder::new(rest);
     let mut c = Contexts::default();
-    let mut m = Model::new(params);
-    let mut w = Writer::new();
-    let mut out = Vec::new();
-    let mut p = 0usize;
+    let mut p = start;
     let mut prev_kind = 0usize;
     loop {
         if dec.overran() {
@@ -308,7 +458,7 @@ pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Erro
             usize::from(dec.bit(&mut c.kind[prev_kind][1]))
         };
         prev_kind = kind;
-        let start = p;
+        let at = p;
         let mut block = if kind == 0 {
             let pad = c.stored[0].get(&mut dec);
             let len = c.stored[1].get(&mut dec);
@@ -332,7 +482,7 @@ pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Erro
                 if dec.bit(&mut c.end[full]) {
                     break;
                 }
-                let t = c.get_token(&mut dec, &mut m, d, p)?;
+                let t = c.get_token(&mut dec, m, d, p)?;
                 p += usize::from(t.plain_len());
                 tokens.push(t);
                 if dec.overran() {
@@ -353,22 +503,20 @@ pub fn recreate(recipe: &[u8], d: &[u8], max_len: usize) -> Result<Vec<u8>, Erro
             }
         };
         block.last = dec.bit(&mut c.last[usize::from(p == d.len())]);
-        w.block(&block, &d[start..])?;
+        w.block(&block, &d[at..])?;
         out.extend(w.take_bytes());
         if out.len() > max_len {
             return Err(Error::TooLong(max_len));
         }
         if block.last {
-            break;
+            if p != d.len() {
+                return Err(Misfit(p).into());
+            }
+            let tail = u8::try_from(c.tail.get(&mut dec)).map_err(|_| Misfit(p))?;
+            return Ok(Some(tail));
+        }
+        if p == d.len() && dec.bit(&mut c.chunk_end) {
+            return Ok(None);
         }
     }
-    if p != d.len() {
-        return Err(Misfit(p).into());
-    }
-    let tail = u8::try_from(c.tail.get(&mut dec)).map_err(|_| Misfit(p))?;
-    out.extend(w.finish(tail));
-    if out.len() > max_len {
-        return Err(Error::TooLong(max_len));
-    }
-    Ok(out)
 }

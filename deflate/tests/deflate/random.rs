@@ -208,7 +208,7 @@ fn random_stream(rng: &mut Rng) -> (Vec<Block>, Vec<u8>, u8) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 120, .. ProptestConfig::default() })]
     #[test]
     fn random_streams_inflate_parse_and_write_back(seed in any::<u64>()) {
         let rng = &mut Rng(seed | 1);

@@ -70,3 +70,47 @@ fn hostile_recipes_are_errors_not_panics() {
     assert!(recreate(&[9, 6, 8, 15], &plain, 100).is_err());
     assert!(recreate(&[1, 6], &plain, 100).is_err());
 }
+
+#[test]
+fn chunked_recipes_carry_the_model_and_the_partial_byte() {
+    use trees_deflate::recreate::{Carry, estimate, parse};
+    use trees_deflate::write::Writer;
+    let plain = super::sample(900_000, 24);
+    for stream in [
+        super::streams::deflate_rs(&plain, 9),
+        super::streams::gzip_body(&super::streams::gzip(&plain, 6)).to_vec(),
+    ] {
+        let (blocks, text, tail, _) = parse(&stream, 1 << 26).unwrap();
+        assert!(blocks.len() >= 4, "{} blocks", blocks.len());
+        let params = estimate(&blocks, &text);
+        // Chunks of 1, 2 and the rest of the blocks.
+        let cuts = [0, 1, 3, blocks.len()];
+        let mut enc = Carry::new(params);
+        let (mut recipes, mut at) = (Vec::new(), 0usize);
+        for w in cuts.windows(2) {
+            let bs = &blocks[w[0]..w[1]];
+            let n: usize = bs.iter().map(|b| b.plain_len() as usize).sum();
+            let last = w[1] == blocks.len();
+            recipes.push((
+                enc.encode(bs, &text[at..at + n], last.then_some(tail)),
+                at,
+                n,
+            ));
+            at += n;
+        }
+        let mut dec = Carry::from_recipe(&recipes[0].0).unwrap();
+        let (mut w, mut out, mut end) = (Writer::new(), Vec::new(), None);
+        for (r, at, n) in &recipes {
+            end = dec
+                .decode(r, &text[*at..at + n], &mut w, &mut out, stream.len())
+                .unwrap();
+        }
+        out.extend(w.finish(end.expect("the last chunk ends the stream")));
+        assert!(out == stream, "chunked re-make differs");
+        let total: usize = recipes.iter().map(|r| r.0.len()).sum();
+        assert!(
+            total <= 4 * 64 + stream.len() / 1000,
+            "{total} bytes of recipes"
+        );
+    }
+}
