@@ -78,6 +78,11 @@ impl<'a> BitReader<'a> {
         self.have % 8
     }
 
+    /// Bits consumed so far.
+    pub fn position(&self) -> u64 {
+        self.next as u64 * 8 - u64::from(self.have)
+    }
+
     /// Whole bytes consumed so far (the byte being read counts once its
     /// first bit is taken).
     pub fn bytes_used(&self) -> usize {

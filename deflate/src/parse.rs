@@ -80,6 +80,19 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A parser at bit `bit` (0 to 7) of `deflate`'s first byte: where a
+    /// stream read in chunks goes on after a block that ended mid-byte.
+    pub fn at_bit(deflate: &'a [u8], bit: u32) -> Result<Self, ParseError> {
+        let mut p = Parser::new(deflate);
+        p.r.bits(bit.min(7))?;
+        Ok(p)
+    }
+
+    /// Bits read so far, from the first byte's first bit.
+    pub fn position(&self) -> u64 {
+        self.r.position()
+    }
+
     /// Reads the next block, appending its plain bytes to `out` (whose
     /// bytes before are the window that distances reach into), at most
     /// `limit` of them. `None` after the last block.

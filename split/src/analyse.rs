@@ -18,7 +18,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use preflate_rs::{ExitCode, PreflateConfig, PreflateStreamProcessor};
 
 use crate::gzip::{self, HeaderError};
-use crate::recipe::{Chunk, FORMAT_PREFLATE_0_7_6, MAX_CHUNK, MAX_TAIL, Member, Recipe};
+use crate::recipe::{Chunk, FORMAT_DEFLATE_2, MAX_CHUNK, MAX_TAIL, Member, Recipe};
 
 /// How much an analysis may hold.
 #[derive(Debug, Clone, Copy)]
@@ -79,16 +79,16 @@ pub enum Error {
 }
 
 /// Compressed bytes of X, read on demand, from `start` on.
-struct Input<'a> {
+pub(crate) struct Input<'a> {
     r: &'a mut dyn Read,
-    buf: Vec<u8>,
-    start: usize,
-    eof: bool,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) start: usize,
+    pub(crate) eof: bool,
 }
 
 impl Input<'_> {
     /// Makes at least `n` bytes available from `start` (fewer at EOF).
-    fn want(&mut self, n: usize) -> io::Result<&[u8]> {
+    pub(crate) fn want(&mut self, n: usize) -> io::Result<&[u8]> {
         if self.start > (8 << 20) && self.start * 2 > self.buf.len() {
             self.buf.drain(..self.start);
             self.start = 0;
@@ -114,9 +114,22 @@ impl Input<'_> {
 }
 
 /// Splits the gzip file read from `x`: writes its content T to `content`
-/// and returns its recipe R. A refusal may come after part of T was
+/// and returns its recipe R, in the format new splits use
+/// ([`FORMAT_DEFLATE_2`]). A refusal may come after part of T was
 /// written; the caller discards it.
 pub fn split(x: &mut dyn Read, content: &mut dyn Write, limits: Limits) -> Result<Recipe, Error> {
+    split_as(x, content, limits, FORMAT_DEFLATE_2)
+}
+
+/// [`split`] in a given recipe format: [`FORMAT_DEFLATE_2`], or
+/// [`crate::recipe::FORMAT_PREFLATE_0_7_6`] (which refuses streams preflate-rs cannot
+/// model; kept to make format-1 recipes for tests and comparisons).
+pub fn split_as(
+    x: &mut dyn Read,
+    content: &mut dyn Write,
+    limits: Limits,
+    format: u8,
+) -> Result<Recipe, Error> {
     let mut input = Input {
         r: x,
         buf: Vec::new(),
@@ -142,7 +155,11 @@ pub fn split(x: &mut dyn Read, content: &mut dyn Write, limits: Limits) -> Resul
             Err(_) => break,
         };
         input.start += header.len();
-        let chunks = deflate_chunks(&mut input, content, limits)?;
+        let chunks = if format == FORMAT_DEFLATE_2 {
+            crate::redeflate::chunks(&mut input, content, limits)?
+        } else {
+            deflate_chunks(&mut input, content, limits)?
+        };
         let trailer = input.want(gzip::TRAILER_LEN)?;
         let trailer: [u8; 8] = trailer
             .try_into()
@@ -162,7 +179,7 @@ pub fn split(x: &mut dyn Read, content: &mut dyn Write, limits: Limits) -> Resul
         return Err(Refusal::NotGzip("empty file".to_owned()).into());
     }
     Ok(Recipe {
-        format: FORMAT_PREFLATE_0_7_6,
+        format,
         members,
         tail,
     })

@@ -50,6 +50,7 @@ pub mod gzip;
 pub mod pieces;
 pub mod rebuild;
 pub mod recipe;
+mod redeflate;
 pub mod table;
 mod varint;
 pub mod worker;

@@ -16,7 +16,7 @@
 //! pieces                 count >= 1; each a tag byte and its fields:
 //!   0 literal            len, bytes: framing kept byte for byte
 //!   1 stored             plain_len: the next bytes of the contents, as they are
-//!   2 gzip               plain_len, len, a format-1 recipe ("TGZR", preflate-rs)
+//!   2 gzip               plain_len, len, a gzip recipe ("TGZR", format 1 or 2)
 //!   3 xz                 plain_len, out_len, check (1 byte), preset (1 byte,
 //!                        bit 7 extreme), dict, block_size (0: single-threaded)
 //!   4 zstd               plain_len, out_len, libzstd version, level (zigzag),
@@ -55,7 +55,7 @@ pub enum Piece {
         /// Bytes.
         plain_len: u64,
     },
-    /// A gzip file re-made by a format-1 recipe from the next bytes.
+    /// A gzip file re-made by a gzip recipe (format 1 or 2) from the next bytes.
     Gzip {
         /// Plain bytes it reads.
         plain_len: u64,

@@ -2,9 +2,10 @@
 //!
 //! For each member: its header; its deflate stream, chunk by chunk, each
 //! chunk's plain text read from T (exactly `plain_len` bytes, so memory
-//! follows the chunk, not X) and re-made by preflate-rs's
-//! `RecreateStreamProcessor`, whose output must have the chunk's recorded
-//! length; its trailer. Then the tail. T must end exactly where the last
+//! follows the chunk, not X) and re-made by trees-deflate (format 2,
+//! [`crate::redeflate`]) or preflate-rs's `RecreateStreamProcessor`
+//! (format 1), whose output must have the chunk's recorded length; its
+//! trailer. Then the tail. T must end exactly where the last
 //! chunk does.
 //!
 //! This runs preflate-rs in the calling process and so trusts R: hostile
@@ -20,7 +21,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use preflate_rs::RecreateStreamProcessor;
 
 use crate::analyse::panic_text;
-use crate::recipe::{KNOWN_FORMATS, MAX_CHUNK, Recipe};
+use crate::recipe::{FORMAT_DEFLATE_2, KNOWN_FORMATS, MAX_CHUNK, Recipe};
 
 /// Why a rebuild failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,16 @@ pub enum Error {
         /// The chunk, from 0.
         chunk: usize,
         /// What it said (or its panic).
+        message: String,
+    },
+    /// trees-deflate cannot re-make a chunk (format 2).
+    #[error("chunk {chunk} of member {member}: trees-deflate cannot re-make it: {message}")]
+    Redeflate {
+        /// The member, from 0.
+        member: usize,
+        /// The chunk, from 0.
+        chunk: usize,
+        /// What it said.
         message: String,
     },
     /// A chunk re-made to a length other than the recorded one.
@@ -75,6 +86,24 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
     for (m, member) in recipe.members.iter().enumerate() {
         out.write_all(&member.header)?;
         written += member.header.len() as u64;
+        if recipe.format == FORMAT_DEFLATE_2 {
+            let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
+                let got = crate::redeflate::read_exact_or_less(content, chunk.plain_len, plain)?;
+                consumed += got;
+                if got == chunk.plain_len {
+                    Ok(())
+                } else {
+                    Err(Error::ContentLength {
+                        expected: recipe.content_len(),
+                        actual: consumed,
+                    })
+                }
+            };
+            written += crate::redeflate::rebuild_member(m, &member.chunks, &mut text, out)?;
+            out.write_all(&member.trailer)?;
+            written += member.trailer.len() as u64;
+            continue;
+        }
         let mut p = RecreateStreamProcessor::new();
         for (c, chunk) in member.chunks.iter().enumerate() {
             let len = usize::try_from(chunk.plain_len.min(MAX_CHUNK)).unwrap_or(0);

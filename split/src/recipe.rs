@@ -9,7 +9,9 @@
 //! ```text
 //! "TGZR"                 magic, 4 bytes
 //! format                 1 byte: 1 = gzip framing as below, deflate
-//!                        streams re-made by preflate-rs 0.7.6
+//!                        streams re-made by preflate-rs 0.7.6;
+//!                        2 = the same framing, deflate streams re-made
+//!                        by trees-deflate (crate::redeflate)
 //! members                count, at least 1
 //! per member:
 //!   header_len, header   the member's header, byte for byte
@@ -18,9 +20,10 @@
 //!     plain_len          bytes of T this chunk re-makes, <= MAX_CHUNK
 //!     deflate_len        bytes of deflate data it must give
 //!     corrections_len, corrections
-//!                        preflate-rs's corrections for the chunk (the
-//!                        first chunk of a member also holds its
-//!                        parameters)
+//!                        format 1: preflate-rs's corrections for the
+//!                        chunk (the first chunk of a member also holds
+//!                        its parameters); format 2: a trees-deflate
+//!                        chunk recipe (model, settings, corrections)
 //!   trailer              8 bytes: CRC32 and ISIZE as found
 //! tail_len, tail         bytes after the last member, <= MAX_TAIL
 //! ```
@@ -37,8 +40,12 @@ pub const MAGIC: [u8; 4] = *b"TGZR";
 /// Recipe format 1: our gzip framing, corrections of preflate-rs 0.7.6.
 pub const FORMAT_PREFLATE_0_7_6: u8 = 1;
 
+/// Recipe format 2: our gzip framing, deflate streams re-made by
+/// trees-deflate (chunks of whole blocks; see [`crate::redeflate`]).
+pub const FORMAT_DEFLATE_2: u8 = 2;
+
 /// The formats this build can rebuild.
-pub const KNOWN_FORMATS: &[u8] = &[FORMAT_PREFLATE_0_7_6];
+pub const KNOWN_FORMATS: &[u8] = &[FORMAT_PREFLATE_0_7_6, FORMAT_DEFLATE_2];
 
 /// Most plain bytes one chunk may re-make: a rebuild holds one chunk's
 /// plain text and output, so this bounds its memory. Analysis cuts chunks
