@@ -217,7 +217,20 @@ fn main() {
         put(dir, "split_container", name, &x);
         put(dir, "split_pieces", name, &r.encode());
     }
-    let chunk = &recipe.members[0].chunks[0];
+    // split_rebuild feeds preflate-rs (format 1) corrections to the worker.
+    let mut content = Vec::new();
+    let format1 = trees_split::analyse::split_as(
+        &mut &x[..],
+        &mut content,
+        Default::default(),
+        trees_split::recipe::FORMAT_PREFLATE_0_7_6,
+    )
+    .unwrap();
+    let chunk = &format1.members[0].chunks[0];
+    // deflate_stream and deflate_recipe: the member's raw deflate stream
+    // and its trees-deflate recipe (format 5's first chunk).
+    put(dir, "deflate_stream", "gzip-6", &x[10..x.len() - 8]);
+    put(dir, "deflate_recipe", "gzip-6", &recipe.members[0].chunks[0].corrections);
     let mut seed = (chunk.deflate_len as u32).to_le_bytes().to_vec();
     seed.extend_from_slice(&chunk.corrections);
     put(dir, "split_rebuild", "gzip-6", &seed);

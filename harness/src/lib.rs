@@ -19,7 +19,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 15] = [
+pub const TARGETS: [(&str, Harness); 17] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
@@ -35,6 +35,8 @@ pub const TARGETS: [(&str, Harness); 15] = [
     ("split_rebuild", split_rebuild),
     ("split_container", split_container),
     ("split_pieces", split_pieces),
+    ("deflate_stream", deflate_stream),
+    ("deflate_recipe", deflate_recipe),
 ];
 
 /// Results past this are refused by every harness: a bound, so that a
@@ -267,6 +269,37 @@ pub fn split_pieces(data: &[u8]) {
     let _ = r.content_len().checked_add(r.rebuilt_len());
 }
 
+/// A hostile deflate stream: parsed a block at a time (at most 1 MiB of
+/// plain text per block); what parses writes back to the same bytes, and
+/// what analyses is re-made exactly from its plain text and recipe.
+pub fn deflate_stream(data: &[u8]) {
+    use trees_deflate::recreate::{analyse, parse, recreate};
+    let Ok((blocks, plain, tail, len)) = parse(data, 1 << 20) else {
+        return;
+    };
+    let mut w = trees_deflate::write::Writer::new();
+    let mut at = 0usize;
+    for b in &blocks {
+        w.block(b, &plain[at..]).expect("a parsed block writes");
+        at += b.plain_len() as usize;
+    }
+    assert_eq!(w.finish(tail), data[..len], "parse then write gives the same bits");
+    let a = analyse(data, 1 << 20).expect("a stream that parses analyses");
+    let again = recreate(&a.recipe, &a.plain, len).expect("its recipe re-makes it");
+    assert_eq!(again, data[..len], "re-made exactly");
+}
+
+/// A hostile trees-deflate recipe with a valid plain text
+/// ([`split_content`]): an error, or a stream within the bound; never a
+/// panic, never more memory than the bound allows. The re-creator runs in
+/// process: unlike preflate-rs, it must be safe on any recipe.
+pub fn deflate_recipe(data: &[u8]) {
+    let t = split_content();
+    if let Ok(out) = trees_deflate::recreate::recreate(data, t, 1 << 20) {
+        assert!(out.len() <= 1 << 20, "the bound holds");
+    }
+}
+
 /// The content the `split_rebuild` target re-makes: 48 KiB of words, the
 /// same on every run.
 pub fn split_content() -> &'static [u8] {
@@ -301,6 +334,8 @@ pub fn split_content() -> &'static [u8] {
 pub fn split_rebuild(data: &[u8]) {
     use trees_split::recipe::{Chunk, FORMAT_PREFLATE_0_7_6, Member, Recipe};
     use trees_split::worker::Worker;
+    // preflate-rs's corrections (format 1): the reader that may loop, so
+    // the one that needs the worker's caps.
     let Some((len, corrections)) = data.split_first_chunk::<4>() else {
         return;
     };

@@ -18,7 +18,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use preflate_rs::{ExitCode, PreflateConfig, PreflateStreamProcessor};
 
 use crate::gzip::{self, HeaderError};
-use crate::recipe::{Chunk, FORMAT_DEFLATE_2, MAX_CHUNK, MAX_TAIL, Member, Recipe};
+use crate::recipe::{Chunk, FORMAT_TREES_DEFLATE, MAX_CHUNK, MAX_TAIL, Member, Recipe};
 
 /// How much an analysis may hold.
 #[derive(Debug, Clone, Copy)]
@@ -115,13 +115,13 @@ impl Input<'_> {
 
 /// Splits the gzip file read from `x`: writes its content T to `content`
 /// and returns its recipe R, in the format new splits use
-/// ([`FORMAT_DEFLATE_2`]). A refusal may come after part of T was
+/// ([`FORMAT_TREES_DEFLATE`]). A refusal may come after part of T was
 /// written; the caller discards it.
 pub fn split(x: &mut dyn Read, content: &mut dyn Write, limits: Limits) -> Result<Recipe, Error> {
-    split_as(x, content, limits, FORMAT_DEFLATE_2)
+    split_as(x, content, limits, FORMAT_TREES_DEFLATE)
 }
 
-/// [`split`] in a given recipe format: [`FORMAT_DEFLATE_2`], or
+/// [`split`] in a given recipe format: [`FORMAT_TREES_DEFLATE`], or
 /// [`crate::recipe::FORMAT_PREFLATE_0_7_6`] (which refuses streams preflate-rs cannot
 /// model; kept to make format-1 recipes for tests and comparisons).
 pub fn split_as(
@@ -155,7 +155,7 @@ pub fn split_as(
             Err(_) => break,
         };
         input.start += header.len();
-        let chunks = if format == FORMAT_DEFLATE_2 {
+        let chunks = if format == FORMAT_TREES_DEFLATE {
             crate::redeflate::chunks(&mut input, content, limits)?
         } else {
             deflate_chunks(&mut input, content, limits)?

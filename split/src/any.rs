@@ -1,4 +1,4 @@
-//! Any recipe this build reads: format 1 (a gzip file, [`crate::recipe`])
+//! Any recipe this build reads: formats 1 and 5 (a gzip file, [`crate::recipe`])
 //! or the general one (xz, zstd, `ar`: [`crate::pieces`]), told apart by
 //! their magic, with one rebuild for both.
 
@@ -8,22 +8,24 @@ use crate::pieces;
 use crate::recipe::{self, FormatError};
 
 /// Every record format this build rebuilds: 1 gzip (preflate-rs 0.7.6),
-/// 2 xz (liblzma), 3 zstd (libzstd 1.5.4), 4 `ar` (members by codec).
+/// 2 xz (liblzma), 3 zstd (libzstd 1.5.4), 4 `ar` (members by codec),
+/// 5 gzip (trees-deflate).
 pub const FORMATS: &[u8] = &[
     recipe::FORMAT_PREFLATE_0_7_6,
     pieces::FORMAT_XZ,
     pieces::FORMAT_ZSTD,
     pieces::FORMAT_AR,
+    recipe::FORMAT_TREES_DEFLATE,
 ];
 
 /// What each format is, for messages.
 pub const FORMAT_NAMES: &str = "1 = gzip by preflate-rs 0.7.6, 2 = xz by liblzma, \
-     3 = zstd by libzstd 1.5.4, 4 = ar with its members by codec";
+     3 = zstd by libzstd 1.5.4, 4 = ar with its members by codec, 5 = gzip by trees-deflate";
 
 /// A decoded recipe of either layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnyRecipe {
-    /// Format 1.
+    /// Formats 1 and 5.
     Gzip(recipe::Recipe),
     /// Formats 2-4.
     Pieces(pieces::Recipe),
@@ -32,7 +34,7 @@ pub enum AnyRecipe {
 /// Why a rebuild failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
-    /// A format-1 rebuild failed.
+    /// A gzip (format 1 or 5) rebuild failed.
     #[error(transparent)]
     Gzip(#[from] crate::rebuild::Error),
     /// A general rebuild failed.

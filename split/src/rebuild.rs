@@ -2,7 +2,7 @@
 //!
 //! For each member: its header; its deflate stream, chunk by chunk, each
 //! chunk's plain text read from T (exactly `plain_len` bytes, so memory
-//! follows the chunk, not X) and re-made by trees-deflate (format 2,
+//! follows the chunk, not X) and re-made by trees-deflate (format 5,
 //! [`crate::redeflate`]) or preflate-rs's `RecreateStreamProcessor`
 //! (format 1), whose output must have the chunk's recorded length; its
 //! trailer. Then the tail. T must end exactly where the last
@@ -21,7 +21,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use preflate_rs::RecreateStreamProcessor;
 
 use crate::analyse::panic_text;
-use crate::recipe::{FORMAT_DEFLATE_2, KNOWN_FORMATS, MAX_CHUNK, Recipe};
+use crate::recipe::{FORMAT_TREES_DEFLATE, KNOWN_FORMATS, MAX_CHUNK, Recipe};
 
 /// Why a rebuild failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,7 @@ pub enum Error {
         /// What it said (or its panic).
         message: String,
     },
-    /// trees-deflate cannot re-make a chunk (format 2).
+    /// trees-deflate cannot re-make a chunk (format 5).
     #[error("chunk {chunk} of member {member}: trees-deflate cannot re-make it: {message}")]
     Redeflate {
         /// The member, from 0.
@@ -86,7 +86,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
     for (m, member) in recipe.members.iter().enumerate() {
         out.write_all(&member.header)?;
         written += member.header.len() as u64;
-        if recipe.format == FORMAT_DEFLATE_2 {
+        if recipe.format == FORMAT_TREES_DEFLATE {
             let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
                 let got = crate::redeflate::read_exact_or_less(content, chunk.plain_len, plain)?;
                 consumed += got;

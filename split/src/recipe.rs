@@ -10,7 +10,7 @@
 //! "TGZR"                 magic, 4 bytes
 //! format                 1 byte: 1 = gzip framing as below, deflate
 //!                        streams re-made by preflate-rs 0.7.6;
-//!                        2 = the same framing, deflate streams re-made
+//!                        5 = the same framing, deflate streams re-made
 //!                        by trees-deflate (crate::redeflate)
 //! members                count, at least 1
 //! per member:
@@ -22,7 +22,7 @@
 //!     corrections_len, corrections
 //!                        format 1: preflate-rs's corrections for the
 //!                        chunk (the first chunk of a member also holds
-//!                        its parameters); format 2: a trees-deflate
+//!                        its parameters); format 5: a trees-deflate
 //!                        chunk recipe (model, settings, corrections)
 //!   trailer              8 bytes: CRC32 and ISIZE as found
 //! tail_len, tail         bytes after the last member, <= MAX_TAIL
@@ -40,12 +40,14 @@ pub const MAGIC: [u8; 4] = *b"TGZR";
 /// Recipe format 1: our gzip framing, corrections of preflate-rs 0.7.6.
 pub const FORMAT_PREFLATE_0_7_6: u8 = 1;
 
-/// Recipe format 2: our gzip framing, deflate streams re-made by
+/// Recipe format 5: our gzip framing, deflate streams re-made by
 /// trees-deflate (chunks of whole blocks; see [`crate::redeflate`]).
-pub const FORMAT_DEFLATE_2: u8 = 2;
+/// Formats are one namespace with the general recipe's (2 xz, 3 zstd,
+/// 4 `ar`), as a record names its recipe's format: so 5, not 2.
+pub const FORMAT_TREES_DEFLATE: u8 = 5;
 
 /// The formats this build can rebuild.
-pub const KNOWN_FORMATS: &[u8] = &[FORMAT_PREFLATE_0_7_6, FORMAT_DEFLATE_2];
+pub const KNOWN_FORMATS: &[u8] = &[FORMAT_PREFLATE_0_7_6, FORMAT_TREES_DEFLATE];
 
 /// Most plain bytes one chunk may re-make: a rebuild holds one chunk's
 /// plain text and output, so this bounds its memory. Analysis cuts chunks

@@ -1,4 +1,4 @@
-//! Recipe format 2: a member's deflate stream re-made by trees-deflate,
+//! Recipe format 5: a member's deflate stream re-made by trees-deflate,
 //! which models zlib, zlib-ng/zlib-rs and Chromium's zlib and writes what
 //! its model does not predict as corrections, so that it takes every
 //! valid stream.
@@ -99,12 +99,15 @@ fn refuse(e: ParseError, whole_input: bool, limits: Limits) -> Error {
     Refusal::NotGzip(why).into()
 }
 
+/// Reads a chunk's text into the buffer, or says why not.
+pub(crate) type ChunkText<'a> = dyn FnMut(&Chunk, &mut Vec<u8>) -> Result<(), RebuildError> + 'a;
+
 /// Re-makes member `member`'s stream from its chunks, each chunk's text
 /// read by `chunk_text`; returns the bytes written.
 pub(crate) fn rebuild_member(
     member: usize,
     chunks: &[Chunk],
-    chunk_text: &mut dyn FnMut(&Chunk, &mut Vec<u8>) -> Result<(), RebuildError>,
+    chunk_text: &mut ChunkText<'_>,
     out: &mut dyn Write,
 ) -> Result<u64, RebuildError> {
     let mut plain = Vec::new();

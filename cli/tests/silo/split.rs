@@ -312,45 +312,45 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
     }
 }
 
-/// The committed fixture: a pack written by the first build that split
-/// gzip files (preflate-rs 0.7.6, recipe format 1). Every later build must
-/// read it back exactly; an upgrade that cannot fails here, not in a
+/// The committed fixtures: packs written by the first build that split
+/// gzip files (preflate-rs 0.7.6, recipe format 1) and by the first whose
+/// gzip recipes are trees-deflate's (format 5). Every later build must
+/// read them back exactly; an upgrade that cannot fails here, not in a
 /// user's silo.
 #[test]
-fn the_committed_split_fixture_reads_back_exactly() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/split-fixture");
-    let (_tmp, dir) = new_silo();
-    let mut tables = 0;
-    for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
-        let p = e.unwrap().path();
-        tables += usize::from(p.extension().is_some_and(|e| e == "split"));
-        std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
-    }
-    assert_eq!(tables, 1, "the fixture has one record table");
-    let expected = std::fs::read_to_string(fixture.join("expected.txt")).unwrap();
-    let mut n = 0;
-    for line in expected.lines().filter(|l| !l.starts_with('#')) {
-        let mut w = line.split_whitespace();
-        let (id, size, sha256) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap());
-        let bytes = silo_ok(&[&"cat", &dir, &id]);
-        assert_eq!(bytes.len().to_string(), size, "{id}");
-        let sum = pipe("sha256sum", &[], &bytes, None);
+fn the_committed_split_fixtures_read_back_exactly() {
+    for (name, files) in [("split-fixture", 3), ("split-fixture-deflate", 4)] {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name);
+        let (_tmp, dir) = new_silo();
+        let mut tables = 0;
+        for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
+            let p = e.unwrap().path();
+            tables += usize::from(p.extension().is_some_and(|e| e == "split"));
+            std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
+        }
+        assert_eq!(tables, 1, "{name} has one record table");
+        let expected = std::fs::read_to_string(fixture.join("expected.txt")).unwrap();
+        let mut n = 0;
+        for line in expected.lines().filter(|l| !l.starts_with('#')) {
+            let mut w = line.split_whitespace();
+            let (id, size, sha256) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap());
+            let bytes = silo_ok(&[&"cat", &dir, &id]);
+            assert_eq!(bytes.len().to_string(), size, "{name}: {id}");
+            let sum = pipe("sha256sum", &[], &bytes, None);
+            assert!(
+                String::from_utf8_lossy(&sum).starts_with(sha256),
+                "{name}: {id}: sha256"
+            );
+            n += 1;
+        }
+        assert_eq!(n, files, "{name} names {n} objects");
+        assert_eq!(records(&dir).len(), files, "{name}: its objects are stored split");
+        let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
         assert!(
-            String::from_utf8_lossy(&sum).starts_with(sha256),
-            "{id}: sha256"
+            v.contains(&format!("; {files} gzip files stored split), 0 derived files: ok")),
+            "{name}: {v}"
         );
-        n += 1;
     }
-    assert!(n >= 3, "the fixture names {n} objects");
-    assert!(
-        records(&dir).len() >= 3,
-        "the fixture's objects are stored split"
-    );
-    let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
-    assert!(
-        v.contains("gzip files stored split), 0 derived files: ok"),
-        "{v}"
-    );
 }
 
 #[test]
