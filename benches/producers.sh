@@ -8,9 +8,14 @@
 #   GNU gzip -1 .. -9, gzip -6 --rsyncable, two gzip -6 members (cat a.gz b.gz)
 #   pigz -6, -9, -11 (zopfli mode)
 #   Python gzip.compress (levels 6, 9), tarfile.open(mode='w:gz') (level 9)
-#   node zlib.gzipSync (levels 6, 9)
+#   node zlib.gzipSync (levels 1, 6, 9: Chromium's zlib)
+#   flate2 on zlib-rs (levels 1, 6, 9; cargo packages at 9), through
+#     deflate/examples/gzip-rs.rs, built here
+#   7-Zip's deflate (7z a -tgzip, -mx1, -mx5, -mx9), when 7z is installed
+#   Go's compress/gzip (levels 1, 6, 9), when go is installed (a ten-line
+#     program built here)
 #   git archive --format=tar.gz (default level, -9) of a repository of the tar's files
-#   libdeflate-gzip -6, -9, -12
+#   libdeflate-gzip -1 ... -12
 #   zopfli (--i$ZOPFLI_ITERATIONS, default 15 as zopfli's own)
 #   the downloads in $GZIP_BENCH_CACHE (pip sdists, cargo .crate, npm pack)
 # A producer whose tool is missing is skipped and named at the end.
@@ -29,8 +34,8 @@
 #   ZOPFLI_ITERATIONS=N      zopfli --iN (default 15)
 #   PRODUCERS_SKIP_SLOW=1    leave out pigz -11 and zopfli (each over a minute on 20 MB here)
 #   PRODUCERS_OUT=FILE       the report (default benches/results/producers.md)
-# needs: gzip, git, python3, tar, /usr/bin/time; uses pigz, node, libdeflate-gzip and
-# zopfli when present (apt: pigz nodejs libdeflate-tools zopfli)
+# needs: gzip, git, python3, tar, cargo, /usr/bin/time; uses pigz, node, libdeflate-gzip,
+# zopfli, 7z and go when present (apt: pigz nodejs libdeflate-tools zopfli 7zip golang-go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -121,7 +126,7 @@ with tarfile.open(sys.argv[1]) as src, tarfile.open(fileobj=sys.stdout.buffer, m
 ' "$in"
 
 if have node; then
-  for l in 6 9; do
+  for l in 1 6 9; do
     produce "node zlib.gzipSync ($(node -p process.versions.zlib))" "$l" node -e '
 const fs = require("fs"), zlib = require("zlib");
 process.stdout.write(zlib.gzipSync(fs.readFileSync(process.argv[1]), {level: +process.argv[2]}));' "$in" "$l"
@@ -138,8 +143,48 @@ produce "git archive --format=tar.gz ($(git --version | cut -d' ' -f3))" "defaul
 produce "git archive --format=tar.gz ($(git --version | cut -d' ' -f3))" "-9" git -C "$work/repo" archive --format=tar.gz -9 HEAD
 rm -rf "$work/repo"
 
+cargo build -q --release -p trees-deflate --example gzip-rs
+for l in 1 6 9; do
+  produce "flate2 on zlib-rs (cargo: 9)" "$l" "$root/target/release/examples/gzip-rs" "$l" < "$in"
+done
+
 if have libdeflate-gzip; then
-  for l in 6 9 12; do produce "libdeflate-gzip" "-$l" libdeflate-gzip "-$l" -c "$in"; done
+  for l in 1 2 3 4 5 6 7 8 9 10 11 12; do produce "libdeflate-gzip" "-$l" libdeflate-gzip "-$l" -c "$in"; done
+fi
+if have 7z; then
+  for l in 1 5 9; do
+    # shellcheck disable=SC2016 # the inner sh expands them
+    produce "7-Zip $(7z i 2>/dev/null | awk '/^7-Zip/ {print $3; exit}') deflate (7z a -tgzip)" "-mx$l" sh -c 'rm -f "$2.gz"; 7z a -tgzip -bd -bso0 "-mx$1" "$2.gz" "$2" && cat "$2.gz" && rm -f "$2.gz"' sh "$l" "$in"
+  done
+fi
+if have go; then
+  mkdir -p "$work/gogz"
+  cat > "$work/gogz/main.go" <<'GO'
+package main
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"strconv"
+)
+
+func main() {
+	level, _ := strconv.Atoi(os.Args[1])
+	w, err := gzip.NewWriterLevel(os.Stdout, level)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := io.Copy(w, os.Stdin); err != nil {
+		panic(err)
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+}
+GO
+  (cd "$work/gogz" && GOCACHE="$work/gocache" go build -o gogz main.go)
+  for l in 1 6 9; do produce "Go $(go version | cut -d' ' -f3) compress/gzip" "$l" "$work/gogz/gogz" "$l" < "$in"; done
 fi
 if ((!skip_slow)) && have zopfli; then
   produce "zopfli" "--i$zopfli_i" zopfli "--i$zopfli_i" -c "$in"

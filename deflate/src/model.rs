@@ -67,6 +67,26 @@ impl Default for Params {
     }
 }
 
+impl std::fmt::Display for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.flavour {
+            Flavour::Zlib => "zlib",
+            Flavour::ZlibNg => "zlib-ng",
+            Flavour::ChromiumCrc => "chromium-crc32c",
+            Flavour::ChromiumMul => "chromium",
+        };
+        write!(f, "{name} -{}", self.level)?;
+        if self.mem_level != 8 || self.window_bits != 15 {
+            write!(
+                f,
+                " (memLevel {}, windowBits {})",
+                self.mem_level, self.window_bits
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Params {
     /// Whether the settings are ones zlib has.
     pub fn is_valid(&self) -> bool {

@@ -230,7 +230,12 @@ fn main() {
     // deflate_stream and deflate_recipe: the member's raw deflate stream
     // and its trees-deflate recipe (format 5's first chunk).
     put(dir, "deflate_stream", "gzip-6", &x[10..x.len() - 8]);
-    put(dir, "deflate_recipe", "gzip-6", &recipe.members[0].chunks[0].corrections);
+    put(
+        dir,
+        "deflate_recipe",
+        "gzip-6",
+        &recipe.members[0].chunks[0].corrections,
+    );
     let mut seed = (chunk.deflate_len as u32).to_le_bytes().to_vec();
     seed.extend_from_slice(&chunk.corrections);
     put(dir, "split_rebuild", "gzip-6", &seed);

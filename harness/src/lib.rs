@@ -283,7 +283,11 @@ pub fn deflate_stream(data: &[u8]) {
         w.block(b, &plain[at..]).expect("a parsed block writes");
         at += b.plain_len() as usize;
     }
-    assert_eq!(w.finish(tail), data[..len], "parse then write gives the same bits");
+    assert_eq!(
+        w.finish(tail),
+        data[..len],
+        "parse then write gives the same bits"
+    );
     let a = analyse(data, 1 << 20).expect("a stream that parses analyses");
     let again = recreate(&a.recipe, &a.plain, len).expect("its recipe re-makes it");
     assert_eq!(again, data[..len], "re-made exactly");

@@ -119,6 +119,24 @@ impl Recipe {
         members + self.tail.len() as u64
     }
 
+    /// The encoder model each member's stream is re-made with (format 5;
+    /// empty for format 1), as "zlib-ng -9".
+    pub fn models(&self) -> Vec<String> {
+        if self.format != FORMAT_TREES_DEFLATE {
+            return Vec::new();
+        }
+        self.members
+            .iter()
+            .filter_map(|m| m.chunks.first())
+            .map(
+                |c| match trees_deflate::recreate::Carry::from_recipe(&c.corrections) {
+                    Ok(carry) => carry.params().to_string(),
+                    Err(e) => format!("unreadable: {e}"),
+                },
+            )
+            .collect()
+    }
+
     /// The recipe's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();

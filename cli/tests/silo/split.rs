@@ -320,7 +320,9 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
 #[test]
 fn the_committed_split_fixtures_read_back_exactly() {
     for (name, files) in [("split-fixture", 3), ("split-fixture-deflate", 4)] {
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name);
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata")
+            .join(name);
         let (_tmp, dir) = new_silo();
         let mut tables = 0;
         for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
@@ -344,10 +346,16 @@ fn the_committed_split_fixtures_read_back_exactly() {
             n += 1;
         }
         assert_eq!(n, files, "{name} names {n} objects");
-        assert_eq!(records(&dir).len(), files, "{name}: its objects are stored split");
+        assert_eq!(
+            records(&dir).len(),
+            files,
+            "{name}: its objects are stored split"
+        );
         let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
         assert!(
-            v.contains(&format!("; {files} gzip files stored split), 0 derived files: ok")),
+            v.contains(&format!(
+                "; {files} gzip files stored split), 0 derived files: ok"
+            )),
             "{name}: {v}"
         );
     }

@@ -135,6 +135,22 @@ pub struct SplitCheckArgs {
     /// first chunk, so this can change what splits and what it costs.
     #[arg(long)]
     pub chunk: Option<Size>,
+    /// The gzip recipe format to try: 5 (trees-deflate, what repack
+    /// writes) or 1 (preflate-rs 0.7.6, which silos may still hold; to
+    /// compare the two).
+    #[arg(long, default_value_t = 5, value_parser = recipe_format)]
+    pub recipe_format: u8,
+}
+
+/// `--recipe-format`: 1 or 5.
+fn recipe_format(s: &str) -> Result<u8, String> {
+    match s {
+        "1" => Ok(1),
+        "5" => Ok(5),
+        _ => Err(format!(
+            "{s} is not a gzip recipe format: 1 (preflate-rs) or 5 (trees-deflate)"
+        )),
+    }
 }
 
 /// `silo init`.

@@ -25,6 +25,12 @@ pub struct Report {
     chunks: usize,
     /// How many contents (blobs) it becomes.
     contents: usize,
+    /// A gzip file's recipe format (1 or 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipe_format: Option<u8>,
+    /// The encoder model of each member's stream (format 5).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    models: Vec<String>,
     /// The file's bytes (named for the first format split).
     gzip_bytes: u64,
     content_bytes: u64,
@@ -43,7 +49,7 @@ pub fn run(a: &SplitCheckArgs, out: &mut dyn Write) -> Result<Status> {
         limits.feed = limits.feed.max(2 * limits.chunk);
     }
     for f in &a.files {
-        let r = check(f, limits, a.memory.0)?;
+        let r = check(f, limits, a.memory.0, a.recipe_format)?;
         if a.json {
             serde_json::to_writer(&mut *out, &r)?;
             writeln!(out)?;
@@ -57,7 +63,7 @@ pub fn run(a: &SplitCheckArgs, out: &mut dyn Write) -> Result<Status> {
 
 /// Splits `file` (content to a temporary file), rebuilds it, compares;
 /// decoders and encoders of xz and zstd are bounded by `memory`, as in repack.
-pub fn check(file: &Path, limits: Limits, memory: u64) -> Result<Report> {
+pub fn check(file: &Path, limits: Limits, memory: u64, recipe_format: u8) -> Result<Report> {
     let gzip_bytes = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
@@ -69,6 +75,8 @@ pub fn check(file: &Path, limits: Limits, memory: u64) -> Result<Report> {
         members: 0,
         chunks: 0,
         contents: 0,
+        recipe_format: None,
+        models: Vec::new(),
         gzip_bytes,
         content_bytes: 0,
         recipe_bytes: 0,
@@ -90,7 +98,7 @@ pub fn check(file: &Path, limits: Limits, memory: u64) -> Result<Report> {
     let t = Instant::now();
     let recipe = {
         let mut w = io::BufWriter::with_capacity(1 << 20, &mut content);
-        let r = analyse::split(&mut open()?, &mut w, limits);
+        let r = analyse::split_as(&mut open()?, &mut w, limits, recipe_format);
         w.flush()?;
         r
     };
@@ -105,6 +113,8 @@ pub fn check(file: &Path, limits: Limits, memory: u64) -> Result<Report> {
     };
     report.members = recipe.members.len();
     report.contents = 1;
+    report.recipe_format = Some(recipe.format);
+    report.models = recipe.models();
     report.chunks = recipe.members.iter().map(|m| m.chunks.len()).sum();
     report.content_bytes = recipe.content_len();
     report.recipe_bytes = recipe.encode().len() as u64;
@@ -244,9 +254,14 @@ pub fn print(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if r.split {
         writeln!(
             out,
-            "split  {}  {}, {} members, {} chunks, {} contents: {} bytes = content {} + recipe {} ({:.3}% of the file); analyse {:.2} s, rebuild {:.2} s",
+            "split  {}  {}{}, {} members, {} chunks, {} contents: {} bytes = content {} + recipe {} ({:.3}% of the file); analyse {:.2} s, rebuild {:.2} s",
             r.file.display(),
             r.format,
+            match (r.recipe_format, r.models.is_empty()) {
+                (Some(f), true) => format!(" (recipe format {f})"),
+                (Some(f), false) => format!(" (recipe format {f}: {})", r.models.join(", ")),
+                (None, _) => String::new(),
+            },
             r.members,
             r.chunks,
             r.contents,
