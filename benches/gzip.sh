@@ -52,7 +52,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 cache=${GZIP_BENCH_CACHE:-$HOME/.cache/trees-gzip-bench}
 pypi_families=${GZIP_BENCH_PYPI-mypy 1.16.0 1.16.1 1.17.0 1.17.1 1.18.1 1.18.2}
-crate_families=${GZIP_BENCH_CRATES-tokio 1.44.0 1.44.1 1.44.2 1.45.0 1.45.1 1.46.0 1.46.1}
+crate_families=${GZIP_BENCH_CRATES-tokio 1.48.0 1.49.0 1.50.0 1.51.0 1.52.0; syn 2.0.110 2.0.111 2.0.112 2.0.113 2.0.114; serde 1.0.225 1.0.226 1.0.227 1.0.228 1.0.229}
 npm_families=${GZIP_BENCH_NPM-typescript 5.4.5 5.5.2 5.5.3 5.5.4 5.6.2 5.6.3}
 out_md=${GZIP_BENCH_OUT:-$root/benches/results/gzip.md}
 read -r -a extra <<< "${SILO_REPACK_FLAGS:-}"

@@ -4,9 +4,9 @@
 //!
 //! At each token the recipe says whether the model was right. When it was
 //! not: a literal where the model matched; or a match, named by where it
-//! sits among the candidates of the model's own hash chain (the lengths
-//! the chain offers are known to both sides, so the match is "the longest
-//! length minus g, at the i-th candidate that reaches it"), or, when the
+//! sits among the candidates of the model's own hash chain ("the i-th
+//! candidate that matches at least 3 bytes, g bytes short of all it
+//! matches": both sides walk the chain only as far as i), or, when the
 //! chain does not hold it, by its length and distance outright. Length
 //! 258 sent as 284 + 31 is one more bit.
 
@@ -15,7 +15,7 @@ use crate::rc::{Bit, Decoder, Encoder, Number};
 use crate::stream::Token;
 
 /// Chain candidates looked at to name a mispredicted match.
-pub const MAX_CANDIDATES: usize = 4096;
+pub const MAX_CANDIDATES: usize = 256;
 
 /// Why corrections do not fit the plain text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -39,9 +39,9 @@ pub struct Contexts {
     pub literal_instead: Bit,
     /// The match is among the chain's candidates.
     pub in_chain: Bit,
-    /// Longest length on offer minus the match's.
+    /// The candidate's match length minus the match's.
     pub gap: Number,
-    /// Which candidate reaching the length.
+    /// Which candidate (of those matching 3 bytes or more).
     pub index: Number,
     /// A match named outright: length - 3, distance - 1.
     pub raw_len: Number,
@@ -57,8 +57,6 @@ pub struct Contexts {
     pub header: [Number; 5],
     /// The bits after the last block.
     pub tail: Number,
-    /// Scratch: the chain's candidates.
-    pub scratch: Vec<(u16, u16)>,
 }
 
 impl Contexts {
@@ -89,18 +87,16 @@ impl Contexts {
     }
 
     fn put_match(&mut self, e: &mut Encoder, m: &Model, d: &[u8], p: usize, t: Token) {
-        m.candidates(d, p, MAX_CANDIDATES, &mut self.scratch);
-        let best = self.scratch.iter().map(|c| c.0).max().unwrap_or(0);
-        let index = self
-            .scratch
-            .iter()
-            .filter(|c| c.0 >= t.plain_len())
-            .position(|c| c.1 == t.dist());
-        e.bit(&mut self.in_chain, index.is_some());
-        match index {
-            Some(i) => {
-                self.gap.put(e, u32::from(best - t.plain_len()));
+        let found = m
+            .chain(d, p, MAX_CANDIDATES)
+            .filter(|c| c.0 >= 3)
+            .enumerate()
+            .find(|(_, c)| c.1 == t.dist() && c.0 >= t.plain_len());
+        e.bit(&mut self.in_chain, found.is_some());
+        match found {
+            Some((i, c)) => {
                 self.index.put(e, i as u32);
+                self.gap.put(e, u32::from(c.0 - t.plain_len()));
             }
             None => {
                 self.raw_len.put(e, u32::from(t.plain_len() - 3));
@@ -155,19 +151,16 @@ impl Contexts {
         p: usize,
     ) -> Result<(u16, u16), Misfit> {
         if dec.bit(&mut self.in_chain) {
-            m.candidates(d, p, MAX_CANDIDATES, &mut self.scratch);
-            let best = self.scratch.iter().map(|c| c.0).max().unwrap_or(0);
+            let i = self.index.get(dec) as usize;
+            let c = m
+                .chain(d, p, MAX_CANDIDATES)
+                .filter(|c| c.0 >= 3)
+                .nth(i)
+                .ok_or(Misfit(p))?;
             let gap = self.gap.get(dec);
-            let len = u32::from(best)
+            let len = u32::from(c.0)
                 .checked_sub(gap)
                 .filter(|&l| l >= 3)
-                .ok_or(Misfit(p))?;
-            let i = self.index.get(dec) as usize;
-            let c = self
-                .scratch
-                .iter()
-                .filter(|c| u32::from(c.0) >= len)
-                .nth(i)
                 .ok_or(Misfit(p))?;
             Ok((len as u16, c.1))
         } else {

@@ -484,22 +484,33 @@ impl Model {
         self.pending = None;
     }
 
-    /// Every candidate the chain at `p` (already inserted) offers within
-    /// the window, newest first, at most `max` of them, with its match length.
-    pub fn candidates(&self, d: &[u8], p: usize, max: usize, out: &mut Vec<(u16, u16)>) {
-        out.clear();
-        if p + 3 > d.len() {
-            return;
-        }
+    /// The candidates the chain at `p` (already inserted) offers within the
+    /// window, newest first, at most `max`, as (match length, distance),
+    /// each measured only when the caller asks for it.
+    pub fn chain<'a>(
+        &'a self,
+        d: &'a [u8],
+        p: usize,
+        max: usize,
+    ) -> impl Iterator<Item = (u16, u16)> + 'a {
         let scan = &d[p..(p + 258).min(d.len())];
-        let mut cur = self.next_candidate(p);
+        let mut cur = if p + 3 > d.len() {
+            0
+        } else {
+            self.next_candidate(p)
+        };
         let mut last = p;
-        while cur != 0 && cur < last && p - cur <= self.wmask + 1 && out.len() < max {
-            let len = common(&d[cur..], scan);
-            out.push((len as u16, (p - cur) as u16));
+        let mut left = max;
+        std::iter::from_fn(move || {
+            if cur == 0 || cur >= last || p - cur > self.wmask + 1 || left == 0 {
+                return None;
+            }
+            let at = cur;
             last = cur;
+            left -= 1;
             cur = self.next_candidate(cur);
-        }
+            Some((common(&d[at..], scan) as u16, (p - at) as u16))
+        })
     }
 }
 

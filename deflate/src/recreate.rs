@@ -343,6 +343,10 @@ fn corrections(
                 e.bit(&mut c.end[full], false);
                 c.put_token(&mut e, m, d, p, t);
                 p += usize::from(t.plain_len());
+                if p - start > stop {
+                    // An estimate: a block may hold the whole stream.
+                    return e.finish();
+                }
             }
             if p < d.len() {
                 let full = usize::from(b.tokens.len() == params.block_tokens());
