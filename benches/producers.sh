@@ -11,7 +11,7 @@
 #   node zlib.gzipSync (levels 1, 6, 9: Chromium's zlib)
 #   flate2 on zlib-rs (levels 1, 6, 9; cargo packages at 9), through
 #     deflate/examples/gzip-rs.rs, built here
-#   7-Zip's deflate (7z a -tgzip, -mx1, -mx5, -mx9), when 7z is installed
+#   7-Zip's deflate (7zz or 7z a -tgzip, -mx1, -mx5, -mx9), when installed
 #   Go's compress/gzip (levels 1, 6, 9), when go is installed (a ten-line
 #     program built here)
 #   git archive --format=tar.gz (default level, -9) of a repository of the tar's files
@@ -151,10 +151,13 @@ done
 if have libdeflate-gzip; then
   for l in 1 2 3 4 5 6 7 8 9 10 11 12; do produce "libdeflate-gzip" "-$l" libdeflate-gzip "-$l" -c "$in"; done
 fi
-if have 7z; then
+# Debian's 7zip package installs 7zz; p7zip's is 7z.
+sz=
+if command -v 7zz >/dev/null; then sz=7zz; elif have 7z; then sz=7z; fi
+if [ -n "$sz" ]; then
   for l in 1 5 9; do
     # shellcheck disable=SC2016 # the inner sh expands them
-    produce "7-Zip $(7z i 2>/dev/null | awk '/^7-Zip/ {print $3; exit}') deflate (7z a -tgzip)" "-mx$l" sh -c 'rm -f "$2.gz"; 7z a -tgzip -bd -bso0 "-mx$1" "$2.gz" "$2" && cat "$2.gz" && rm -f "$2.gz"' sh "$l" "$in"
+    produce "7-Zip $("$sz" i 2>/dev/null | awk '/^7-Zip/ {print $3; exit}') deflate ($sz a -tgzip)" "-mx$l" sh -c 'rm -f "$3.gz"; "$1" a -tgzip -bd -bso0 "-mx$2" "$3.gz" "$3" && cat "$3.gz" && rm -f "$3.gz"' sh "$sz" "$l" "$in"
   done
 fi
 if have go; then

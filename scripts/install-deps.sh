@@ -28,6 +28,9 @@ if [ -z "$build_only" ]; then
   command -v python3 >/dev/null || need_apt+=(python3)
   command -v du >/dev/null || need_apt+=(coreutils)
   command -v xdelta3 >/dev/null || need_apt+=(xdelta3)
+  # Real deflate encoders whose streams trees-deflate's tests re-make.
+  command -v node >/dev/null || need_apt+=(nodejs)
+  command -v pigz >/dev/null || need_apt+=(pigz)
   command -v zstd >/dev/null || need_apt+=(zstd)
   command -v xz >/dev/null || need_apt+=(xz-utils)
   # dpkg-deb builds the .deb files the package tests split, and reads back

@@ -128,7 +128,7 @@ pub fn candidates() -> Vec<Params> {
 /// Plain bytes of the first and second round of [`estimate`], and how
 /// many settings go on to the second: a cheap look at all of them, a
 /// longer one at the few that did best.
-const ESTIMATE: [usize; 2] = [48 << 10, 512 << 10];
+const ESTIMATE: [usize; 2] = [16 << 10, 512 << 10];
 const FINALISTS: usize = 3;
 
 /// The settings under which a stream's first blocks need the fewest
@@ -144,6 +144,14 @@ pub fn estimate(blocks: &[Block], plain: &[u8]) -> Params {
         .map(|p| (cost(p, ESTIMATE[0]), p))
         .collect();
     round.sort_by_key(|r| r.0);
+    // A model that needs (almost) nothing where every other needs more is
+    // the encoder: no second round (most downloads; it halves their cost).
+    if let [(best, p), (next, _), ..] = round[..]
+        && best <= DECISIVE
+        && next > 2 * best
+    {
+        return p;
+    }
     round.truncate(FINALISTS);
     let mut best = round
         .iter()
@@ -152,6 +160,10 @@ pub fn estimate(blocks: &[Block], plain: &[u8]) -> Params {
     best.sort_by_key(|r| r.0);
     best.first().map_or_else(Params::default, |b| b.1)
 }
+
+/// A first-round cost (bytes of corrections, with the coder's flush) at
+/// which a model is taken without a second round.
+const DECISIVE: usize = 16;
 
 /// Splits a whole `stream` in one chunk, estimating the settings.
 pub fn analyse(stream: &[u8], limit: usize) -> Result<Analysis, Error> {

@@ -5,9 +5,10 @@
 //!
 //! gzip scrambles bytes, so two releases of a project share nothing as
 //! `.tar.gz` although their tars share nearly everything. A deflate stream
-//! made by a known compressor can be re-made from its plain text and a
-//! record of where the compressor's choices differ from a model of it;
-//! preflate-rs makes that record (its "corrections") and replays it. This
+//! can be re-made from its plain text and a record of where its
+//! compressor's choices differ from a model of it: trees-deflate makes
+//! that record and replays it (recipe format 5, [`redeflate`]), for every
+//! valid stream; preflate-rs, which made format 1, still reads those. This
 //! crate adds what a store needs around it:
 //!
 //! - [`gzip`]: the member header, parsed byte for byte (the one parser of
@@ -50,7 +51,7 @@ pub mod gzip;
 pub mod pieces;
 pub mod rebuild;
 pub mod recipe;
-mod redeflate;
+pub mod redeflate;
 pub mod table;
 mod varint;
 pub mod worker;

@@ -114,3 +114,52 @@ fn chunked_recipes_carry_the_model_and_the_partial_byte() {
         );
     }
 }
+
+/// Runs `prog args` with `input` on stdin; its stdout. A missing program
+/// fails the test by name (scripts/install-deps.sh installs it).
+fn run(prog: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{prog} is needed (scripts/install-deps.sh installs it): {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert!(out.status.success(), "{prog} {args:?} failed");
+    out.stdout
+}
+
+/// node's zlib: Chromium's fork in node's own builds, the system's zlib in
+/// Debian's; either is modelled.
+#[test]
+fn node_streams_are_re_made_with_tiny_recipes() {
+    let plain = super::sample(400_000, 25);
+    for level in [1, 6, 9] {
+        let script = format!(
+            "const z = require('zlib'); const b = require('fs').readFileSync(0); \
+             process.stdout.write(z.deflateRawSync(b, {{level: {level}}}))"
+        );
+        let z = run("node", &["-e", &script], &plain);
+        let r = recipe_size(&z);
+        eprintln!("node -{level}: {} bytes, recipe {r}", z.len());
+        assert!(modelled(r, z.len()), "node -{level}: a recipe of {r} bytes");
+    }
+}
+
+/// pigz compresses 128 KiB pieces on their own (each primed with the 32 KiB
+/// before it, and ended by a sync flush): zlib's search, blocks of its own.
+#[test]
+fn pigz_streams_are_re_made() {
+    let plain = super::sample(600_000, 26);
+    for level in ["-6", "-9"] {
+        let gz = run("pigz", &[level, "-n", "-c"], &plain);
+        let r = recipe_size(super::streams::gzip_body(&gz));
+        eprintln!("pigz {level}: {} bytes, recipe {r}", gz.len());
+    }
+}
