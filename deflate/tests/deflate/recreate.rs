@@ -18,6 +18,12 @@ pub fn recipe_size(stream: &[u8]) -> usize {
     a.recipe.len()
 }
 
+/// What a modelled encoder's recipe may cost: a few bytes of settings and
+/// end-of-stream surprises, nothing that grows with the stream.
+fn modelled(r: usize, stream: usize) -> bool {
+    r <= 64 + stream / 1000
+}
+
 #[test]
 fn zlib_rs_streams_are_re_made() {
     let plain = super::sample(500_000, 21);
@@ -29,6 +35,14 @@ fn zlib_rs_streams_are_re_made() {
             z.len(),
             100.0 * r as f64 / z.len() as f64
         );
+        // Levels 1-6 (zlib-ng's quick, fast and medium) are not modelled
+        // yet: re-made exactly, through corrections.
+        if level == 0 || level >= 7 {
+            assert!(
+                modelled(r, z.len()),
+                "zlib-rs -{level}: a recipe of {r} bytes"
+            );
+        }
     }
 }
 
@@ -44,6 +58,7 @@ fn gnu_gzip_streams_are_re_made_with_tiny_recipes() {
             z.len(),
             100.0 * r as f64 / z.len() as f64
         );
+        assert!(modelled(r, z.len()), "gzip -{level}: a recipe of {r} bytes");
     }
 }
 
