@@ -12,6 +12,8 @@
 //! T and R with [`crate::rebuild`] and compares ids before it relies on
 //! the split, which also checks our framing.
 
+pub mod redeflate;
+
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -156,7 +158,7 @@ pub fn split_as(
         };
         input.start += header.len();
         let chunks = if format == FORMAT_TREES_DEFLATE {
-            crate::redeflate::chunks(&mut input, content, limits)?
+            redeflate::chunks(&mut input, content, limits)?
         } else {
             deflate_chunks(&mut input, content, limits)?
         };

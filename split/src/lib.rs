@@ -7,7 +7,7 @@
 //! `.tar.gz` although their tars share nearly everything. A deflate stream
 //! can be re-made from its plain text and a record of where its
 //! compressor's choices differ from a model of it: trees-deflate makes
-//! that record and replays it (recipe format 5, [`redeflate`]), for every
+//! that record and replays it (recipe format 5, [`analyse::redeflate`]), for every
 //! valid stream; preflate-rs, which made format 1, still reads those. This
 //! crate adds what a store needs around it:
 //!
@@ -51,7 +51,6 @@ pub mod gzip;
 pub mod pieces;
 pub mod rebuild;
 pub mod recipe;
-pub mod redeflate;
 pub mod table;
 mod varint;
 pub mod worker;

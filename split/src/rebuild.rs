@@ -3,7 +3,7 @@
 //! For each member: its header; its deflate stream, chunk by chunk, each
 //! chunk's plain text read from T (exactly `plain_len` bytes, so memory
 //! follows the chunk, not X) and re-made by trees-deflate (format 5,
-//! [`crate::redeflate`]) or preflate-rs's `RecreateStreamProcessor`
+//! [`redeflate`]) or preflate-rs's `RecreateStreamProcessor`
 //! (format 1), whose output must have the chunk's recorded length; its
 //! trailer. Then the tail. T must end exactly where the last
 //! chunk does.
@@ -14,6 +14,8 @@
 //! recipes therefore rebuild in a separate, limited process
 //! ([`crate::worker`]); this function is what that process runs, and what
 //! repack runs on a recipe it has just made from X.
+
+pub mod redeflate;
 
 use std::io::{self, Cursor, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -88,7 +90,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
         written += member.header.len() as u64;
         if recipe.format == FORMAT_TREES_DEFLATE {
             let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
-                let got = crate::redeflate::read_exact_or_less(content, chunk.plain_len, plain)?;
+                let got = redeflate::read_exact_or_less(content, chunk.plain_len, plain)?;
                 consumed += got;
                 if got == chunk.plain_len {
                     Ok(())
@@ -99,7 +101,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
                     })
                 }
             };
-            written += crate::redeflate::rebuild_member(m, &member.chunks, &mut text, out)?;
+            written += redeflate::rebuild_member(m, &member.chunks, &mut text, out)?;
             out.write_all(&member.trailer)?;
             written += member.trailer.len() as u64;
             continue;

@@ -11,7 +11,7 @@
 //! format                 1 byte: 1 = gzip framing as below, deflate
 //!                        streams re-made by preflate-rs 0.7.6;
 //!                        5 = the same framing, deflate streams re-made
-//!                        by trees-deflate (crate::redeflate)
+//!                        by trees-deflate (crate::analyse::redeflate)
 //! members                count, at least 1
 //! per member:
 //!   header_len, header   the member's header, byte for byte
@@ -41,7 +41,7 @@ pub const MAGIC: [u8; 4] = *b"TGZR";
 pub const FORMAT_PREFLATE_0_7_6: u8 = 1;
 
 /// Recipe format 5: our gzip framing, deflate streams re-made by
-/// trees-deflate (chunks of whole blocks; see [`crate::redeflate`]).
+/// trees-deflate (chunks of whole blocks; see [`crate::analyse::redeflate`]).
 /// Formats are one namespace with the general recipe's (2 xz, 3 zstd,
 /// 4 `ar`), as a record names its recipe's format: so 5, not 2.
 pub const FORMAT_TREES_DEFLATE: u8 = 5;
