@@ -133,8 +133,7 @@ impl<'a> Parser<'a> {
                         Code::new(&[5; 30]).expect("the fixed code is complete"),
                     )
                 });
-                let (lit, dist) = (lit.clone(), dist.clone());
-                let tokens = tokens(&mut self.r, &lit, &dist, out, limit)?;
+                let tokens = tokens(&mut self.r, lit, dist, out, limit)?;
                 Block {
                     last,
                     kind: Kind::Fixed,

@@ -134,10 +134,9 @@ const FINALISTS: usize = 3;
 /// The settings under which a stream's first blocks need the fewest
 /// corrections.
 pub fn estimate(blocks: &[Block], plain: &[u8]) -> Params {
+    // The first chunk has no window: the model reads `plain` itself.
     let cost = |params: Params, stop: usize| {
-        let mut carry = Carry::new(params);
-        let d = carry.text(plain);
-        corrections(&mut carry.model, &d, 0, blocks, Some(0), stop).len()
+        corrections(&mut Model::new(params), plain, 0, blocks, Some(0), stop).len()
     };
     let mut round: Vec<(usize, Params)> = candidates()
         .into_iter()

@@ -90,7 +90,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
         written += member.header.len() as u64;
         if recipe.format == FORMAT_TREES_DEFLATE {
             let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
-                let got = redeflate::read_exact_or_less(content, chunk.plain_len, plain)?;
+                let got = read_exact_or_less(content, chunk.plain_len, plain)?;
                 consumed += got;
                 if got == chunk.plain_len {
                     Ok(())
@@ -108,12 +108,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
         }
         let mut p = RecreateStreamProcessor::new();
         for (c, chunk) in member.chunks.iter().enumerate() {
-            let len = usize::try_from(chunk.plain_len.min(MAX_CHUNK)).unwrap_or(0);
-            plain.clear();
-            plain
-                .try_reserve_exact(len)
-                .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-            let got = content.take(len as u64).read_to_end(&mut plain)? as u64;
+            let got = read_exact_or_less(content, chunk.plain_len, &mut plain)?;
             consumed += got;
             if got != chunk.plain_len {
                 return Err(Error::ContentLength {
@@ -169,4 +164,14 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
     out.write_all(&recipe.tail)?;
     written += recipe.tail.len() as u64;
     Ok(written)
+}
+
+/// Reads a chunk's `len` bytes of `content` into `buf` (at most
+/// [`MAX_CHUNK`], so memory follows the chunk); how many there were.
+fn read_exact_or_less(content: &mut dyn Read, len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
+    buf.clear();
+    let n = usize::try_from(len.min(MAX_CHUNK)).unwrap_or(0);
+    buf.try_reserve_exact(n)
+        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    Ok(content.take(n as u64).read_to_end(buf)? as u64)
 }

@@ -3,13 +3,13 @@
 //! them), the model and a block's partial byte carried from chunk to
 //! chunk.
 
-use std::io::{self, Read, Write};
+use std::io::Write;
 
 use trees_deflate::recreate::Carry;
 use trees_deflate::write::Writer;
 
 use super::Error as RebuildError;
-use crate::recipe::{Chunk, MAX_CHUNK};
+use crate::recipe::Chunk;
 
 /// Reads a chunk's text into the buffer, or says why not.
 pub(crate) type ChunkText<'a> = dyn FnMut(&Chunk, &mut Vec<u8>) -> Result<(), RebuildError> + 'a;
@@ -69,17 +69,4 @@ pub(crate) fn rebuild_member(
         written += bytes.len() as u64;
     }
     Ok(written)
-}
-
-/// Reads exactly `len` bytes of `content` into `buf`; how many there were.
-pub(crate) fn read_exact_or_less(
-    content: &mut dyn Read,
-    len: u64,
-    buf: &mut Vec<u8>,
-) -> io::Result<u64> {
-    buf.clear();
-    let n = usize::try_from(len.min(MAX_CHUNK)).unwrap_or(0);
-    buf.try_reserve_exact(n)
-        .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-    Ok(content.take(n as u64).read_to_end(buf)? as u64)
 }
