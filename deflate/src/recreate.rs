@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! model        1 byte: 1 = zlib, 2 = zlib-ng/zlib-rs, 3 = Chromium (CRC32C
-//!              hash), 4 = Chromium (multiplicative hash) (crate::model)
+//!              hash), 4 = Chromium (multiplicative hash), 5 = libdeflate
+//!              (crate::model)
 //! level        1 byte: 1-9
 //! mem_level    1 byte: 1-9
 //! window_bits  1 byte: 9-15
@@ -48,6 +49,8 @@ pub const MODEL_ZLIB_NG: u8 = 2;
 pub const MODEL_CHROMIUM_CRC: u8 = 3;
 /// Chromium's zlib, multiplicative hash.
 pub const MODEL_CHROMIUM_MUL: u8 = 4;
+/// libdeflate.
+pub const MODEL_LIBDEFLATE: u8 = 5;
 
 /// Why a stream cannot be analysed or re-made.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,7 @@ pub fn candidates() -> Vec<Params> {
         Flavour::ZlibNg,
         Flavour::ChromiumCrc,
         Flavour::ChromiumMul,
+        Flavour::Libdeflate,
     ];
     all.into_iter()
         .flat_map(|flavour| {
@@ -291,6 +295,7 @@ fn header_bytes(params: Params) -> [u8; 4] {
         Flavour::ZlibNg => MODEL_ZLIB_NG,
         Flavour::ChromiumCrc => MODEL_CHROMIUM_CRC,
         Flavour::ChromiumMul => MODEL_CHROMIUM_MUL,
+        Flavour::Libdeflate => MODEL_LIBDEFLATE,
     };
     [model, params.level, params.mem_level, params.window_bits]
 }
@@ -304,6 +309,7 @@ fn header(recipe: &[u8]) -> Result<(Params, &[u8]), Error> {
         MODEL_ZLIB_NG => Some(Flavour::ZlibNg),
         MODEL_CHROMIUM_CRC => Some(Flavour::ChromiumCrc),
         MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
+        MODEL_LIBDEFLATE => Some(Flavour::Libdeflate),
         _ => None,
     };
     let params = Params {
@@ -349,6 +355,7 @@ fn corrections(
             m.skip(d, p, usize::from(len));
             p += usize::from(len);
         } else {
+            m.block_start(d, p);
             for (i, &t) in b.tokens.iter().enumerate() {
                 let full = usize::from(i == params.block_tokens());
                 e.bit(&mut c.end[full], false);
@@ -491,6 +498,7 @@ fn decode_blocks(
                 tokens: Vec::new(),
             }
         } else {
+            m.block_start(d, p);
             let mut tokens = Vec::new();
             while p < d.len() {
                 let full = usize::from(tokens.len() == params.block_tokens());

@@ -35,13 +35,39 @@ fn zlib_rs_streams_are_re_made() {
             z.len(),
             100.0 * r as f64 / z.len() as f64
         );
-        // Levels 1-6 (zlib-ng's quick, fast and medium) are not modelled
-        // yet: re-made exactly, through corrections.
-        if level == 0 || level >= 7 {
-            assert!(
-                modelled(r, z.len()),
-                "zlib-rs -{level}: a recipe of {r} bytes"
-            );
+        assert!(
+            modelled(r, z.len()),
+            "zlib-rs -{level}: a recipe of {r} bytes"
+        );
+    }
+}
+
+/// A program that writes a tar piece by piece gives zlib-ng its input in
+/// pieces, and each call restarts a little of its state: at levels 1, 5
+/// and 6 a refill inserts one more position into the chains (quick) or
+/// forgets the match looked ahead for (medium). The model does not know
+/// where the pieces were, so those levels cost corrections there; the
+/// others do not notice.
+#[test]
+fn zlib_rs_streams_written_in_pieces_are_re_made() {
+    use std::io::Write;
+    let plain = super::sample(300_000, 23);
+    for level in 1..=9 {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+        for piece in plain.chunks(512) {
+            z.write_all(piece).expect("deflate writes to memory");
+        }
+        let z = z.finish().expect("deflate finishes");
+        let r = recipe_size(&z);
+        eprintln!(
+            "zlib-rs -{level} in 512-byte writes: recipe {r} of {}",
+            z.len()
+        );
+        if matches!(level, 1 | 5 | 6) {
+            // 1.0-3.7 % today (an open gap, in the README's known limits).
+            assert!(r <= z.len() * 5 / 100, "zlib-rs -{level}: {r} bytes");
+        } else {
+            assert!(modelled(r, z.len()), "zlib-rs -{level}: {r} bytes");
         }
     }
 }

@@ -24,15 +24,22 @@
 //!   3-byte matches further than 4,096 (`TOO_FAR`) are ignored.
 //! - A block ends when it holds `2^(mem_level + 6) - 1` tokens.
 
+mod libdeflate;
+mod ng;
+mod search;
+
+use search::common;
+
 /// Which family of encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Flavour {
     /// zlib 1.2 and 1.3 (and GNU gzip, which shares its parser).
     #[default]
     Zlib,
-    /// zlib-ng and zlib-rs (Rust's flate2, cargo since 1.88), levels 7-9:
+    /// zlib-ng and zlib-rs (Rust's flate2, cargo since 1.88). Levels 7-9:
     /// zlib's lazy parser without `TOO_FAR`; levels 7-8 hash 4 bytes
     /// multiplicatively, level 9 hashes 3 and jumps between chains.
+    /// Levels 1-6 are parsers of zlib-ng's own (`ng.rs`).
     ZlibNg,
     /// Chromium's zlib (node's `zlib`, npm's tarballs) on a CPU with
     /// SSE4.2 or ARMv8 CRC: zlib's parser, each position hashed by the
@@ -41,6 +48,9 @@ pub enum Flavour {
     /// Chromium's zlib since its CPU-independent hash:
     /// `(bytes * 66521 + 66521) >> 16`, of 4 bytes at every level.
     ChromiumMul,
+    /// libdeflate (`libdeflate-gzip`, and programs that link it), levels
+    /// 1-9: its own match finders and parsers (`libdeflate.rs`).
+    Libdeflate,
 }
 
 /// Which encoder, with which settings.
@@ -74,6 +84,7 @@ impl std::fmt::Display for Params {
             Flavour::ZlibNg => "zlib-ng",
             Flavour::ChromiumCrc => "chromium-crc32c",
             Flavour::ChromiumMul => "chromium",
+            Flavour::Libdeflate => "libdeflate",
         };
         write!(f, "{name} -{}", self.level)?;
         if self.mem_level != 8 || self.window_bits != 15 {
@@ -92,7 +103,10 @@ impl Params {
     pub fn is_valid(&self) -> bool {
         let levels = match self.flavour {
             Flavour::Zlib | Flavour::ChromiumCrc | Flavour::ChromiumMul => 1..=9,
-            Flavour::ZlibNg => 7..=9,
+            Flavour::ZlibNg => 1..=9,
+            // Its window and tables are fixed.
+            Flavour::Libdeflate if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
+            Flavour::Libdeflate => 1..=9,
         };
         levels.contains(&self.level)
             && (1..=9).contains(&self.mem_level)
@@ -101,7 +115,24 @@ impl Params {
 
     /// Tokens a block holds before zlib ends it.
     pub fn block_tokens(&self) -> usize {
+        if self.flavour == Flavour::Libdeflate
+            || (self.flavour == Flavour::ZlibNg && self.level == 1)
+        {
+            // libdeflate ends its blocks by statistics of its own, and
+            // deflate_quick writes one fixed block until the stream ends.
+            return usize::MAX;
+        }
         (1usize << (self.mem_level + 6)) - 1
+    }
+
+    fn strategy(&self) -> Strategy {
+        match (self.flavour, self.level) {
+            (Flavour::ZlibNg, 1) => Strategy::Quick,
+            (Flavour::ZlibNg, 2) => Strategy::Fast,
+            (Flavour::ZlibNg, 3..=6) => Strategy::Medium,
+            (Flavour::Libdeflate, _) => Strategy::Libdeflate,
+            _ => Strategy::Zlib,
+        }
     }
 }
 
@@ -139,6 +170,33 @@ const CONFIG: [Config; 10] = [
     cfg(32, 258, 258, 4096, true),
 ];
 
+/// zlib-ng's table for levels 1-6 (its levels 7-9 are zlib's); level 1
+/// searches no chain.
+const CONFIG_NG: [Config; 7] = [
+    cfg(0, 0, 0, 0, false),
+    cfg(0, 0, 0, 0, false),
+    cfg(4, 4, 8, 4, false),
+    cfg(4, 6, 16, 6, false),
+    cfg(4, 12, 32, 24, false),
+    cfg(8, 16, 32, 32, false),
+    cfg(8, 16, 128, 128, false),
+];
+
+/// Which parser the model replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    /// zlib's `deflate_fast` and `deflate_slow` (and zlib-ng's slow, 7-9).
+    Zlib,
+    /// zlib-ng's `deflate_quick` (level 1).
+    Quick,
+    /// zlib-ng's `deflate_fast` (level 2).
+    Fast,
+    /// zlib-ng's `deflate_medium` (levels 3-6).
+    Medium,
+    /// libdeflate's parsers.
+    Libdeflate,
+}
+
 /// Bytes zlib keeps ahead of the search (`MIN_LOOKAHEAD`).
 const LOOKAHEAD: usize = 258 + 3 + 1;
 /// 3-byte matches further than this are not worth it (zlib's `TOO_FAR`).
@@ -172,6 +230,21 @@ pub struct Model {
     hash4: bool,
     /// zlib-ng's chain-jumping search (level 9).
     jumps: bool,
+    /// The parser replayed.
+    strategy: Strategy,
+    /// zlib-ng levels 1-6: positions below this were inserted or skipped
+    /// (zlib-ng inserts in increasing order, each position once).
+    top: usize,
+    /// Where `pending`'s match was first searched (`deflate_medium`'s `orgstart`).
+    org: usize,
+    /// The token last predicted, and where.
+    predicted: Option<(usize, Found)>,
+    /// Bytes of the stream before the text's first byte.
+    origin: usize,
+    /// Times zlib-ng's window has slid.
+    slides: usize,
+    /// libdeflate's own tables and parser state.
+    ld: Option<Box<libdeflate::Ld>>,
 }
 
 impl Model {
@@ -181,6 +254,8 @@ impl Model {
         let hash4 = ng && params.level < 9;
         // zlib-ng's rolling hash is zlib's at memLevel 8; its 4-byte hash has 16 bits.
         let hash_bits = match (ng, hash4) {
+            // libdeflate's 4-byte table has 16 bits.
+            _ if params.flavour == Flavour::Libdeflate => 16,
             (false, _) => u32::from(params.mem_level) + 7,
             (true, false) => 15,
             (true, true) => 16,
@@ -188,7 +263,11 @@ impl Model {
         let w = 1usize << params.window_bits;
         Model {
             params,
-            cfg: CONFIG[usize::from(params.level.min(9))],
+            cfg: if params.strategy() == Strategy::Zlib {
+                CONFIG[usize::from(params.level.min(9))]
+            } else {
+                CONFIG_NG[usize::from(params.level.min(6))]
+            },
             shift: hash_bits.div_ceil(3),
             hash_mask: (1 << hash_bits) - 1,
             wmask: w - 1,
@@ -199,6 +278,14 @@ impl Model {
             pending: None,
             hash4,
             jumps: ng && !hash4,
+            strategy: params.strategy(),
+            top: 0,
+            org: 0,
+            predicted: None,
+            origin: 0,
+            slides: 0,
+            ld: (params.flavour == Flavour::Libdeflate)
+                .then(|| Box::new(libdeflate::Ld::new(params.level))),
         }
     }
 
@@ -220,7 +307,20 @@ impl Model {
             *x = x.saturating_sub(d);
         }
         self.inserted = self.inserted.saturating_sub(drop);
-        self.pending = None;
+        if self.strategy == Strategy::Zlib {
+            self.pending = None;
+            return;
+        }
+        // zlib-ng's parsers keep their state across blocks, so across chunks too.
+        let back = |(q, f): (usize, Found)| q.checked_sub(drop).map(|q| (q, f));
+        self.pending = self.pending.and_then(back);
+        self.predicted = self.predicted.and_then(back);
+        self.top = self.top.saturating_sub(drop);
+        self.org = self.org.saturating_sub(drop);
+        self.origin += drop;
+        if let Some(ld) = &mut self.ld {
+            ld.rebase(drop);
+        }
     }
 
     fn hash(&self, d: &[u8], p: usize) -> usize {
@@ -271,161 +371,15 @@ impl Model {
         self.prev[cur & self.wmask] as usize
     }
 
-    /// zlib's `longest_match` at `p` (already in the chains), to beat `best`.
-    fn search(&self, d: &[u8], p: usize, best: u16) -> Found {
-        if self.jumps {
-            return self.search_jumping(d, p, best);
-        }
-        let none = Found { len: best, dist: 0 };
-        if p + 3 > d.len() {
-            return none;
-        }
-        let mut cur = self.next_candidate(p);
-        if cur == 0 || p - cur > self.max_dist {
-            return none;
-        }
-        let lookahead = (d.len() - p).min(258);
-        let mut chain = u32::from(self.cfg.chain);
-        if best >= self.cfg.good {
-            chain >>= 2;
-        }
-        let nice = usize::from(self.cfg.nice).min(lookahead);
-        let limit = p.saturating_sub(self.max_dist);
-        let mut best_len = usize::from(best);
-        let mut best_at = 0;
-        let scan = &d[p..p + lookahead];
-        loop {
-            if best_len < lookahead && d[cur + best_len] == scan[best_len] {
-                let len = common(&d[cur..], scan);
-                if len > best_len {
-                    best_len = len;
-                    best_at = cur;
-                    if len >= nice {
-                        break;
-                    }
-                }
-            }
-            cur = self.next_candidate(cur);
-            chain -= 1;
-            if cur <= limit || chain == 0 {
-                break;
-            }
-        }
-        if best_at == 0 {
-            return none;
-        }
-        Found {
-            len: best_len as u16,
-            dist: (p - best_at) as u16,
-        }
-    }
-
-    /// zlib-ng's `longest_match_slow` (level 9): a match longer than
-    /// `best` must hold, at each offset `k` within it, the 3 bytes at
-    /// `p + k`, so the search may walk whichever of those 3-byte chains
-    /// is sparsest (its newest entry oldest) instead of the chain of `p`,
-    /// taking `position - k` as the candidate. It picks that chain when it
-    /// starts with a match to beat, and again after each longer match
-    /// found; `max_chain` counts the steps of the chains it walks, so it
-    /// sees further back than zlib in text with long chains.
-    fn search_jumping(&self, d: &[u8], p: usize, best: u16) -> Found {
-        let none = Found { len: best, dist: 0 };
-        if p + 4 > d.len() {
-            return none;
-        }
-        let mut cur = self.next_candidate(p);
-        if cur == 0 || p - cur > self.max_dist {
-            return none;
-        }
-        let lookahead = d.len() - p;
-        let scan = &d[p..p + lookahead.min(258)];
-        let mut best_len = usize::from(best.max(2));
-        let mut best_at = 0usize;
-        let mut chain = u32::from(self.cfg.chain);
-        if best_len >= usize::from(self.cfg.good) {
-            chain >>= 2;
-        }
-        let nice = usize::from(self.cfg.nice);
-        let base = p.saturating_sub(self.max_dist);
-        let mut offset = 0usize;
-        let found = |at: usize, len: usize| Found {
-            len: len.min(lookahead) as u16,
-            dist: (p - at) as u16,
-        };
-        if best_len >= 3 {
-            // (Near the end zlib-ng hashes bytes past the input; the model stops there.)
-            for k in (1..=best_len - 2).take_while(|k| p + k + 2 < d.len()) {
-                let pos = self.head[self.hash(d, p + k)] as usize;
-                if pos < cur {
-                    cur = pos;
-                    offset = k;
-                }
-            }
-            if cur <= base + offset {
-                return none;
-            }
-        }
-        let mut limit = base + offset;
-        loop {
-            if cur >= p {
-                break;
-            }
-            let cand = cur - offset;
-            let len = common(&d[cand..], scan);
-            if len > best_len {
-                best_at = cand;
-                if len >= lookahead {
-                    return found(cand, lookahead);
-                }
-                best_len = len;
-                if len >= nice {
-                    break;
-                }
-                if len > 3 && cand + len < p {
-                    // Jump to the sparsest chain among the 3-byte strings of the match.
-                    let mut next = cand;
-                    offset = 0;
-                    for i in 0..=len - 3 {
-                        let pos = self.prev[(cand + i) & self.wmask] as usize;
-                        if pos < next {
-                            if pos <= base + i {
-                                return found(best_at, best_len);
-                            }
-                            next = pos;
-                            offset = i;
-                        }
-                    }
-                    cur = next;
-                    // And the newest string ending one past the match: it may reach further.
-                    let pos = self.head[self.hash(d, p + len - 4)] as usize;
-                    if pos < cur {
-                        offset = len - 4;
-                        if pos <= base + offset {
-                            return found(best_at, best_len);
-                        }
-                        cur = pos;
-                    }
-                    limit = base + offset;
-                    continue;
-                }
-            }
-            chain -= 1;
-            if chain == 0 {
-                break;
-            }
-            cur = self.next_candidate(cur);
-            if cur <= limit {
-                break;
-            }
-        }
-        if best_at == 0 {
-            return none;
-        }
-        found(best_at, best_len)
-    }
-
     /// The model's token at `p`: a match, or a literal (`len` below 3).
     pub fn predict(&mut self, d: &[u8], p: usize) -> Found {
+        match self.strategy {
+            Strategy::Zlib => {}
+            Strategy::Quick => return self.predict_quick(d, p),
+            Strategy::Fast => return self.predict_fast(d, p),
+            Strategy::Medium => return self.predict_medium(d, p),
+            Strategy::Libdeflate => return self.ld_predict(d, p),
+        }
         self.insert_to(d, p + 1);
         let here = match self.pending {
             Some((q, f)) if q == p => f,
@@ -465,6 +419,13 @@ impl Model {
 
     /// Moves past the actual token at `p` of `len` bytes (1: a literal).
     pub fn advance(&mut self, d: &[u8], p: usize, len: usize) {
+        match self.strategy {
+            Strategy::Zlib => {}
+            Strategy::Quick => return,
+            Strategy::Fast => return self.advance_fast(d, p, len),
+            Strategy::Medium => return self.advance_medium(d, p, len),
+            Strategy::Libdeflate => return self.ld_advance(d, p, len),
+        }
         if len > 1 {
             self.pending = None;
             if !self.cfg.lazy_parse && (len > usize::from(self.cfg.lazy) || d.len() - (p + len) < 3)
@@ -480,8 +441,20 @@ impl Model {
 
     /// Moves past `len` bytes the model saw no tokens for (a stored block).
     pub fn skip(&mut self, d: &[u8], p: usize, len: usize) {
+        match self.strategy {
+            Strategy::Zlib => {}
+            Strategy::Libdeflate => return self.ld_skip_stored(d, p, len),
+            _ => return self.skip_ng(d, p, len),
+        }
         self.insert_to(d, p + len);
         self.pending = None;
+    }
+
+    /// A block of tokens starts at `p` (libdeflate chooses settings per block).
+    pub fn block_start(&mut self, d: &[u8], p: usize) {
+        if self.strategy == Strategy::Libdeflate {
+            self.ld_block_start(d, p);
+        }
     }
 
     /// The candidates the chain at `p` (already inserted) offers within the
@@ -494,21 +467,25 @@ impl Model {
         max: usize,
     ) -> impl Iterator<Item = (u16, u16)> + 'a {
         let scan = &d[p..(p + 258).min(d.len())];
+        // libdeflate's tables hold positions plus one; zlib's, 0 for none.
+        let off = usize::from(self.ld.is_some());
+        let link = move |x: u32| {
+            (x as usize)
+                .checked_sub(off)
+                .filter(|&c| off == 1 || c != 0)
+        };
         let mut cur = if p + 3 > d.len() {
-            0
+            None
         } else {
-            self.next_candidate(p)
+            link(self.prev[p & self.wmask])
         };
         let mut last = p;
         let mut left = max;
         std::iter::from_fn(move || {
-            if cur == 0 || cur >= last || p - cur > self.wmask + 1 || left == 0 {
-                return None;
-            }
-            let at = cur;
-            last = cur;
+            let at = cur.filter(|&c| c < last && p - c <= self.wmask + 1 && left > 0)?;
+            last = at;
             left -= 1;
-            cur = self.next_candidate(cur);
+            cur = link(self.prev[at & self.wmask]);
             Some((common(&d[at..], scan) as u16, (p - at) as u16))
         })
     }
@@ -545,22 +522,3 @@ const CRC32C: [u32; 256] = {
     }
     t
 };
-
-/// Length of the common prefix of `a` and `b`, at most `b.len()`.
-fn common(a: &[u8], b: &[u8]) -> usize {
-    let n = b.len().min(a.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut i = 0;
-    while i + 8 <= n {
-        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"));
-        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        if x != y {
-            return i + ((x ^ y).trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
-}
