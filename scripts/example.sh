@@ -6,7 +6,7 @@
 # repacked and verified, and its size is shown before and after, beside
 # what `git repack -adf --window=250 --depth=50` makes of the same blobs
 # (when git is installed). The .tar.gz files are stored split (their tar
-# plus a recipe of a few dozen bytes: README, "Compressed releases"): the
+# plus a recipe of a few dozen bytes: docs/guide.md, "Compressed releases"): the
 # summary also shows the gadget family alone, as downloaded and as tars.
 #
 # On a fresh machine it first installs what the build needs

@@ -22,8 +22,8 @@ impl Map {
             return Ok(Map::Empty);
         }
         // SAFETY: packs and idx files are immutable once renamed into place:
-        // writers only ever create new files under new names (see the README's
-        // "Layout on disk" and `trees_silo::storage`).
+        // writers only ever create new files under new names (see docs/formats.md,
+        // "Layout on disk", and `trees_silo::storage`).
         // A file truncated under us by another program would fault, as it
         // would for git; every read below is bounds-checked against the
         // length seen here.

@@ -91,7 +91,7 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
     assert_eq!(inc["mode"], "incremental", "{inc}");
     // Each split .tar.gz is stored as its content plus a recipe: one more
     // object. Related by sketches only, some of the new family may be
-    // judged lone and kept whole (README, "Known limits").
+    // judged lone and kept whole (docs/limits.md, "Known limits").
     let gz = rest
         .iter()
         .filter(|f| f.to_string_lossy().ends_with(".gz"))

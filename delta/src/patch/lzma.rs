@@ -1,8 +1,8 @@
 //! LZMA2 with `have` as its preset dictionary: the idea of
 //! `zstd --patch-from`, with LZMA's optimal parsing and range coder. On
-//! software releases it is the smallest of our formats (see the README's
-//! table); only `silo apply` reads it, as stock `xz` has no preset
-//! dictionary option.
+//! software releases it is the smallest of our formats (see the table of
+//! docs/benchmarks.md, "Client deltas"); only `silo apply` reads it, as
+//! stock `xz` has no preset dictionary option.
 //!
 //! # Format
 //!
