@@ -32,6 +32,7 @@
 pub mod bits;
 pub mod corrections;
 pub mod huffman;
+pub mod ld_header;
 pub mod model;
 pub mod parse;
 pub mod rc;

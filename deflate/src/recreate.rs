@@ -37,9 +37,9 @@ use crate::corrections::{Contexts, Misfit};
 use crate::model::{Flavour, Model, Params};
 use crate::parse::{ParseError, Parser};
 use crate::rc::{Decoder, Encoder};
-use crate::stream::{Block, Header, Kind};
-use crate::trees;
+use crate::stream::{Block, Header, Kind, Token};
 use crate::write::{WriteError, Writer};
+use crate::{ld_header, trees};
 
 /// The model a recipe names: zlib.
 pub const MODEL_ZLIB: u8 = 1;
@@ -371,7 +371,7 @@ fn corrections(
                 e.bit(&mut c.end[full], true);
             }
             if let Kind::Dynamic(h) = &b.kind {
-                let wrong = trees::header(&b.tokens) != *h;
+                let wrong = predicted_header(params, &b.tokens) != *h;
                 e.bit(&mut c.header_wrong, wrong);
                 if wrong {
                     put_header(&mut e, &mut c, h);
@@ -390,6 +390,15 @@ fn corrections(
         c.tail.put(&mut e, u32::from(t));
     }
     e.finish()
+}
+
+/// The dynamic header the model's encoder sends for a block of `tokens`.
+fn predicted_header(params: Params, tokens: &[Token]) -> Header {
+    if params.flavour == Flavour::Libdeflate {
+        ld_header::header(tokens)
+    } else {
+        trees::header(tokens)
+    }
 }
 
 fn kind_index(k: &Kind) -> usize {
@@ -517,7 +526,7 @@ fn decode_blocks(
             } else if dec.bit(&mut c.header_wrong) {
                 Kind::Dynamic(get_header(&mut dec, &mut c).ok_or(Misfit(p))?)
             } else {
-                Kind::Dynamic(trees::header(&tokens))
+                Kind::Dynamic(predicted_header(params, &tokens))
             };
             Block {
                 last: false,

@@ -248,7 +248,7 @@ impl Model {
         if c <= 1 || c > 1 + self.win(nm) || c > 1 + self.win(ns) {
             return None;
         }
-        if d.get(nm + 1 - c)? != d.get(ns + 1 - c)? {
+        if d.get((nm + 1).checked_sub(c)?)? != d.get((ns + 1).checked_sub(c)?)? {
             return None;
         }
         let limit = self.win(ns).saturating_sub(self.max_dist);
