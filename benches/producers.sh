@@ -9,8 +9,9 @@
 #   pigz -6, -9, -11 (zopfli mode)
 #   Python gzip.compress (levels 6, 9), tarfile.open(mode='w:gz') (level 9)
 #   node zlib.gzipSync (levels 1, 6, 9: Chromium's zlib)
-#   flate2 on zlib-rs (levels 1, 6, 9; cargo packages at 9), through
-#     deflate/examples/gzip-rs.rs, built here
+#   flate2 on zlib-rs (levels 1-9; cargo packages at 9), through
+#     deflate/examples/gzip-rs.rs, built here; levels 1 and 6 also fed in
+#     512-byte writes
 #   7-Zip's deflate (7zz or 7z a -tgzip, -mx1, -mx5, -mx9), when installed
 #   Go's compress/gzip (levels 1, 6, 9), when go is installed (a ten-line
 #     program built here)
@@ -144,8 +145,14 @@ produce "git archive --format=tar.gz ($(git --version | cut -d' ' -f3))" "-9" gi
 rm -rf "$work/repo"
 
 cargo build -q --release -p trees-deflate --example gzip-rs
-for l in 1 6 9; do
+for l in 1 2 3 4 5 6 7 8 9; do
   produce "flate2 on zlib-rs (cargo: 9)" "$l" "$root/target/release/examples/gzip-rs" "$l" < "$in"
+done
+# A program that writes its tar piece by piece (tar::Builder: 512-byte
+# headers, then the data) gives zlib-rs its input in pieces; at levels 1, 5
+# and 6 zlib-ng's parsers restart a little at each piece.
+for l in 1 6; do
+  produce "flate2 on zlib-rs, 512-byte writes" "$l" "$root/target/release/examples/gzip-rs" "$l" 512 < "$in"
 done
 
 if have libdeflate-gzip; then

@@ -31,6 +31,7 @@ if [ -z "$build_only" ]; then
   # Real deflate encoders whose streams trees-deflate's tests re-make.
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v pigz >/dev/null || need_apt+=(pigz)
+  command -v libdeflate-gzip >/dev/null || need_apt+=(libdeflate-tools)
   command -v zstd >/dev/null || need_apt+=(zstd)
   command -v xz >/dev/null || need_apt+=(xz-utils)
   # dpkg-deb builds the .deb files the package tests split, and reads back

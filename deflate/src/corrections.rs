@@ -35,6 +35,9 @@ pub struct Contexts {
     pub end: [Bit; 2],
     /// The model was wrong; by whether it predicted a match.
     pub wrong: [Bit; 2],
+    /// The encoder refilled its input before this token (zlib-ng medium);
+    /// by whether a 512-byte boundary of the input is near.
+    pub refill: [Bit; 2],
     /// A literal where the model predicted a match.
     pub literal_instead: Bit,
     /// The match is among the chain's candidates.
@@ -62,6 +65,14 @@ pub struct Contexts {
 impl Contexts {
     /// Codes the actual token `t` at `p` against the model's prediction.
     pub fn put_token(&mut self, e: &mut Encoder, m: &mut Model, d: &[u8], p: usize, t: Token) {
+        if let Some(ctx) = m.refill_point(p) {
+            // A literal where the model holds a match: the refill explains it.
+            let refilled = !t.is_match() && m.refill_explains_literal(d, p);
+            e.bit(&mut self.refill[ctx], refilled);
+            if refilled {
+                m.refill();
+            }
+        }
         let f = m.predict(d, p);
         let predicted_match = f.len >= 3;
         let right = if predicted_match {
@@ -113,6 +124,11 @@ impl Contexts {
         d: &[u8],
         p: usize,
     ) -> Result<Token, Misfit> {
+        if let Some(ctx) = m.refill_point(p)
+            && dec.bit(&mut self.refill[ctx])
+        {
+            m.refill();
+        }
         let f = m.predict(d, p);
         let predicted_match = f.len >= 3;
         let wrong = dec.bit(&mut self.wrong[usize::from(predicted_match)]);

@@ -236,6 +236,16 @@ fn main() {
         "gzip-6",
         &recipe.members[0].chunks[0].corrections,
     );
+    // The same corrections read under every other model and parser
+    // (zlib-ng's quick, fast and medium, libdeflate's fastest, greedy,
+    // lazy and lazy2), for the fuzzer to start each from.
+    for (model, level) in [(2u8, 1u8), (2, 2), (2, 6), (5, 1), (5, 3), (5, 6), (5, 9)] {
+        let mut r = recipe.members[0].chunks[0].corrections.clone();
+        if r.len() >= 2 {
+            (r[0], r[1]) = (model, level);
+        }
+        put(dir, "deflate_recipe", &format!("model{model}-{level}"), &r);
+    }
     let mut seed = (chunk.deflate_len as u32).to_le_bytes().to_vec();
     seed.extend_from_slice(&chunk.corrections);
     put(dir, "split_rebuild", "gzip-6", &seed);

@@ -243,6 +243,10 @@ pub struct Model {
     origin: usize,
     /// Times zlib-ng's window has slid.
     slides: usize,
+    /// Where the last token the model predicted starts.
+    last: usize,
+    /// While trying a prediction: the chain entries it changed, to undo.
+    journal: Option<Vec<(usize, u32, usize, u32)>>,
     /// libdeflate's own tables and parser state.
     ld: Option<Box<libdeflate::Ld>>,
 }
@@ -284,6 +288,8 @@ impl Model {
             predicted: None,
             origin: 0,
             slides: 0,
+            last: 0,
+            journal: None,
             ld: (params.flavour == Flavour::Libdeflate)
                 .then(|| Box::new(libdeflate::Ld::new(params.level))),
         }
@@ -317,6 +323,7 @@ impl Model {
         self.predicted = self.predicted.and_then(back);
         self.top = self.top.saturating_sub(drop);
         self.org = self.org.saturating_sub(drop);
+        self.last = self.last.saturating_sub(drop);
         self.origin += drop;
         if let Some(ld) = &mut self.ld {
             ld.rebase(drop);
@@ -447,6 +454,31 @@ impl Model {
             _ => return self.skip_ng(d, p, len),
         }
         self.insert_to(d, p + len);
+        self.pending = None;
+    }
+
+    /// Where the encoder may have refilled its input just before `p`, with
+    /// a consequence the model can name: zlib-ng's `deflate_medium`
+    /// forgets the match it looked ahead for at each refill (each call of
+    /// a program that writes its input in pieces), and searches `p` anew,
+    /// which it already inserted, so it writes a literal. The context of
+    /// the question (`Some(context)`), or `None` where the model has no
+    /// such question.
+    pub fn refill_point(&self, p: usize) -> Option<usize> {
+        match self.strategy {
+            Strategy::Medium => self.medium_refill_point(p),
+            _ => None,
+        }
+    }
+
+    /// Whether a refill before `p` is what explains a literal there: the
+    /// model without it predicts a match (the model is left as it was).
+    pub fn refill_explains_literal(&mut self, d: &[u8], p: usize) -> bool {
+        self.strategy == Strategy::Medium && self.medium_would_match(d, p)
+    }
+
+    /// The encoder refilled before the token at `p`: see [`Model::refill_point`].
+    pub fn refill(&mut self) {
         self.pending = None;
     }
 

@@ -52,6 +52,10 @@ impl Model {
         let h = self.hash(d, p);
         let head = self.head[h] as usize;
         if p >= self.top {
+            if let Some(j) = &mut self.journal {
+                let w = p & self.wmask;
+                j.push((h, self.head[h], w, self.prev[w]));
+            }
             self.prev[p & self.wmask] = head as u32;
             self.head[h] = p as u32;
             self.top = p + 1;
@@ -196,10 +200,51 @@ impl Model {
             if cur.len > 0 {
                 let f = if cur.len >= 3 { cur } else { LITERAL };
                 self.predicted = Some((p, f));
+                self.last = p;
                 return f;
             }
             // The next match took all of this one: it starts here.
         }
+    }
+
+    /// Whether the stream may have been refilled before `p` (see
+    /// [`Model::refill_point`]): `Some(1)` when a 512-byte boundary of the
+    /// input, less zlib's lookahead, falls since the last token.
+    pub(super) fn medium_refill_point(&self, p: usize) -> Option<usize> {
+        let held = matches!(self.pending, Some((q, f)) if q == p && f.len >= 3);
+        if !held || self.params.level < 5 {
+            return None;
+        }
+        let edge = |x: usize| (self.origin + x + MIN_LOOKAHEAD - 1) / 512;
+        Some(usize::from(edge(p) > edge(self.last)))
+    }
+
+    /// Whether the model, as it stands, predicts a match at `p`; it is
+    /// left as it was (the chains it changes are journalled and restored).
+    pub(super) fn medium_would_match(&mut self, d: &[u8], p: usize) -> bool {
+        let keep = (
+            self.pending,
+            self.org,
+            self.predicted,
+            self.top,
+            self.last,
+            self.slides,
+        );
+        self.journal = Some(Vec::new());
+        let f = self.predict_medium(d, p);
+        for (h, head, w, prev) in self.journal.take().unwrap_or_default().into_iter().rev() {
+            self.head[h] = head;
+            self.prev[w] = prev;
+        }
+        (
+            self.pending,
+            self.org,
+            self.predicted,
+            self.top,
+            self.last,
+            self.slides,
+        ) = keep;
+        f.len >= 3
     }
 
     /// What `deflate_medium` does after the actual token: nothing when the
