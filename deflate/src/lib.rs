@@ -34,6 +34,7 @@ pub mod corrections;
 pub mod huffman;
 pub mod ld_header;
 pub mod model;
+pub mod mz_header;
 pub mod parse;
 pub mod rc;
 pub mod recreate;

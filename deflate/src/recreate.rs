@@ -7,9 +7,9 @@
 //!
 //! ```text
 //! model        1 byte: 1 = zlib, 2 = zlib-ng/zlib-rs, 3 = Chromium (CRC32C
-//!              hash), 4 = Chromium (multiplicative hash), 5 = libdeflate
-//!              (crate::model)
-//! level        1 byte: 1-9
+//!              hash), 4 = Chromium (multiplicative hash), 5 = libdeflate,
+//!              6 = miniz (crate::model)
+//! level        1 byte: 1-9 (miniz: 1-10)
 //! mem_level    1 byte: 1-9
 //! window_bits  1 byte: 9-15
 //! corrections  the rest: range-coded (crate::rc), in stream order:
@@ -39,7 +39,7 @@ use crate::parse::{ParseError, Parser};
 use crate::rc::{Decoder, Encoder};
 use crate::stream::{Block, Header, Kind, Token};
 use crate::write::{WriteError, Writer};
-use crate::{ld_header, trees};
+use crate::{ld_header, mz_header, trees};
 
 /// The model a recipe names: zlib.
 pub const MODEL_ZLIB: u8 = 1;
@@ -51,6 +51,8 @@ pub const MODEL_CHROMIUM_CRC: u8 = 3;
 pub const MODEL_CHROMIUM_MUL: u8 = 4;
 /// libdeflate.
 pub const MODEL_LIBDEFLATE: u8 = 5;
+/// miniz (miniz_oxide).
+pub const MODEL_MINIZ: u8 = 6;
 
 /// Why a stream cannot be analysed or re-made.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +118,11 @@ pub fn candidates() -> Vec<Params> {
         Flavour::ChromiumCrc,
         Flavour::ChromiumMul,
         Flavour::Libdeflate,
+        Flavour::Miniz,
     ];
     all.into_iter()
         .flat_map(|flavour| {
-            (1..=9).rev().map(move |level| Params {
+            (1..=10).rev().map(move |level| Params {
                 flavour,
                 level,
                 ..Params::default()
@@ -134,6 +137,8 @@ pub fn candidates() -> Vec<Params> {
 /// longer one at the few that did best.
 const ESTIMATE: [usize; 2] = [16 << 10, 512 << 10];
 const FINALISTS: usize = 3;
+/// At most this many go on when several tie.
+const MAX_FINALISTS: usize = 12;
 
 /// The settings under which a stream's first blocks need the fewest
 /// corrections.
@@ -155,7 +160,11 @@ pub fn estimate(blocks: &[Block], plain: &[u8]) -> Params {
     {
         return p;
     }
-    round.truncate(FINALISTS);
+    // Levels that make the same first tokens tie: all that tie with the
+    // best three go on (miniz 6-10 on 16 KiB of text, say).
+    let cut = round.get(FINALISTS - 1).map_or(usize::MAX, |r| r.0);
+    round.retain(|r| r.0 <= cut);
+    round.truncate(MAX_FINALISTS);
     let mut best = round
         .iter()
         .map(|&(_, p)| (cost(p, ESTIMATE[1]), p))
@@ -296,6 +305,7 @@ fn header_bytes(params: Params) -> [u8; 4] {
         Flavour::ChromiumCrc => MODEL_CHROMIUM_CRC,
         Flavour::ChromiumMul => MODEL_CHROMIUM_MUL,
         Flavour::Libdeflate => MODEL_LIBDEFLATE,
+        Flavour::Miniz => MODEL_MINIZ,
     };
     [model, params.level, params.mem_level, params.window_bits]
 }
@@ -310,6 +320,7 @@ fn header(recipe: &[u8]) -> Result<(Params, &[u8]), Error> {
         MODEL_CHROMIUM_CRC => Some(Flavour::ChromiumCrc),
         MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
         MODEL_LIBDEFLATE => Some(Flavour::Libdeflate),
+        MODEL_MINIZ => Some(Flavour::Miniz),
         _ => None,
     };
     let params = Params {
@@ -394,10 +405,10 @@ fn corrections(
 
 /// The dynamic header the model's encoder sends for a block of `tokens`.
 fn predicted_header(params: Params, tokens: &[Token]) -> Header {
-    if params.flavour == Flavour::Libdeflate {
-        ld_header::header(tokens)
-    } else {
-        trees::header(tokens)
+    match params.flavour {
+        Flavour::Libdeflate => ld_header::header(tokens),
+        Flavour::Miniz => mz_header::header(tokens),
+        _ => trees::header(tokens),
     }
 }
 

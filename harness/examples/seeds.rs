@@ -238,8 +238,19 @@ fn main() {
     );
     // The same corrections read under every other model and parser
     // (zlib-ng's quick, fast and medium, libdeflate's fastest, greedy,
-    // lazy and lazy2), for the fuzzer to start each from.
-    for (model, level) in [(2u8, 1u8), (2, 2), (2, 6), (5, 1), (5, 3), (5, 6), (5, 9)] {
+    // lazy and lazy2, miniz's fast and normal), for the fuzzer to start each from.
+    for (model, level) in [
+        (2u8, 1u8),
+        (2, 2),
+        (2, 6),
+        (5, 1),
+        (5, 3),
+        (5, 6),
+        (5, 9),
+        (6, 1),
+        (6, 4),
+        (6, 10),
+    ] {
         let mut r = recipe.members[0].chunks[0].corrections.clone();
         if r.len() >= 2 {
             (r[0], r[1]) = (model, level);

@@ -25,6 +25,7 @@
 //! - A block ends when it holds `2^(mem_level + 6) - 1` tokens.
 
 mod libdeflate;
+mod miniz;
 mod ng;
 mod search;
 
@@ -51,6 +52,9 @@ pub enum Flavour {
     /// libdeflate (`libdeflate-gzip`, and programs that link it), levels
     /// 1-9: its own match finders and parsers (`libdeflate.rs`).
     Libdeflate,
+    /// miniz (miniz_oxide: flate2's default backend), levels 1-10
+    /// (`miniz.rs`).
+    Miniz,
 }
 
 /// Which encoder, with which settings.
@@ -85,6 +89,7 @@ impl std::fmt::Display for Params {
             Flavour::ChromiumCrc => "chromium-crc32c",
             Flavour::ChromiumMul => "chromium",
             Flavour::Libdeflate => "libdeflate",
+            Flavour::Miniz => "miniz",
         };
         write!(f, "{name} -{}", self.level)?;
         if self.mem_level != 8 || self.window_bits != 15 {
@@ -107,6 +112,8 @@ impl Params {
             // Its window and tables are fixed.
             Flavour::Libdeflate if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
             Flavour::Libdeflate => 1..=9,
+            Flavour::Miniz if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
+            Flavour::Miniz => 1..=10,
         };
         levels.contains(&self.level)
             && (1..=9).contains(&self.mem_level)
@@ -115,7 +122,7 @@ impl Params {
 
     /// Tokens a block holds before zlib ends it.
     pub fn block_tokens(&self) -> usize {
-        if self.flavour == Flavour::Libdeflate
+        if matches!(self.flavour, Flavour::Libdeflate | Flavour::Miniz)
             || (self.flavour == Flavour::ZlibNg && self.level == 1)
         {
             // libdeflate ends its blocks by statistics of its own, and
@@ -131,6 +138,7 @@ impl Params {
             (Flavour::ZlibNg, 2) => Strategy::Fast,
             (Flavour::ZlibNg, 3..=6) => Strategy::Medium,
             (Flavour::Libdeflate, _) => Strategy::Libdeflate,
+            (Flavour::Miniz, _) => Strategy::Miniz,
             _ => Strategy::Zlib,
         }
     }
@@ -195,6 +203,8 @@ enum Strategy {
     Medium,
     /// libdeflate's parsers.
     Libdeflate,
+    /// miniz's parsers.
+    Miniz,
 }
 
 /// Bytes zlib keeps ahead of the search (`MIN_LOOKAHEAD`).
@@ -249,6 +259,8 @@ pub struct Model {
     journal: Option<Vec<(usize, u32, usize, u32)>>,
     /// libdeflate's own tables and parser state.
     ld: Option<Box<libdeflate::Ld>>,
+    /// miniz's own tables and parser state.
+    mz: Option<Box<miniz::Mz>>,
 }
 
 impl Model {
@@ -292,6 +304,7 @@ impl Model {
             journal: None,
             ld: (params.flavour == Flavour::Libdeflate)
                 .then(|| Box::new(libdeflate::Ld::new(params.level))),
+            mz: (params.flavour == Flavour::Miniz).then(|| Box::new(miniz::Mz::new(params.level))),
         }
     }
 
@@ -327,6 +340,9 @@ impl Model {
         self.origin += drop;
         if let Some(ld) = &mut self.ld {
             ld.rebase(drop);
+        }
+        if let Some(mz) = &mut self.mz {
+            mz.rebase(drop);
         }
     }
 
@@ -386,6 +402,7 @@ impl Model {
             Strategy::Fast => return self.predict_fast(d, p),
             Strategy::Medium => return self.predict_medium(d, p),
             Strategy::Libdeflate => return self.ld_predict(d, p),
+            Strategy::Miniz => return self.mz_predict(d, p),
         }
         self.insert_to(d, p + 1);
         let here = match self.pending {
@@ -432,6 +449,7 @@ impl Model {
             Strategy::Fast => return self.advance_fast(d, p, len),
             Strategy::Medium => return self.advance_medium(d, p, len),
             Strategy::Libdeflate => return self.ld_advance(d, p, len),
+            Strategy::Miniz => return self.mz_advance(p, len),
         }
         if len > 1 {
             self.pending = None;
@@ -451,6 +469,7 @@ impl Model {
         match self.strategy {
             Strategy::Zlib => {}
             Strategy::Libdeflate => return self.ld_skip_stored(d, p, len),
+            Strategy::Miniz => return self.mz_skip(d, p, len),
             _ => return self.skip_ng(d, p, len),
         }
         self.insert_to(d, p + len);
@@ -499,25 +518,25 @@ impl Model {
         max: usize,
     ) -> impl Iterator<Item = (u16, u16)> + 'a {
         let scan = &d[p..(p + 258).min(d.len())];
-        // libdeflate's tables hold positions plus one; zlib's, 0 for none.
+        // libdeflate's tables hold positions plus one; zlib's, 0 for none;
+        // miniz's are its own.
         let off = usize::from(self.ld.is_some());
-        let link = move |x: u32| {
-            (x as usize)
+        let link = move |at: usize| {
+            if self.mz.is_some() {
+                return self.mz_link(p, at);
+            }
+            (self.prev[at & self.wmask] as usize)
                 .checked_sub(off)
                 .filter(|&c| off == 1 || c != 0)
         };
-        let mut cur = if p + 3 > d.len() {
-            None
-        } else {
-            link(self.prev[p & self.wmask])
-        };
+        let mut cur = if p + 3 > d.len() { None } else { link(p) };
         let mut last = p;
         let mut left = max;
         std::iter::from_fn(move || {
             let at = cur.filter(|&c| c < last && p - c <= self.wmask + 1 && left > 0)?;
             last = at;
             left -= 1;
-            cur = link(self.prev[at & self.wmask]);
+            cur = link(at);
             Some((common(&d[at..], scan) as u16, (p - at) as u16))
         })
     }

@@ -222,3 +222,47 @@ fn libdeflate_streams_are_re_made() {
         }
     }
 }
+
+/// miniz (miniz_oxide, flate2's default backend) at every level, whole
+/// and streamed in 512-byte pieces (its parsers wait for a full lookahead,
+/// so the pieces change nothing).
+#[test]
+fn miniz_streams_are_re_made() {
+    use miniz_oxide::deflate::core::{CompressorOxide, create_comp_flags_from_zip_params};
+    use miniz_oxide::deflate::stream::deflate;
+    use miniz_oxide::{MZFlush, StreamResult};
+    let plain = super::sample(300_000, 28);
+    for level in 1..=10u8 {
+        let whole = miniz_oxide::deflate::compress_to_vec(&plain, level);
+        let r = recipe_size(&whole);
+        eprintln!("miniz -{level}: {} bytes, recipe {r}", whole.len());
+        assert!(modelled(r, whole.len()), "miniz -{level}: {r} bytes");
+        let mut c = CompressorOxide::new(create_comp_flags_from_zip_params(level.into(), -15, 0));
+        let (mut out, mut buf) = (Vec::new(), vec![0u8; 1 << 16]);
+        let pieces = plain.chunks(512).count();
+        for (i, piece) in plain.chunks(512).enumerate() {
+            let flush = if i + 1 == pieces {
+                MZFlush::Finish
+            } else {
+                MZFlush::None
+            };
+            let mut input = piece;
+            loop {
+                let StreamResult {
+                    bytes_consumed,
+                    bytes_written,
+                    ..
+                } = deflate(&mut c, input, &mut buf, flush);
+                out.extend_from_slice(&buf[..bytes_written]);
+                input = &input[bytes_consumed..];
+                if input.is_empty() && (flush == MZFlush::None || bytes_written < buf.len()) {
+                    break;
+                }
+            }
+        }
+        assert_eq!(
+            out, whole,
+            "miniz -{level}: the pieces make the same stream"
+        );
+    }
+}
