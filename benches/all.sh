@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every table of the README, in one run on one machine, one after the
+# Every table of docs/benchmarks.md, in one run on one machine, one after the
 # other (never two at once: they time each other otherwise):
 #
 #   benches/compare.sh    side by side with git on real releases; it runs
@@ -20,7 +20,7 @@ log=$root/benches/results/run.md
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 commit=$(git rev-parse --short HEAD)
 rows=()
-# The compressed downloads: the six families the README's tables show (two
+# The compressed downloads: the six families the tables of docs/benchmarks.md show (two
 # per registry), unless the caller names others.
 export GZIP_BENCH_PYPI=${GZIP_BENCH_PYPI:-"mypy 1.16.0 1.16.1 1.17.0 1.17.1 1.18.1 1.18.2; attrs 23.1.0 23.2.0 24.1.0 24.2.0 24.3.0 25.1.0"}
 export GZIP_BENCH_CRATES=${GZIP_BENCH_CRATES:-"tokio 1.48.0 1.49.0 1.50.0 1.51.0 1.52.0; syn 2.0.110 2.0.111 2.0.112 2.0.113 2.0.114; serde 1.0.225 1.0.226 1.0.227 1.0.228 1.0.229; regex 1.10.0 1.10.1 1.10.2 1.10.3 1.10.4 1.10.5 1.10.6"}
@@ -31,7 +31,7 @@ for b in compare gzip producers derived; do
   rows+=("| benches/$b.sh | $(( $(date +%s) - t0 )) |")
 done
 {
-  echo "# One run of every README table"
+  echo "# One run of every table of docs/benchmarks.md"
   echo
   echo "Started $start, commit $commit, $(nproc) cores, $(git --version)."
   echo "Reproduce: \`benches/all.sh\`."

@@ -12,6 +12,8 @@
 #   flate2 on zlib-rs (levels 1-9; cargo packages at 9), through
 #     deflate/examples/gzip-rs.rs, built here; levels 1 and 6 also fed in
 #     512-byte writes
+#   flate2's default backend, miniz_oxide (levels 1, 6, 9), through
+#     deflate/examples/gzip-miniz.rs
 #   7-Zip's deflate (7zz or 7z a -tgzip, -mx1, -mx5, -mx9), when installed
 #   Go's compress/gzip (levels 1, 6, 9), when go is installed (a ten-line
 #     program built here)
@@ -153,6 +155,13 @@ done
 # and 6 zlib-ng's parsers restart a little at each piece.
 for l in 1 6; do
   produce "flate2 on zlib-rs, 512-byte writes" "$l" "$root/target/release/examples/gzip-rs" "$l" 512 < "$in"
+done
+
+# miniz_oxide, flate2's default backend (maturin's sdists, most Rust
+# programs that write gzip), through deflate/examples/gzip-miniz.rs.
+cargo build -q --release -p trees-deflate --example gzip-miniz
+for l in 1 6 9; do
+  produce "flate2 on miniz_oxide (default backend)" "$l" "$root/target/release/examples/gzip-miniz" "$l" < "$in"
 done
 
 if have libdeflate-gzip; then
