@@ -2,6 +2,8 @@
 # Installs what the tests need and is missing: git and gzip (oracles),
 # xz, zstd and dpkg-deb (the producers of the package tests),
 # python3 (its gzip module is one of the producers the split tests use),
+# node, pigz, libdeflate-gzip and go (deflate encoders whose streams the
+# trees-deflate tests re-make),
 # nginx (serves silos over HTTP in the remote tests),
 # xdelta3 and zstd (the stock tools that must apply our client deltas),
 # moto (a real S3 server, from PyPI, that the object-storage tests start on
@@ -32,6 +34,7 @@ if [ -z "$build_only" ]; then
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v pigz >/dev/null || need_apt+=(pigz)
   command -v libdeflate-gzip >/dev/null || need_apt+=(libdeflate-tools)
+  command -v go >/dev/null || need_apt+=(golang-go)
   command -v zstd >/dev/null || need_apt+=(zstd)
   command -v xz >/dev/null || need_apt+=(xz-utils)
   # dpkg-deb builds the .deb files the package tests split, and reads back

@@ -31,6 +31,7 @@
 
 pub mod bits;
 pub mod corrections;
+pub mod go_header;
 pub mod huffman;
 pub mod ld_header;
 pub mod model;

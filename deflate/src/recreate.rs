@@ -8,7 +8,7 @@
 //! ```text
 //! model        1 byte: 1 = zlib, 2 = zlib-ng/zlib-rs, 3 = Chromium (CRC32C
 //!              hash), 4 = Chromium (multiplicative hash), 5 = libdeflate,
-//!              6 = miniz (crate::model)
+//!              6 = miniz, 7 = Go (crate::model)
 //! level        1 byte: 1-9 (miniz: 1-10)
 //! mem_level    1 byte: 1-9
 //! window_bits  1 byte: 9-15
@@ -39,7 +39,7 @@ use crate::parse::{ParseError, Parser};
 use crate::rc::{Decoder, Encoder};
 use crate::stream::{Block, Header, Kind, Token};
 use crate::write::{WriteError, Writer};
-use crate::{ld_header, mz_header, trees};
+use crate::{go_header, ld_header, mz_header, trees};
 
 /// The model a recipe names: zlib.
 pub const MODEL_ZLIB: u8 = 1;
@@ -53,6 +53,8 @@ pub const MODEL_CHROMIUM_MUL: u8 = 4;
 pub const MODEL_LIBDEFLATE: u8 = 5;
 /// miniz (miniz_oxide).
 pub const MODEL_MINIZ: u8 = 6;
+/// Go's `compress/flate`.
+pub const MODEL_GO: u8 = 7;
 
 /// Why a stream cannot be analysed or re-made.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +121,7 @@ pub fn candidates() -> Vec<Params> {
         Flavour::ChromiumMul,
         Flavour::Libdeflate,
         Flavour::Miniz,
+        Flavour::Go,
     ];
     all.into_iter()
         .flat_map(|flavour| {
@@ -306,6 +309,7 @@ fn header_bytes(params: Params) -> [u8; 4] {
         Flavour::ChromiumMul => MODEL_CHROMIUM_MUL,
         Flavour::Libdeflate => MODEL_LIBDEFLATE,
         Flavour::Miniz => MODEL_MINIZ,
+        Flavour::Go => MODEL_GO,
     };
     [model, params.level, params.mem_level, params.window_bits]
 }
@@ -321,6 +325,7 @@ fn header(recipe: &[u8]) -> Result<(Params, &[u8]), Error> {
         MODEL_CHROMIUM_MUL => Some(Flavour::ChromiumMul),
         MODEL_LIBDEFLATE => Some(Flavour::Libdeflate),
         MODEL_MINIZ => Some(Flavour::Miniz),
+        MODEL_GO => Some(Flavour::Go),
         _ => None,
     };
     let params = Params {
@@ -408,6 +413,7 @@ fn predicted_header(params: Params, tokens: &[Token]) -> Header {
     match params.flavour {
         Flavour::Libdeflate => ld_header::header(tokens),
         Flavour::Miniz => mz_header::header(tokens),
+        Flavour::Go => go_header::header(tokens),
         _ => trees::header(tokens),
     }
 }

@@ -238,7 +238,8 @@ fn main() {
     );
     // The same corrections read under every other model and parser
     // (zlib-ng's quick, fast and medium, libdeflate's fastest, greedy,
-    // lazy and lazy2, miniz's fast and normal), for the fuzzer to start each from.
+    // lazy and lazy2, miniz's fast and normal, Go's greedy and lazy), for the
+    // fuzzer to start each from.
     for (model, level) in [
         (2u8, 1u8),
         (2, 2),
@@ -250,6 +251,9 @@ fn main() {
         (6, 1),
         (6, 4),
         (6, 10),
+        (7, 2),
+        (7, 6),
+        (7, 9),
     ] {
         let mut r = recipe.members[0].chunks[0].corrections.clone();
         if r.len() >= 2 {

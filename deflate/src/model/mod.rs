@@ -24,6 +24,7 @@
 //!   3-byte matches further than 4,096 (`TOO_FAR`) are ignored.
 //! - A block ends when it holds `2^(mem_level + 6) - 1` tokens.
 
+mod golang;
 mod libdeflate;
 mod miniz;
 mod ng;
@@ -55,6 +56,8 @@ pub enum Flavour {
     /// miniz (miniz_oxide: flate2's default backend), levels 1-10
     /// (`miniz.rs`).
     Miniz,
+    /// Go's `compress/flate`, levels 2-9 (`golang.rs`).
+    Go,
 }
 
 /// Which encoder, with which settings.
@@ -90,6 +93,7 @@ impl std::fmt::Display for Params {
             Flavour::ChromiumMul => "chromium",
             Flavour::Libdeflate => "libdeflate",
             Flavour::Miniz => "miniz",
+            Flavour::Go => "go",
         };
         write!(f, "{name} -{}", self.level)?;
         if self.mem_level != 8 || self.window_bits != 15 {
@@ -114,6 +118,8 @@ impl Params {
             Flavour::Libdeflate => 1..=9,
             Flavour::Miniz if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
             Flavour::Miniz => 1..=10,
+            Flavour::Go if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
+            Flavour::Go => 2..=9,
         };
         levels.contains(&self.level)
             && (1..=9).contains(&self.mem_level)
@@ -122,6 +128,9 @@ impl Params {
 
     /// Tokens a block holds before zlib ends it.
     pub fn block_tokens(&self) -> usize {
+        if self.flavour == Flavour::Go {
+            return 1 << 14;
+        }
         if matches!(self.flavour, Flavour::Libdeflate | Flavour::Miniz)
             || (self.flavour == Flavour::ZlibNg && self.level == 1)
         {
@@ -139,6 +148,7 @@ impl Params {
             (Flavour::ZlibNg, 3..=6) => Strategy::Medium,
             (Flavour::Libdeflate, _) => Strategy::Libdeflate,
             (Flavour::Miniz, _) => Strategy::Miniz,
+            (Flavour::Go, _) => Strategy::Go,
             _ => Strategy::Zlib,
         }
     }
@@ -205,6 +215,8 @@ enum Strategy {
     Libdeflate,
     /// miniz's parsers.
     Miniz,
+    /// Go's parsers.
+    Go,
 }
 
 /// Bytes zlib keeps ahead of the search (`MIN_LOOKAHEAD`).
@@ -261,6 +273,8 @@ pub struct Model {
     ld: Option<Box<libdeflate::Ld>>,
     /// miniz's own tables and parser state.
     mz: Option<Box<miniz::Mz>>,
+    /// Go's parser state.
+    go: Option<Box<golang::Go>>,
 }
 
 impl Model {
@@ -270,8 +284,9 @@ impl Model {
         let hash4 = ng && params.level < 9;
         // zlib-ng's rolling hash is zlib's at memLevel 8; its 4-byte hash has 16 bits.
         let hash_bits = match (ng, hash4) {
-            // libdeflate's 4-byte table has 16 bits.
+            // libdeflate's 4-byte table has 16 bits, Go's 17.
             _ if params.flavour == Flavour::Libdeflate => 16,
+            _ if params.flavour == Flavour::Go => 17,
             (false, _) => u32::from(params.mem_level) + 7,
             (true, false) => 15,
             (true, true) => 16,
@@ -305,6 +320,7 @@ impl Model {
             ld: (params.flavour == Flavour::Libdeflate)
                 .then(|| Box::new(libdeflate::Ld::new(params.level))),
             mz: (params.flavour == Flavour::Miniz).then(|| Box::new(miniz::Mz::new(params.level))),
+            go: (params.flavour == Flavour::Go).then(|| Box::new(golang::Go::new(params.level))),
         }
     }
 
@@ -343,6 +359,9 @@ impl Model {
         }
         if let Some(mz) = &mut self.mz {
             mz.rebase(drop);
+        }
+        if let Some(go) = &mut self.go {
+            go.rebase(drop);
         }
     }
 
@@ -403,6 +422,7 @@ impl Model {
             Strategy::Medium => return self.predict_medium(d, p),
             Strategy::Libdeflate => return self.ld_predict(d, p),
             Strategy::Miniz => return self.mz_predict(d, p),
+            Strategy::Go => return self.go_predict(d, p),
         }
         self.insert_to(d, p + 1);
         let here = match self.pending {
@@ -450,6 +470,7 @@ impl Model {
             Strategy::Medium => return self.advance_medium(d, p, len),
             Strategy::Libdeflate => return self.ld_advance(d, p, len),
             Strategy::Miniz => return self.mz_advance(p, len),
+            Strategy::Go => return self.go_advance(d, p, len),
         }
         if len > 1 {
             self.pending = None;
@@ -470,6 +491,7 @@ impl Model {
             Strategy::Zlib => {}
             Strategy::Libdeflate => return self.ld_skip_stored(d, p, len),
             Strategy::Miniz => return self.mz_skip(d, p, len),
+            Strategy::Go => return self.go_skip(d, p, len),
             _ => return self.skip_ng(d, p, len),
         }
         self.insert_to(d, p + len);
@@ -518,9 +540,9 @@ impl Model {
         max: usize,
     ) -> impl Iterator<Item = (u16, u16)> + 'a {
         let scan = &d[p..(p + 258).min(d.len())];
-        // libdeflate's tables hold positions plus one; zlib's, 0 for none;
+        // libdeflate's and Go's tables hold positions plus one; zlib's, 0 for none;
         // miniz's are its own.
-        let off = usize::from(self.ld.is_some());
+        let off = usize::from(self.ld.is_some() || self.go.is_some());
         let link = move |at: usize| {
             if self.mz.is_some() {
                 return self.mz_link(p, at);

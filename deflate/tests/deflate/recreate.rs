@@ -266,3 +266,43 @@ fn miniz_streams_are_re_made() {
         );
     }
 }
+
+/// Go's `compress/gzip` at levels 2-9 (its level 1 is another encoder,
+/// not modelled: re-made through corrections), through a program built
+/// here with the `go` of scripts/install-deps.sh.
+#[test]
+fn go_streams_are_re_made() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let src = dir.path().join("gz.go");
+    std::fs::write(
+        &src,
+        "package main\nimport (\"compress/gzip\"; \"io\"; \"os\"; \"strconv\")\n\
+         func main() { l, _ := strconv.Atoi(os.Args[1]); w, _ := gzip.NewWriterLevel(os.Stdout, l); \
+         io.Copy(w, os.Stdin); w.Close() }\n",
+    )
+    .expect("the program is written");
+    let bin = dir.path().join("gz");
+    let built = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .env("GOCACHE", dir.path().join("cache"))
+        .env("GOPATH", dir.path().join("path"))
+        .status()
+        .unwrap_or_else(|e| panic!("go is needed (scripts/install-deps.sh installs it): {e}"));
+    assert!(built.success(), "go build failed");
+    let plain = super::sample(400_000, 29);
+    for level in 1..=9 {
+        let gz = run(
+            bin.to_str().expect("a UTF-8 path"),
+            &[&level.to_string()],
+            &plain,
+        );
+        let z = super::streams::gzip_body(&gz);
+        let r = recipe_size(z);
+        eprintln!("go -{level}: {} bytes, recipe {r}", z.len());
+        if level >= 2 {
+            assert!(modelled(r, z.len()), "go -{level}: {r} bytes");
+        }
+    }
+}
