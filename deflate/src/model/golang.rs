@@ -1,6 +1,5 @@
 //! Go's `compress/flate` (1.19; what Go programs, container tools among
-//! them, write through `compress/gzip`), levels 2-9. Level 1 is a different
-//! encoder (`deflatefast.go`) and has no model.
+//! them, write through `compress/gzip`).
 //!
 //! - Each position with 4 bytes ahead is hashed on them, read big-endian
 //!   (`x * 0x1E35A7BD >> 15`, 17 bits), into chains of positions plus one.
@@ -14,6 +13,14 @@
 //!   it is at most 5 (6) long; levels 4-9 are zlib's lazy parser (the next
 //!   position is not searched when the match is `lazy` long).
 //! - A block holds 16,384 tokens.
+//! - Level 1 is another encoder (`deflatefast.go`, Snappy's): the input in
+//!   blocks of 65,535 bytes, a table of 2^14 entries (4 bytes little-endian,
+//!   multiplied, 14 bits) holding a position and its 4 bytes, looked up at
+//!   positions that step further apart the longer nothing matches (one
+//!   step per 32 misses); a match (4 bytes or more, within 32,768, not past
+//!   the block) is extended, the positions before and at its end go into
+//!   the table, and a match starting right at its end is tried at once.
+//!   A block's last 15 bytes are literals.
 
 use super::search::common;
 use super::{Found, Model};
@@ -36,9 +43,23 @@ const LEVELS: [(u16, u16, u16, u16, u16); 10] = [
     (32, 258, 258, 4096, 0),
 ];
 
+/// Level 1's block of input.
+const FAST_BLOCK: usize = 65535;
+
 /// Go's parser state beyond the chains (`head`, `prev`: positions plus one).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Go {
+    /// Level 1: its table (position plus one, and the 4 bytes there).
+    table: Vec<(u32, u32)>,
+    /// Level 1: the block being replayed (its first position).
+    block: Option<usize>,
+    /// Level 1: literals from `.0` up to `.1`, where the match `.2` starts
+    /// (or, with a literal there, the block's remainder).
+    plan: Option<(usize, usize, Found)>,
+    /// Level 1: a match found right at the end of the one before.
+    immediate: Option<(usize, Found)>,
+    /// Level 1: where the next scan starts.
+    scan: Option<usize>,
     lazy: u16,
     nice: u16,
     chain: u16,
@@ -56,11 +77,27 @@ impl Go {
             nice,
             chain,
             skip,
+            table: if level <= 1 {
+                vec![(0, 0); 1 << 14]
+            } else {
+                Vec::new()
+            },
             ..Go::default()
         }
     }
 
     pub(super) fn rebase(&mut self, drop: usize) {
+        let d = u32::try_from(drop).unwrap_or(u32::MAX);
+        for e in &mut self.table {
+            e.0 = e.0.saturating_sub(d);
+        }
+        let back = |q: usize| q.checked_sub(drop);
+        self.block = self.block.and_then(back);
+        self.scan = self.scan.and_then(back);
+        self.plan = self
+            .plan
+            .and_then(|(a, b, f)| Some((back(a)?, back(b)?, f)));
+        self.immediate = self.immediate.and_then(|(q, f)| back(q).map(|q| (q, f)));
         self.base = self.base.saturating_sub(drop);
         self.predicted = self
             .predicted
@@ -144,6 +181,9 @@ impl Model {
 
     /// The token Go writes at `p`.
     pub(super) fn go_predict(&mut self, d: &[u8], p: usize) -> Found {
+        if !self.go().table.is_empty() {
+            return self.go_fast_predict(d, p);
+        }
         self.go_slide(p);
         let (lazy, skip) = (self.go().lazy, self.go().skip);
         let here = match self.pending.take() {
@@ -187,6 +227,9 @@ impl Model {
     /// After the actual token at `p` of `len` bytes: its inner positions
     /// go into the chains (greedy levels: only a short match's).
     pub(super) fn go_advance(&mut self, d: &[u8], p: usize, len: usize) {
+        if !self.go().table.is_empty() {
+            return self.go_fast_advance(d, p, len);
+        }
         let go = self.go.as_deref_mut().expect("a Go model has its state");
         let right = matches!(go.predicted.take(), Some((q, f)) if q == p
             && (usize::from(f.len) == len || (f.len < 3 && len == 1)));
@@ -208,6 +251,11 @@ impl Model {
 
     /// A stored block's text: Go's parser went over it all the same.
     pub(super) fn go_skip(&mut self, d: &[u8], p: usize, len: usize) {
+        if !self.go().table.is_empty() {
+            let go = self.go_mut();
+            (go.plan, go.immediate, go.scan, go.predicted) = (None, None, None, None);
+            return;
+        }
         for q in p..p + len {
             self.go_insert(d, q);
         }
@@ -216,5 +264,144 @@ impl Model {
             .as_deref_mut()
             .expect("a Go model has its state")
             .predicted = None;
+    }
+}
+
+/// Level 1's hash of 4 bytes (little-endian), 14 bits.
+fn fast_hash(v: u32) -> usize {
+    (v.wrapping_mul(0x1E35_A7BD) >> 18) as usize
+}
+
+fn load32(d: &[u8], p: usize) -> u32 {
+    u32::from_le_bytes([d[p], d[p + 1], d[p + 2], d[p + 3]])
+}
+
+impl Model {
+    fn go_mut(&mut self) -> &mut Go {
+        self.go.as_deref_mut().expect("a Go model has its state")
+    }
+
+    /// Level 1's block around `p`: its start and end in the text.
+    fn fast_block(&self, d: &[u8], p: usize) -> (usize, usize) {
+        let start = (self.origin + p) / FAST_BLOCK * FAST_BLOCK;
+        let start = start.saturating_sub(self.origin);
+        (start, (start + FAST_BLOCK).min(d.len()))
+    }
+
+    /// A table entry's position, if it holds the 4 bytes `v` within reach of `s`.
+    fn fast_candidate(&self, e: (u32, u32), s: usize, v: u32) -> Option<usize> {
+        let pos = (e.0 as usize).checked_sub(1)?;
+        (pos < s && s - pos <= WINDOW && e.1 == v).then_some(pos)
+    }
+
+    /// The match at `s` from `pos`, extended within the block.
+    fn fast_match(d: &[u8], s: usize, pos: usize, end: usize) -> Found {
+        let len = 4 + common(&d[pos + 4..], &d[s + 4..(s + 258).min(end)]);
+        Found {
+            len: len as u16,
+            dist: (s - pos) as u16,
+        }
+    }
+
+    /// Level 1's scan from `from` (the first literal) until a match: the
+    /// plan of the literals and the match after them.
+    fn fast_plan(&mut self, d: &[u8], from: usize, scan: usize, end: usize) {
+        let limit = end.saturating_sub(15);
+        let remainder = (from, end, LITERAL);
+        if scan > limit || end - self.fast_block(d, from).0 < 17 {
+            self.go_mut().plan = Some(remainder);
+            return;
+        }
+        let (mut skip, mut next) = (32usize, scan);
+        let mut cv = load32(d, scan);
+        let mut h = fast_hash(cv);
+        loop {
+            let s = next;
+            let step = skip >> 5;
+            next = s + step;
+            skip += step;
+            if next > limit {
+                self.go_mut().plan = Some(remainder);
+                return;
+            }
+            let cand = self.go().table[h];
+            let now = load32(d, next);
+            self.go_mut().table[h] = (s as u32 + 1, cv);
+            h = fast_hash(now);
+            if let Some(pos) = self.fast_candidate(cand, s, cv) {
+                let m = Model::fast_match(d, s, pos, end);
+                self.go_mut().plan = Some((from, s, m));
+                return;
+            }
+            cv = now;
+        }
+    }
+
+    /// The token level 1 writes at `p`.
+    pub(super) fn go_fast_predict(&mut self, d: &[u8], p: usize) -> Found {
+        let (start, end) = self.fast_block(d, p);
+        if self.go().block != Some(start) {
+            let go = self.go_mut();
+            (go.block, go.plan, go.immediate, go.scan) = (Some(start), None, None, Some(start));
+        }
+        let go = self.go_mut();
+        let f = match (go.immediate, go.plan) {
+            (Some((q, f)), _) if q == p => f,
+            (_, Some((from, at, f))) if from <= p && p <= at && p < end => {
+                if p < at {
+                    LITERAL
+                } else {
+                    f
+                }
+            }
+            _ => {
+                let scan = go.scan.take().unwrap_or(p).max(p);
+                self.fast_plan(d, p, scan, end);
+                match self.go().plan {
+                    Some((_, at, f)) if at == p => f,
+                    _ => LITERAL,
+                }
+            }
+        };
+        self.go_mut().predicted = Some((p, f));
+        f
+    }
+
+    /// After level 1's match ends at `e`: the table learns the positions
+    /// before and at `e`, and a match right there is tried.
+    fn fast_after_match(&mut self, d: &[u8], e: usize) {
+        let (_, end) = self.fast_block(d, e.saturating_sub(1));
+        let go = self.go_mut();
+        (go.plan, go.immediate, go.scan) = (None, None, None);
+        if e + 15 >= end || e < 1 {
+            self.go_mut().plan = Some((e, end, LITERAL));
+            return;
+        }
+        let before = load32(d, e - 1);
+        let here = load32(d, e);
+        let go = self.go_mut();
+        go.table[fast_hash(before)] = (e as u32, before);
+        let cand = go.table[fast_hash(here)];
+        go.table[fast_hash(here)] = (e as u32 + 1, here);
+        match self.fast_candidate(cand, e, here) {
+            Some(pos) => {
+                let m = Model::fast_match(d, e, pos, end);
+                self.go_mut().immediate = Some((e, m));
+            }
+            None => self.go_mut().scan = Some(e + 1),
+        }
+    }
+
+    /// After level 1's actual token at `p` of `len` bytes.
+    pub(super) fn go_fast_advance(&mut self, d: &[u8], p: usize, len: usize) {
+        let go = self.go_mut();
+        let right = matches!(go.predicted.take(), Some((q, f)) if q == p
+            && (usize::from(f.len) == len || (f.len < 3 && len == 1)));
+        if len >= 3 {
+            self.fast_after_match(d, p + len);
+        } else if !right {
+            let go = self.go_mut();
+            (go.plan, go.immediate, go.scan) = (None, None, Some(p + 1));
+        }
     }
 }

@@ -26,7 +26,7 @@ pub enum Flavour {
     /// miniz (miniz_oxide: flate2's default backend), levels 1-10
     /// (`miniz.rs`).
     Miniz,
-    /// Go's `compress/flate`, levels 2-9 (`golang.rs`).
+    /// Go's `compress/flate`, levels 1-9 (`golang.rs`).
     Go,
 }
 
@@ -89,7 +89,7 @@ impl Params {
             Flavour::Miniz if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
             Flavour::Miniz => 1..=10,
             Flavour::Go if self.mem_level != 8 || self.window_bits != 15 => 0..=0,
-            Flavour::Go => 2..=9,
+            Flavour::Go => 1..=9,
         };
         levels.contains(&self.level)
             && (1..=9).contains(&self.mem_level)
@@ -98,11 +98,13 @@ impl Params {
 
     /// Tokens a block holds before zlib ends it.
     pub fn block_tokens(&self) -> usize {
-        if self.flavour == Flavour::Go {
+        if self.flavour == Flavour::Go && self.level > 1 {
             return 1 << 14;
         }
-        if matches!(self.flavour, Flavour::Libdeflate | Flavour::Miniz)
-            || (self.flavour == Flavour::ZlibNg && self.level == 1)
+        if matches!(
+            self.flavour,
+            Flavour::Libdeflate | Flavour::Miniz | Flavour::Go
+        ) || (self.flavour == Flavour::ZlibNg && self.level == 1)
         {
             // libdeflate ends its blocks by statistics of its own, and
             // deflate_quick writes one fixed block until the stream ends.
