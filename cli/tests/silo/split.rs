@@ -323,7 +323,7 @@ fn the_committed_split_fixtures_read_back_exactly() {
     for (name, files) in [
         ("split-fixture", 3),
         ("split-fixture-deflate", 4),
-        ("split-fixture-models", 5),
+        ("split-fixture-models", 6),
     ] {
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../testdata")
