@@ -13,7 +13,7 @@
 //!   sequence: a run of a length is sent once and then as 16s of up to 6;
 //!   zeros as 18s of up to 138, then a 17, then single zeros.
 
-use crate::stream::{CL_ORDER, Header, Token};
+use crate::stream::{Header, Token};
 use crate::trees::counts;
 
 /// Go's `bitCounts`: how many codes of each length (index = length) for
@@ -158,24 +158,6 @@ pub fn header(tokens: &[Token]) -> Header {
     let mut all = ll[..hlit].to_vec();
     all.extend_from_slice(&dl[..hdist]);
     let ops = run_lengths(&all);
-    let mut cl_freq = [0u32; 19];
-    for &op in &ops {
-        cl_freq[usize::from(op & 31)] += 1;
-    }
-    let cl = code_lengths(&cl_freq, 7);
-    let mut cl_lengths = [0u8; 19];
-    for (i, &s) in CL_ORDER.iter().enumerate() {
-        cl_lengths[i] = cl[s];
-    }
-    let mut hclen = 19;
-    while hclen > 4 && cl_freq[CL_ORDER[hclen - 1]] == 0 {
-        hclen -= 1;
-    }
-    Header {
-        hlit: hlit as u16,
-        hdist: hdist as u8,
-        hclen: hclen as u8,
-        cl_lengths,
-        ops,
-    }
+    let cl = code_lengths(&Header::op_counts(&ops), 7);
+    Header::assemble(hlit, hdist, ops, &cl)
 }

@@ -17,8 +17,8 @@
 //! - Trailing zero lengths are trimmed to at least 257 and 1 codes, and
 //!   the code-length code's lengths to at least 4, in deflate's order.
 
-use crate::stream::{CL_ORDER, Header, Token};
-use crate::trees::counts;
+use crate::stream::{Header, Token};
+use crate::trees::counts_all;
 
 const SYMBOL_BITS: u32 = 10;
 const SYMBOL_MASK: u32 = (1 << SYMBOL_BITS) - 1;
@@ -156,11 +156,7 @@ fn run_lengths(lens: &[u8]) -> Vec<u16> {
 
 /// The header libdeflate sends for a block of these tokens.
 pub fn header(tokens: &[Token]) -> Header {
-    let (lit, dist) = counts(tokens);
-    let mut lit = lit.to_vec();
-    lit.resize(288, 0);
-    let mut dist = dist.to_vec();
-    dist.resize(32, 0);
+    let (lit, dist) = counts_all(tokens);
     let ll = code_lengths(&lit, 14);
     let dl = code_lengths(&dist, 15);
     let hlit = (258..=288).rev().find(|&n| ll[n - 1] != 0).unwrap_or(257);
@@ -168,24 +164,6 @@ pub fn header(tokens: &[Token]) -> Header {
     let mut all = ll[..hlit].to_vec();
     all.extend_from_slice(&dl[..hdist]);
     let ops = run_lengths(&all);
-    let mut cl_freq = [0u32; 19];
-    for &op in &ops {
-        cl_freq[usize::from(op & 31)] += 1;
-    }
-    let cl = code_lengths(&cl_freq, 7);
-    let mut cl_lengths = [0u8; 19];
-    for (i, &s) in CL_ORDER.iter().enumerate() {
-        cl_lengths[i] = cl[s];
-    }
-    let hclen = (5..=19)
-        .rev()
-        .find(|&n| cl_lengths[n - 1] != 0)
-        .unwrap_or(4);
-    Header {
-        hlit: hlit as u16,
-        hdist: hdist as u8,
-        hclen: hclen as u8,
-        cl_lengths,
-        ops,
-    }
+    let cl = code_lengths(&Header::op_counts(&ops), 7);
+    Header::assemble(hlit, hdist, ops, &cl)
 }

@@ -14,8 +14,8 @@
 //!   written as the length again (1-2) or 16 (3-6).
 //! - 257 literal/length and 1 distance length at least (of 286 and 30).
 
-use crate::stream::{CL_ORDER, Header, Token};
-use crate::trees::counts;
+use crate::stream::{Header, Token};
+use crate::trees::counts_all;
 
 /// Code lengths for `freqs` within `max` bits, as miniz's `optimize_table`.
 fn code_lengths(freqs: &[u32], max: usize) -> Vec<u8> {
@@ -167,11 +167,7 @@ fn run_lengths(lens: &[u8]) -> Vec<u16> {
 
 /// The header miniz sends for a block of these tokens.
 pub fn header(tokens: &[Token]) -> Header {
-    let (lit, dist) = counts(tokens);
-    let mut lit = lit.to_vec();
-    lit.resize(288, 0);
-    let mut dist = dist.to_vec();
-    dist.resize(32, 0);
+    let (lit, dist) = counts_all(tokens);
     let ll = code_lengths(&lit, 15);
     let dl = code_lengths(&dist, 15);
     let hlit = 286 - ll[257..286].iter().rev().take_while(|&&l| l == 0).count();
@@ -179,22 +175,6 @@ pub fn header(tokens: &[Token]) -> Header {
     let mut all = ll[..hlit].to_vec();
     all.extend_from_slice(&dl[..hdist]);
     let ops = run_lengths(&all);
-    let mut cl_freq = [0u32; 19];
-    for &op in &ops {
-        cl_freq[usize::from(op & 31)] += 1;
-    }
-    let cl = code_lengths(&cl_freq, 7);
-    let mut cl_lengths = [0u8; 19];
-    for (i, &s) in CL_ORDER.iter().enumerate() {
-        cl_lengths[i] = cl[s];
-    }
-    let trailing = cl_lengths.iter().rev().take_while(|&&l| l == 0).count();
-    let hclen = (19usize.saturating_sub(trailing)).max(4);
-    Header {
-        hlit: hlit as u16,
-        hdist: hdist as u8,
-        hclen: hclen as u8,
-        cl_lengths,
-        ops,
-    }
+    let cl = code_lengths(&Header::op_counts(&ops), 7);
+    Header::assemble(hlit, hdist, ops, &cl)
 }

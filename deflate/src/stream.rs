@@ -167,6 +167,34 @@ pub struct Header {
 }
 
 impl Header {
+    /// The header that sends `hlit` literal/length and `hdist` distance
+    /// lengths as `ops`, with the code-length code `cl` (a length per
+    /// symbol, 0-18): its lengths in sending order, and as many of them
+    /// sent as end with the last non-zero (at least 4).
+    pub fn assemble(hlit: usize, hdist: usize, ops: Vec<u16>, cl: &[u8]) -> Header {
+        let mut cl_lengths = [0u8; 19];
+        for (i, &s) in CL_ORDER.iter().enumerate() {
+            cl_lengths[i] = cl.get(s).copied().unwrap_or(0);
+        }
+        let hclen = (cl_lengths.iter().rposition(|&l| l != 0).unwrap_or(0) + 1).max(4);
+        Header {
+            hlit: hlit as u16,
+            hdist: hdist as u8,
+            hclen: hclen as u8,
+            cl_lengths,
+            ops,
+        }
+    }
+
+    /// How often each code-length symbol (0-18) occurs in `ops`.
+    pub fn op_counts(ops: &[u16]) -> [u32; 19] {
+        let mut n = [0u32; 19];
+        for &op in ops {
+            n[usize::from(op & 31).min(18)] += 1;
+        }
+        n
+    }
+
     /// The literal/length and distance code lengths the ops spell out, or
     /// `None` when they do not give exactly `hlit + hdist` lengths.
     pub fn lengths(&self) -> Option<(Vec<u8>, Vec<u8>)> {

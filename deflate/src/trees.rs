@@ -13,7 +13,7 @@
 //! codes are always made (symbols 0 and 1 fill in), so that a one-symbol
 //! tree still sends a bit.
 
-use crate::stream::{CL_ORDER, Header, Token};
+use crate::stream::{Header, Token};
 
 /// Code lengths for `freq` (one count per symbol), none over `max_bits`,
 /// and the largest symbol that has a code.
@@ -208,6 +208,17 @@ pub fn counts(tokens: &[Token]) -> ([u32; 286], [u32; 30]) {
     (lit, dist)
 }
 
+/// [`counts`] over every symbol a code can have (288 and 32), as the
+/// encoders that size their tables so count them.
+pub fn counts_all(tokens: &[Token]) -> (Vec<u32>, Vec<u32>) {
+    let (lit, dist) = counts(tokens);
+    let mut lit = lit.to_vec();
+    lit.resize(288, 0);
+    let mut dist = dist.to_vec();
+    dist.resize(32, 0);
+    (lit, dist)
+}
+
 /// The header zlib sends for a block of these tokens.
 pub fn header(tokens: &[Token]) -> Header {
     let (lit, dist) = counts(tokens);
@@ -216,24 +227,8 @@ pub fn header(tokens: &[Token]) -> Header {
     let mut ops = Vec::new();
     run_lengths(&ll[..=lmax], &mut ops);
     run_lengths(&dl[..=dmax], &mut ops);
-    let mut cl_freq = [0u32; 19];
-    for &op in &ops {
-        cl_freq[usize::from(op & 31)] += 1;
-    }
-    let (cl, _) = lengths(&cl_freq, 7);
-    let mut cl_lengths = [0u8; 19];
-    for (i, &s) in CL_ORDER.iter().enumerate() {
-        cl_lengths[i] = cl.get(s).copied().unwrap_or(0);
-    }
-    // At least 4 code-length lengths are sent.
-    let hclen = (cl_lengths.iter().rposition(|&l| l != 0).unwrap_or(0) + 1).max(4);
-    Header {
-        hlit: (lmax + 1) as u16,
-        hdist: (dmax + 1) as u8,
-        hclen: hclen as u8,
-        cl_lengths,
-        ops,
-    }
+    let (cl, _) = lengths(&Header::op_counts(&ops), 7);
+    Header::assemble(lmax + 1, dmax + 1, ops, &cl)
 }
 
 #[cfg(test)]
