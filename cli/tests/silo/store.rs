@@ -270,7 +270,15 @@ fn one_reader_reads_on_across_repack_and_gc() {
         assert_eq!(read(id), std::fs::read(f).unwrap());
     }
     assert!(reader.packs().unwrap().is_empty());
-    trees_silo::repack::repack(&writer, &Default::default(), &trees_silo::NoProgress).unwrap();
+    // Both wait for the lock: another test thread of this process may be
+    // spawning a process at the moment the repack lets go of it, and the
+    // child holds a copy of the lock's descriptor until it execs (long
+    // enough under qemu for gc to find it busy once, in CI).
+    let repack_opts = trees_silo::repack::Options {
+        wait: true,
+        ..Default::default()
+    };
+    trees_silo::repack::repack(&writer, &repack_opts, &trees_silo::NoProgress).unwrap();
     assert!(!writer.loose_path(&ids[0]).exists(), "the repack packed it");
     assert_eq!(read(&ids[0]), std::fs::read(&files[0]).unwrap());
     assert_eq!(reader.packs().unwrap().len(), 1, "the miss rescanned pack/");
@@ -281,6 +289,7 @@ fn one_reader_reads_on_across_repack_and_gc() {
     let keep: std::collections::HashSet<_> = ids[..5].iter().copied().collect();
     let opts = trees_silo::gc::Options {
         grace: std::time::Duration::ZERO,
+        wait: true,
         ..Default::default()
     };
     trees_silo::gc::gc(&writer, &keep, &opts, &trees_silo::NoProgress).unwrap();
