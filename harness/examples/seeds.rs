@@ -98,6 +98,18 @@ fn main() {
     let mut idx = Vec::new();
     index::write(&mut out.entries, &out.checksum, &mut idx).unwrap();
     put(dir, "idx", "two-objects", &idx);
+    let file = index::File::from_bytes(Path::new("seed.idx"), idx.clone()).unwrap();
+    let name = format!("pack-{}.idx", out.checksum);
+    let mut midx = Vec::new();
+    trees_pack::multi_index::write(
+        &[trees_pack::multi_index::Pack {
+            name: &name,
+            index: &file,
+        }],
+        &mut midx,
+    )
+    .unwrap();
+    put(dir, "multi_index", "one-pack", &midx);
     // The harness names entry i [i; 20]: a REF_DELTA on entry 0.
     let mut w = data::Writer::new(Vec::new(), 2).unwrap();
     w.write(&Entry::whole(bid, Kind::Blob, &base, 6)).unwrap();

@@ -19,10 +19,11 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 17] = [
+pub const TARGETS: [(&str, Harness); 18] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
+    ("multi_index", multi_index),
     ("treeptr", treeptr),
     ("silo_json", silo_json),
     ("hints_json", hints_json),
@@ -112,6 +113,30 @@ pub fn idx(data: &[u8]) {
         let _ = f.lookup(&id);
         let _ = f.lookup_prefix(&id.as_slice()[..2], 4, 8);
     }
+    let _ = f.verify();
+}
+
+/// A multi-pack-index: opening fails, or every entry and lookup stays in
+/// bounds.
+pub fn multi_index(data: &[u8]) {
+    use trees_pack::multi_index::File;
+    let Ok(f) = File::from_bytes(Path::new("fuzz-multi-pack-index"), data.to_vec()) else {
+        return;
+    };
+    let mut probes = vec![[0u8; 20], [0xff; 20]];
+    if let Some(head) = data.get(..20).and_then(|h| <[u8; 20]>::try_from(h).ok()) {
+        probes.push(head);
+    }
+    for p in &probes {
+        let _ = f.lookup(&trees_pack::ObjectId::from_bytes_or_panic(p));
+    }
+    for i in 0..f.count().min(4096) {
+        if let Some(e) = f.entry(i) {
+            assert!((e.pack as usize) < f.pack_names().len(), "pack-int-id out of range");
+            let _ = f.lookup(&e.id);
+        }
+    }
+    assert!(f.entry(f.count()).is_none());
     let _ = f.verify();
 }
 

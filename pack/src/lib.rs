@@ -9,6 +9,9 @@
 //!   [`data::Writer`] and a bounds-checked, memory-mapped [`data::File`];
 //! - [`index`]: the `.idx` v2 file, [`index::write()`] (byte-identical to
 //!   `git index-pack`) and [`index::File`] with binary search;
+//! - [`multi_index`]: the `multi-pack-index` of several packs,
+//!   [`multi_index::write()`] (byte-identical to `git multi-pack-index
+//!   write`) and a checked [`multi_index::File`];
 //! - [`Bundle`]: an idx and its pack, reading objects by id through delta
 //!   chains with a bounded [`Cache`] of bases, and verifying everything;
 //! - [`stream`]: objects too large to hold, streamed out of a pack through
@@ -57,6 +60,7 @@ pub mod errors;
 pub mod id;
 pub mod index;
 pub mod mmap;
+pub mod multi_index;
 pub mod stream;
 
 pub use bundle::{Bundle, Object, Problem};

@@ -5,6 +5,7 @@ mod git;
 mod gix;
 mod hostile;
 mod large;
+mod multi_index;
 mod packs;
 mod read_git;
 mod sha1dc;
