@@ -132,7 +132,10 @@ pub fn multi_index(data: &[u8]) {
     }
     for i in 0..f.count().min(4096) {
         if let Some(e) = f.entry(i) {
-            assert!((e.pack as usize) < f.pack_names().len(), "pack-int-id out of range");
+            assert!(
+                (e.pack as usize) < f.pack_names().len(),
+                "pack-int-id out of range"
+            );
             let _ = f.lookup(&e.id);
         }
     }

@@ -49,6 +49,12 @@ pub enum Error {
     /// Staging or publishing a file of the local silo failed.
     #[error(transparent)]
     Storage(#[from] trees_silo::storage::Error),
+    /// A superseded local pack could not be removed.
+    #[error(transparent)]
+    Supersede(#[from] trees_silo::supersede::Error),
+    /// The local multi-pack-index cannot be written.
+    #[error(transparent)]
+    MultiIndex(#[from] trees_silo::multi_index::Error),
     /// The local listing cannot be written.
     #[error(transparent)]
     Listing(#[from] listing::Error),
@@ -95,6 +101,9 @@ pub struct Outcome {
     pub packs: Count,
     /// Loose objects (those the local silo has in a pack count as present).
     pub loose: Count,
+    /// Local packs removed because upstream replaced them: every object
+    /// of theirs is in a pack copied now.
+    pub packs_removed: u64,
     /// Derived files.
     pub derived: Count,
     /// Derived files refused (they do not give their `want`): the message.
@@ -125,6 +134,15 @@ pub fn mirror(
     copy_packs(remote, silo, listing, &mut out, progress)?;
     copy_loose(remote, silo, listing, &mut out, progress)?;
     copy_derived(remote, silo, listing, &mut out, progress)?;
+    // Packs that upstream replaced (a family rewritten by a nightly) go,
+    // once every object of theirs is in a pack copied now.
+    let listed: std::collections::HashSet<String> =
+        listing.packs.iter().map(|p| p.name.clone()).collect();
+    let unlisted = trees_silo::supersede::unlisted(silo, &listed)?;
+    out.packs_removed = trees_silo::supersede::remove(silo, &unlisted)?.len() as u64;
+    if out.packs.copied > 0 || out.packs_removed > 0 {
+        trees_silo::multi_index::write(silo)?;
+    }
     listing::write(silo)?;
     out.requests = remote.stats().requests();
     out.received_bytes = remote.stats().bytes();

@@ -52,14 +52,17 @@ pub mod crash;
 pub mod derive;
 pub mod derived;
 pub mod du;
+pub mod families;
 pub mod gc;
 pub mod listing;
 pub mod lock;
 pub mod loose;
+pub mod multi_index;
 pub mod progress;
 pub mod repack;
 pub mod storage;
 pub mod store;
+pub mod supersede;
 pub mod units;
 pub mod verify;
 

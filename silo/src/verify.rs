@@ -22,6 +22,9 @@ pub struct Report {
     pub derived_files: u64,
     /// `.pack` files without an `.idx` (left by an interrupted repack; harmless).
     pub orphan_packs: Vec<String>,
+    /// The multi-pack-index: absent, up to date, stale (harmless: the next
+    /// repack or gc rewrites it) or damaged.
+    pub multi_pack_index: crate::multi_index::State,
     /// Everything wrong, each naming the file and the object.
     pub problems: Vec<String>,
 }
@@ -121,6 +124,9 @@ pub fn verify_with_limit(
             .extend(problems.iter().map(ToString::to_string));
         check_records(silo, &idx, bundle, &mut report, progress);
     }
+    let (state, problems) = crate::multi_index::check(silo)?;
+    report.multi_pack_index = state;
+    report.problems.extend(problems);
     // Derived files are applied to their have, which must be readable; a
     // pack too damaged to open was reported above.
     progress.stage("checking derived files", 0, Unit::Objects);

@@ -70,6 +70,23 @@ pub fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// `git multi-pack-index verify` of the silo `dir`'s multi-pack-index
+/// (which must be there), and `git cat-file --batch-check` of every object
+/// through it, from a scratch repository in `scratch`.
+pub fn git_midx_verify(scratch: &Path, dir: &Path) {
+    assert!(
+        dir.join("pack/multi-pack-index").is_file(),
+        "{} has no multi-pack-index",
+        dir.display()
+    );
+    let repo = scratch.join("midx-check.git");
+    if !repo.exists() {
+        git(scratch, &["init", "-q", "--bare", repo.to_str().unwrap()]);
+    }
+    let object_dir = format!("--object-dir={}", dir.display());
+    git(&repo, &["multi-pack-index", &object_dir, "verify"]);
+}
+
 /// A new silo in a temporary directory.
 pub fn new_silo() -> (trees_oracle::TempDir, PathBuf) {
     let tmp = trees_oracle::tempdir().unwrap();

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod derived;
 mod du;
+mod families;
 mod gc;
 #[path = "../common/moto.rs"]
 mod moto;

@@ -1,4 +1,4 @@
-//! `silo repack`: one pack that git accepts, every object intact.
+//! `silo repack`: a pack per family that git accepts, every object intact.
 
 use std::path::Path;
 
@@ -8,14 +8,26 @@ fn packs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir.join("pack"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().unwrap() == "idx")
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
         .collect();
     v.sort();
     v
 }
 
+/// `silo du --json`'s pack layout: packs, families, lone objects, and
+/// whether the multi-pack-index is up to date.
+fn layout(dir: &Path) -> (u64, u64, u64, bool) {
+    let v: serde_json::Value = serde_json::from_slice(&silo_ok(&[&"du", &dir, &"--json"])).unwrap();
+    (
+        v["packs"].as_u64().unwrap(),
+        v["families"].as_u64().unwrap(),
+        v["lone_objects"].as_u64().unwrap(),
+        v["multi_pack_index"].as_bool().unwrap(),
+    )
+}
+
 #[test]
-fn repack_makes_one_pack_that_git_accepts() {
+fn repack_makes_a_pack_per_family_that_git_accepts() {
     let (tmp, dir) = new_silo();
     let files = testdata_files();
     let ids = add(&dir, &files);
@@ -34,34 +46,46 @@ fn repack_makes_one_pack_that_git_accepts() {
     );
     assert!(report["after_bytes"].as_u64() < report["before_bytes"].as_u64());
     let idx = packs(&dir);
-    assert_eq!(idx.len(), 1);
+    // The example's three families (demo, widget, gadget) each in a pack
+    // of its own; lone objects, if any, share one.
+    let (n, families, lone, midx) = layout(&dir);
+    assert_eq!(n, idx.len() as u64);
+    assert_eq!(families, 3, "{:?}", layout(&dir));
+    assert_eq!(n, families + u64::from(lone > 0), "{:?}", layout(&dir));
+    assert!(midx, "the multi-pack-index names every pack");
+    assert_eq!(report["packs_written"].as_u64(), Some(n), "{report}");
+    super::cli::git_midx_verify(tmp.path(), &dir);
     assert!(
         !dir.join("objects")
             .read_dir()
             .unwrap()
             .any(|e| e.unwrap().path().is_dir())
     );
-    let out = String::from_utf8(git(
-        tmp.path(),
-        &["verify-pack", "-v", idx[0].to_str().unwrap()],
-    ))
-    .unwrap();
-    assert!(out.contains("chain length = 1"), "{out}");
-    // git writes the same idx for our pack.
-    let copy = tmp.path().join("copy.idx");
-    git(
-        tmp.path(),
-        &[
-            "index-pack",
-            "-o",
-            copy.to_str().unwrap(),
-            idx[0].with_extension("pack").to_str().unwrap(),
-        ],
-    );
-    assert!(
-        std::fs::read(&copy).unwrap() == std::fs::read(&idx[0]).unwrap(),
-        "git's idx differs from ours"
-    );
+    let mut chained = false;
+    for (k, idx) in idx.iter().enumerate() {
+        let out = String::from_utf8(git(
+            tmp.path(),
+            &["verify-pack", "-v", idx.to_str().unwrap()],
+        ))
+        .unwrap();
+        chained |= out.contains("chain length = 1");
+        // git writes the same idx for our pack.
+        let copy = tmp.path().join(format!("copy{k}.idx"));
+        git(
+            tmp.path(),
+            &[
+                "index-pack",
+                "-o",
+                copy.to_str().unwrap(),
+                idx.with_extension("pack").to_str().unwrap(),
+            ],
+        );
+        assert!(
+            std::fs::read(&copy).unwrap() == std::fs::read(idx).unwrap(),
+            "git's idx differs from ours"
+        );
+    }
+    assert!(chained, "some family has deltas");
     for (f, id) in files.iter().zip(&ids) {
         assert!(
             silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap(),
@@ -83,8 +107,8 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     assert!(again["pack"].is_null(), "{again}");
     assert_eq!(packs(&dir), one);
-    // New loose blobs go into a pack of their own or join the old one
-    // (incremental); --full makes one pack of everything.
+    // New loose blobs go into the packs of their families (incremental);
+    // --full lays out every pack anew.
     let ids = add(&dir, rest);
     let inc: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
@@ -110,13 +134,21 @@ fn repack_of_a_repacked_silo_writes_nothing_and_new_blobs_merge_in() {
     );
     assert!(std::fs::read_dir(dir.join("objects")).unwrap().count() == 0);
     for full in [false, true] {
+        let mut stored_split = split;
         if full {
-            silo_ok(&[&"repack", &dir, &"--full"]);
+            // Every object planned again: the gzip files kept whole for
+            // want of a relative now find their family.
+            let v: serde_json::Value =
+                serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--full", &"--json"])).unwrap();
+            stored_split =
+                v["split"]["split"].as_u64().unwrap() + v["split"]["carried"].as_u64().unwrap();
+            assert!(stored_split >= split, "{v}");
         }
-        let stored_split = split;
         let two = packs(&dir);
         if full {
-            assert_eq!(two.len(), 1);
+            let (n, families, lone, midx) = layout(&dir);
+            assert_eq!(n, families + u64::from(lone > 0));
+            assert!(midx);
             assert_ne!(two, one);
         }
         assert!(!two.is_empty());
@@ -253,8 +285,7 @@ fn the_engine_finds_each_family_whatever_the_order() {
     let report: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     assert_eq!(report["deltas"].as_u64(), Some(8), "{report}");
-    let idx = packs(&dir);
-    git(tmp.path(), &["verify-pack", idx[0].to_str().unwrap()]);
+    git_verify(&packs(&dir));
     for (f, id) in files.iter().zip(&ids) {
         assert!(silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap());
     }
@@ -325,8 +356,13 @@ fn plan_then_run(dir: &Path, extra: &[&str]) -> serde_json::Value {
     assert_eq!(did["loose_removed"], plan["loose_removed"], "{did}");
     let planned_deltas = entries.iter().filter(|e| !e["base"].is_null()).count();
     assert_eq!(did["deltas"].as_u64(), Some(planned_deltas as u64), "{did}");
-    let new_idx = Path::new(did["pack"].as_str().unwrap()).with_extension("idx");
-    let bases = bases_in(&new_idx);
+    assert_eq!(did["packs_written"], plan["new_packs"], "{did}\n{plan}");
+    let mut bases = std::collections::HashMap::new();
+    for p in did["new_packs"].as_array().unwrap() {
+        bases.extend(bases_in(
+            &Path::new(p.as_str().unwrap()).with_extension("idx"),
+        ));
+    }
     for e in entries {
         let id = e["id"].as_str().unwrap();
         let got = bases

@@ -98,10 +98,20 @@ fn cat_reads_loose_and_packed_objects_by_id_and_prefix() {
     };
     check("loose");
     silo_ok(&[&"repack", &dir]);
-    assert!(
-        dir.join("pack").read_dir().unwrap().count() == 4,
-        "one pack, its idx, its sketches (.fp) and its record table (.split: the example's .tar.gz)"
-    );
+    let names: Vec<String> = dir
+        .join("pack")
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // A pack per family, each with its idx and sketches (.fp); the record
+    // table (.split) of the example's .tar.gz; the multi-pack-index.
+    let count = |ext: &str| names.iter().filter(|n| n.ends_with(ext)).count();
+    assert!(count(".pack") > 1, "{names:?}");
+    assert_eq!(count(".idx"), count(".pack"), "{names:?}");
+    assert_eq!(count(".fp"), count(".pack"), "{names:?}");
+    assert_eq!(count(".split"), 1, "{names:?}");
+    assert!(names.contains(&"multi-pack-index".to_owned()), "{names:?}");
     check("packed");
 }
 

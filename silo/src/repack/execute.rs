@@ -1,16 +1,22 @@
 //! Carrying out a plan, full or incremental alike: encode the planned
-//! deltas, write the new pack (copied packs first, then the new entries)
-//! and read it back, publish it with its record table and fingerprint file,
-//! and only then remove the loose objects and packs it replaces.
+//! deltas, write a new pack per family (copied packs first, then the new
+//! entries) and read each back, publish them with their record tables and
+//! fingerprint files, and only then remove the loose objects and packs
+//! they replace.
+
+use std::collections::HashSet;
 
 use trees_delta::Fingerprint;
 use trees_pack::ObjectId;
+use trees_split::table::Record;
 
-use super::plan::{Mode, Prepared};
+use super::families::{self, Group};
+use super::load::Object;
+use super::plan::{Mode, Place, Prepared};
 use super::write::{self, Contents};
 use super::{Error, Options, Outcome, chunk_params, encode, fingerprints};
 use crate::Silo;
-use crate::progress::Progress;
+use crate::progress::{Progress, Unit};
 
 /// Executes `p`; the caller holds the lock.
 pub(crate) fn execute(
@@ -21,7 +27,7 @@ pub(crate) fn execute(
 ) -> Result<Outcome, Error> {
     if p.writes_nothing() {
         tracing::info!("nothing to pack: only removing what the packs already hold");
-        let mut outcome = write::remove_replaced(silo, None, &p.loose, &p.replaced)?;
+        let mut outcome = write::remove_replaced(silo, &[], &p.loose, &p.replaced)?;
         outcome.mode = p.mode.name();
         outcome.split = p.split;
         return Ok(outcome);
@@ -40,39 +46,62 @@ pub(crate) fn execute(
         .map(|&c| u64::from(p.bundles[c].index.count()))
         .sum();
 
-    // The fingerprint file of the new pack: the sketches of the copied
-    // objects, and the new objects' own.
-    let mut pairs: Vec<(ObjectId, &Fingerprint)> = Vec::with_capacity(copied as usize + new);
-    for &c in &p.copied {
-        let b = &p.bundles[c];
-        for id in (0..b.index.count()).map(|i| b.index.id(i)) {
-            if let Some(fp) = p.packed_fps.get(&id) {
-                pairs.push((id, fp));
-            }
-        }
+    // One pack per family (see `super::families`), each written and read
+    // back in turn; all are published before anything is removed.
+    let ids: Vec<ObjectId> = p.objects.iter().map(|o| o.id).collect();
+    let base_id = |b| match b {
+        Place::New(z) => ids[z],
+        Place::Packed(x) => p.packed[x].id,
+    };
+    let groups = families::of_plan(&p, &ids);
+    progress.stage(
+        &format!("writing {} pack(s)", groups.len()),
+        3 * (copied + new as u64),
+        Unit::Objects,
+    );
+    let quiet = Substages(progress);
+    let fps: Vec<Vec<u8>> = groups.iter().map(|g| group_fp(&p, g, opts)).collect();
+    let mut objects: Vec<Option<Object>> = std::mem::take(&mut p.objects)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut deltas: Vec<Option<Vec<u8>>> = deltas;
+    let mut written = Vec::with_capacity(groups.len());
+    for (g, fp) in groups.iter().zip(fps) {
+        let contents = Contents {
+            copies: g.copied.iter().map(|&c| &p.bundles[c]).collect(),
+            objects: g.order.iter().filter_map(|&y| objects[y].take()).collect(),
+            order: &(0..g.order.len()).collect::<Vec<_>>(),
+            bases: g.order.iter().map(|&y| p.base[y].map(base_id)).collect(),
+            deltas: g.order.iter().map(|&y| deltas[y].take()).collect(),
+        };
+        let ids: HashSet<ObjectId> = contents
+            .objects
+            .iter()
+            .map(|o| o.id)
+            .chain(
+                contents
+                    .copies
+                    .iter()
+                    .flat_map(|b| (0..b.index.count()).map(|i| b.index.id(i))),
+            )
+            .collect();
+        let records: Vec<Record> = p
+            .records
+            .iter()
+            .filter(|r| ids.contains(&r.recipe))
+            .cloned()
+            .collect();
+        let w = write::write_pack(silo, contents, opts.level, opts.large(), &quiet)?;
+        written.push(write::Install {
+            written: w,
+            records,
+            fp,
+        });
     }
-    pairs.extend(p.order.iter().map(|&x| (p.objects[x].id, &p.fps[x])));
-    let fp = fingerprints::encode(&chunk_params(opts), &pairs);
-    drop(pairs);
-
-    let bases: Vec<Option<ObjectId>> = p.base.iter().map(|b| b.map(|b| p.base_id(b))).collect();
-    let written = write::write_pack(
-        silo,
-        Contents {
-            copies: p.copied.iter().map(|&c| &p.bundles[c]).collect(),
-            objects: std::mem::take(&mut p.objects),
-            order: &p.order,
-            bases,
-            deltas,
-        },
-        opts.level,
-        opts.large(),
-        progress,
-    )?;
     // The old packs' mappings go before they are removed.
     drop(std::mem::take(&mut p.bundles));
-    let mut outcome =
-        write::install_with_fp(silo, written, &p.records, &p.loose, &p.replaced, &fp)?;
+    let mut outcome = write::install_all(silo, written, &p.loose, &p.replaced)?;
     outcome.mode = p.mode.name();
     outcome.split = p.split;
     outcome.objects = copied + new as u64;
@@ -90,4 +119,30 @@ pub(crate) fn execute(
         };
     }
     Ok(outcome)
+}
+
+/// The fingerprint file of a group's pack: the sketches of the objects it
+/// copies, and its new objects' own.
+fn group_fp(p: &Prepared, g: &Group, opts: &Options) -> Vec<u8> {
+    let mut pairs: Vec<(ObjectId, &Fingerprint)> = Vec::new();
+    for &c in &g.copied {
+        let b = &p.bundles[c];
+        for id in (0..b.index.count()).map(|i| b.index.id(i)) {
+            if let Some(fp) = p.packed_fps.get(&id) {
+                pairs.push((id, fp));
+            }
+        }
+    }
+    pairs.extend(g.order.iter().map(|&x| (p.objects[x].id, &p.fps[x])));
+    fingerprints::encode(&chunk_params(opts), &pairs)
+}
+
+/// The progress of the packs written one after another, as one stage:
+/// their own stages are not announced, their steps add up.
+struct Substages<'a>(&'a dyn Progress);
+
+impl Progress for Substages<'_> {
+    fn advance(&self, n: u64) {
+        self.0.advance(n);
+    }
 }

@@ -12,19 +12,22 @@
 //!    and joins them into the existing forest: every packed object is
 //!    already placed, so they count as one tree, and each new tree hangs
 //!    from at most one packed base, whose chain depth it extends;
-//! 3. rolls up packs like `git repack --geometric=2`: taken smallest first,
-//!    a pack is rolled up while it is less than twice everything rolled up
-//!    so far; a pack that holds a base of a new delta is rolled up too, as
-//!    a pack on disk must hold the bases of its deltas (git reads no other);
-//! 4. writes one new pack: the rolled-up packs' entries copied verbatim,
-//!    each pack's in its own order so OFS_DELTA distances stay valid, each
-//!    checked against the CRC32 its idx records (git's pack reuse), then the
-//!    new objects, deltas against copied or new bases;
-//! 5. reads every new object back through the new pack and checks its id,
-//!    then installs the pack and removes what it replaces, as a full
+//! 3. keeps packs by family ([`super::families`]): a new object may be a
+//!    delta of a packed one only if that object's pack holds one family
+//!    and copying it stays within the write budget ([`super::budget`]), as
+//!    a pack on disk must hold the bases of its deltas (git reads no
+//!    other); every other pack is left as it is, byte for byte;
+//! 4. writes a new pack per family it added to: the old family pack's
+//!    entries copied verbatim, in their own order so OFS_DELTA distances
+//!    stay valid, each checked against the CRC32 its idx records (git's
+//!    pack reuse), then the new objects, deltas against copied or new
+//!    bases; lone new objects share one pack;
+//! 5. reads every new object back through its new pack and checks its id,
+//!    then installs the packs and removes what they replace, as a full
 //!    repack does.
 //!
-//! The cost is the new objects' work plus a copy of the rolled-up bytes.
+//! The cost is the new objects' work plus a copy of the families they
+//! extend, within the budget.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -33,9 +36,9 @@ use trees_delta::chunk::Params;
 use trees_delta::{Fingerprint, relate};
 use trees_pack::{Bundle, ObjectId};
 
+use super::budget::{OldPacks, place_within};
 use super::full::fingerprint_all;
 use super::load::{self, Object};
-use super::place::{geometric, place};
 use super::plan::{Mode, Packed, Place, Prepared};
 use super::{Error, Options, fingerprints, split};
 use crate::Silo;
@@ -123,9 +126,27 @@ pub(crate) fn prepare(
     progress.advance(new.len() as u64);
     let first_new = packed.len();
 
-    // Place the new objects.
+    // Place the new objects: a new family hangs from an old pack only if
+    // that pack is one family and copying it stays within the budget.
     let sizes: Vec<u64> = new.iter().map(|o| o.data.len()).collect();
-    let mut placed = place(first_new, &candidates, &sizes, opts, |x| {
+    let pack_bytes: Vec<u64> = packs
+        .iter()
+        .map(|p| std::fs::metadata(p.with_extension("pack")).map_or(0, |m| m.len()))
+        .collect();
+    let one_family: Vec<bool> = bundles
+        .iter()
+        .map(|b| {
+            let table = crate::packs::table_of(b)?;
+            Ok(crate::families::count(b, table.as_ref())?.is_one())
+        })
+        .collect::<Result<_, ReadError>>()?;
+    let loose_bytes = loose_shares(silo, &new, &splitting);
+    let old = OldPacks {
+        packed: &packed,
+        bytes: &pack_bytes,
+        one_family: &one_family,
+    };
+    let mut placed = place_within(&candidates, &sizes, &loose_bytes, &old, opts, |x| {
         let p = &packed[x];
         bundles[p.pack].depth_at(p.offset).unwrap_or(usize::MAX)
     });
@@ -152,10 +173,10 @@ pub(crate) fn prepare(
         shared.push(0);
     }
 
-    // Which packs to roll up: those holding a base of a new delta, or the
-    // T or R of a new record (a record and its parts share a pack), then
-    // the small ones.
-    let mut forced: HashSet<usize> = placed
+    // The packs to copy: those holding a base of a new delta, or the T or
+    // R of a new record (a record and its parts share a pack). No other
+    // pack is touched: each family keeps its pack (see `super::families`).
+    let mut copied: Vec<usize> = placed
         .base
         .iter()
         .filter_map(|b| match b {
@@ -166,23 +187,12 @@ pub(crate) fn prepare(
     for r in &records {
         for part in r.contents.iter().chain([&r.recipe]) {
             if let Some(&x) = where_packed.get(part) {
-                forced.insert(packed[x].pack);
+                copied.push(packed[x].pack);
             }
         }
     }
-    let pack_bytes: Vec<u64> = packs
-        .iter()
-        .map(|p| std::fs::metadata(p.with_extension("pack")).map_or(0, |m| m.len()))
-        .collect();
-    let new_bytes: u64 = new_ids
-        .iter()
-        .map(|id| std::fs::metadata(silo.loose_path(id)).map_or(0, |m| m.len()))
-        .sum();
-    let mut copied = geometric(&pack_bytes, &forced, new_bytes);
-    if new.is_empty() && copied.len() <= 1 {
-        tracing::info!("nothing to repack: the packs already form a geometric progression");
-        copied.clear();
-    }
+    copied.sort_unstable();
+    copied.dedup();
     let mut seen = HashSet::new();
     for &p in &copied {
         if !bundle_ids(&bundles[p]).all(|id| seen.insert(id)) {
@@ -250,6 +260,23 @@ fn packed_sketches(
         }
     }
     Ok(fp_of)
+}
+
+/// The loose bytes each new object stands for: its loose file's, or for
+/// the contents of a split file, that file's shared by their sizes (the
+/// budget's measure of what a night added; a recipe stands for nothing).
+fn loose_shares(silo: &Silo, new: &[Object], splitting: &split::Splitting) -> Vec<u64> {
+    let loose_len = |id: &ObjectId| std::fs::metadata(silo.loose_path(id)).map_or(0, |m| m.len());
+    let mut out: Vec<u64> = new.iter().map(|o| loose_len(&o.id)).collect();
+    for (x, slots) in splitting.slots() {
+        let total = loose_len(&x);
+        let raw: u64 = slots.iter().map(|&s| new[s].data.len()).sum();
+        for &s in &slots {
+            let share = u128::from(total) * u128::from(new[s].data.len()) / u128::from(raw.max(1));
+            out[s] += u64::try_from(share).unwrap_or(u64::MAX);
+        }
+    }
+    out
 }
 
 /// Bytes each new object shares with its chosen base, for the plan: its

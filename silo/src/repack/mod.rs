@@ -15,8 +15,10 @@
 //! the idx is published nothing changed, and after it every object exists
 //! twice until its old copy is removed.
 
+mod budget;
 mod encode;
 mod execute;
+pub(crate) mod families;
 pub mod fingerprints;
 mod full;
 mod incremental;
@@ -45,6 +47,10 @@ use crate::{Silo, du, store};
 /// The zlib level of a repack: libdeflate's 9 packs smaller than git's
 /// zlib 6 at a cost in time that parallel compression absorbs.
 pub const DEFAULT_LEVEL: u8 = 9;
+
+/// The default of `--write-factor`: a nightly copies a family's pack
+/// while that writes at most three times the new objects' loose bytes.
+pub const DEFAULT_WRITE_FACTOR: f64 = 3.0;
 
 /// The default of `--memory`: 2 GiB.
 pub const DEFAULT_MEMORY: u64 = 2 << 30;
@@ -76,6 +82,10 @@ pub struct Options {
     /// 1 gzip, 2 xz, 3 zstd, 4 `ar`); others are stored whole. Records
     /// already in packs are carried over whatever this says.
     pub split: Vec<u8>,
+    /// How much a nightly (incremental) repack may write to keep a
+    /// family's new objects in its pack, as a multiple of their loose
+    /// bytes (see `budget`): 3 by default, `f64::INFINITY` for always.
+    pub write_factor: f64,
 }
 
 impl Options {
@@ -98,6 +108,7 @@ impl Default for Options {
             full: false,
             memory: DEFAULT_MEMORY,
             split: trees_split::any::FORMATS.to_vec(),
+            write_factor: DEFAULT_WRITE_FACTOR,
         }
     }
 }
@@ -117,7 +128,7 @@ pub struct Outcome {
     pub mode: &'static str,
     /// Objects packed for the first time (all of them in a full repack).
     pub new_objects: u64,
-    /// Objects copied verbatim from rolled-up packs (incremental only).
+    /// Objects copied verbatim from the old packs of the families added to (incremental only).
     pub reused_objects: u64,
     /// Packs left as they were (incremental only).
     pub packs_kept: u64,
@@ -127,8 +138,15 @@ pub struct Outcome {
     pub max_depth: u64,
     /// Mean chain length over all objects.
     pub mean_depth: f64,
-    /// The new pack, if one was written.
+    /// The first new pack, if one was written.
     pub pack: Option<PathBuf>,
+    /// New packs written (one per family added to, one for lone objects).
+    pub packs_written: u64,
+    /// Their `.pack` files.
+    pub new_packs: Vec<PathBuf>,
+    /// Bytes written to `pack/`: the new packs, idx, record tables and
+    /// fingerprint files.
+    pub bytes_written: u64,
     /// Loose objects removed.
     pub loose_removed: u64,
     /// Old packs removed.
@@ -196,6 +214,9 @@ pub enum Error {
         #[source]
         source: trees_delta::WindowedError,
     },
+    /// The multi-pack-index cannot be written.
+    #[error(transparent)]
+    MultiIndex(#[from] crate::multi_index::Error),
     /// A pack can hold 2^32 - 1 objects.
     #[error("{0} objects are more than one pack can hold")]
     TooMany(usize),
@@ -236,7 +257,7 @@ pub(crate) fn chunk_params(opts: &Options) -> trees_delta::chunk::Params {
 
 /// Removes loose objects (a gc's unreachable ones); returns how many.
 pub(crate) fn remove_loose(silo: &Silo, ids: &[trees_pack::ObjectId]) -> Result<u64, Error> {
-    Ok(write::remove_replaced(silo, None, ids, &[])?.loose_removed)
+    Ok(write::remove_replaced(silo, &[], ids, &[])?.loose_removed)
 }
 
 /// Repacks `silo`: plans (incrementally when there are packs, unless
@@ -249,7 +270,9 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
     let before = usage.objects.disk_bytes + usage.pack.disk_bytes;
     let loose = silo.loose_ids()?;
     let packs = silo.pack_indexes()?;
-    let mut outcome = if loose.is_empty() && packs.len() <= 1 {
+    // Without loose objects an incremental repack has nothing to add: every
+    // family keeps its pack.
+    let mut outcome = if loose.is_empty() && (packs.len() <= 1 || !opts.full) {
         tracing::info!(
             "nothing to repack: no loose objects and {} pack(s)",
             packs.len()
@@ -273,7 +296,14 @@ pub fn repack(silo: &Silo, opts: &Options, progress: &dyn Progress) -> Result<Ou
                 mode: prepared.mode.name(),
                 objects: prepared.objects.len() as u64,
                 raw_bytes: prepared.objects.iter().map(|o| o.data.len()).sum(),
-                plan: Some(prepared.plan()),
+                plan: Some(plan::Plan {
+                    new_packs: families::of_plan(
+                        &prepared,
+                        &prepared.objects.iter().map(|o| o.id).collect::<Vec<_>>(),
+                    )
+                    .len() as u64,
+                    ..prepared.plan()
+                }),
                 ..Outcome::default()
             }
         } else {

@@ -1,8 +1,7 @@
 //! Where the new objects of an incremental repack go: each new tree hangs
-//! from at most one packed base ([`place`]), and which packs are rolled up
-//! into the new pack ([`geometric`]).
+//! from at most one packed base ([`place`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use trees_delta::forest::Root;
 use trees_delta::relate;
@@ -127,46 +126,9 @@ pub(crate) fn place(
     Placed { base, depth, order }
 }
 
-/// The packs to roll up: those `forced` (they hold bases of new deltas),
-/// then, smallest first, every pack smaller than twice all that is rolled
-/// up so far (`git repack --geometric=2`); the rest already form a
-/// geometric progression and are kept.
-pub(crate) fn geometric(pack_bytes: &[u64], forced: &HashSet<usize>, new_bytes: u64) -> Vec<usize> {
-    let mut rolled: Vec<usize> = forced.iter().copied().collect();
-    let mut acc: u64 = new_bytes + rolled.iter().map(|&p| pack_bytes[p]).sum::<u64>();
-    let mut rest: Vec<usize> = (0..pack_bytes.len())
-        .filter(|p| !forced.contains(p))
-        .collect();
-    rest.sort_unstable_by_key(|&p| (pack_bytes[p], p));
-    for p in rest {
-        if acc == 0 || pack_bytes[p] < acc.saturating_mul(2) {
-            acc += pack_bytes[p];
-            rolled.push(p);
-        } else {
-            break;
-        }
-    }
-    rolled.sort_unstable();
-    rolled
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn geometric_keeps_a_progression_and_rolls_up_the_small() {
-        let none = HashSet::new();
-        // 100, 40, 10 and new 3: 10 < 6? no: all kept.
-        assert_eq!(geometric(&[100, 40, 10], &none, 3), Vec::<usize>::new());
-        // 5 < 2 x 3: rolled; then 10 < 16: rolled; 40 < 36? no.
-        assert_eq!(geometric(&[100, 40, 10, 5], &none, 3), vec![2, 3]);
-        // With nothing new, the smallest two roll up if they are close.
-        assert_eq!(geometric(&[100, 9, 10], &none, 0), vec![1, 2]);
-        // A forced pack brings the smaller ones with it.
-        let forced = HashSet::from([0]);
-        assert_eq!(geometric(&[100, 40, 10], &forced, 3), vec![0, 1, 2]);
-    }
 
     #[test]
     fn new_objects_hang_from_one_packed_base_and_chain_on() {

@@ -78,6 +78,9 @@ pub struct Plan {
     pub replaced_packs: Vec<PathBuf>,
     /// Loose objects removed once the new pack is installed.
     pub loose_removed: u64,
+    /// New packs to write: one per family, one for lone objects (filled
+    /// in by the caller, see `super::families`).
+    pub new_packs: u64,
     /// gzip files to be stored split, and why the others stay whole.
     pub split: split::Stats,
 }
@@ -203,6 +206,7 @@ impl Prepared {
                 .collect(),
             copied_packs: copied,
             loose_removed: self.loose.len() as u64,
+            new_packs: 0,
             split: self.split.clone(),
         }
     }

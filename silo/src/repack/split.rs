@@ -285,6 +285,15 @@ impl Splitting {
         Ok(dropped)
     }
 
+    /// Each split file and the slots of its contents among the objects
+    /// (those this split put there).
+    pub(crate) fn slots(&self) -> Vec<(ObjectId, Vec<usize>)> {
+        self.pending
+            .iter()
+            .map(|p| (p.x.id, p.t_slots.iter().flatten().copied().collect()))
+            .collect()
+    }
+
     /// Appends the recipes to `objects` (each once, none already among
     /// them) with their fingerprints to `fps`; returns the slots appended
     /// (stored whole) and every record of the new pack.

@@ -261,34 +261,60 @@ fn read_back_new(
     Ok(problems)
 }
 
-/// Publishes the new pack, its record table (if it stores gzip files
-/// split) and its idx, in that order (see [`install_order`]); writes its
-/// fingerprint file `fp` (see [`super::fingerprints`]); then removes the
-/// loose objects and packs it replaces.
-pub(crate) fn install_with_fp(
+/// A written pack and what is published beside it.
+pub(crate) struct Install {
+    pub(crate) written: Written,
+    /// The split records of the objects it holds.
+    pub(crate) records: Vec<trees_split::table::Record>,
+    /// Its fingerprint file (see [`super::fingerprints`]).
+    pub(crate) fp: Vec<u8>,
+}
+
+/// Publishes each new pack with its record table (if it stores files
+/// split) and its idx, in that order (see [`install_order`]), and its
+/// fingerprint file; then, all of them installed, removes the loose
+/// objects and packs they replace.
+pub(crate) fn install_all(
     silo: &Silo,
-    w: Written,
-    records: &[trees_split::table::Record],
+    packs: Vec<Install>,
     loose: &[ObjectId],
     old_packs: &[PathBuf],
-    fp: &[u8],
 ) -> Result<Outcome, Error> {
     let storage = silo.storage();
-    let table = if records.is_empty() {
-        None
-    } else {
-        use std::io::Write;
-        let mut f = storage.stage(".split")?;
-        let path = f.path().to_owned();
-        f.write_all(&trees_split::table::Table::encode(&w.checksum, records))
-            .map_err(io_at(&path))?;
-        Some(f)
-    };
-    let name = format!("pack-{}", w.checksum);
-    storage.publish(install_order(&name, w.pack, table, w.idx))?;
-    let pack_dest = silo.pack_dir().join(format!("{name}.pack"));
-    write_fp_bytes(silo, &pack_dest.with_extension("idx"), fp)?;
-    remove_replaced(silo, Some(pack_dest), loose, old_packs)
+    let mut dests = Vec::with_capacity(packs.len());
+    let mut bytes_written = 0;
+    for Install {
+        written: w,
+        records,
+        fp,
+    } in packs
+    {
+        let table = if records.is_empty() {
+            None
+        } else {
+            use std::io::Write;
+            let mut f = storage.stage(".split")?;
+            let path = f.path().to_owned();
+            let bytes = trees_split::table::Table::encode(&w.checksum, &records);
+            f.write_all(&bytes).map_err(io_at(&path))?;
+            bytes_written += bytes.len() as u64;
+            Some(f)
+        };
+        for staged in [&w.pack, &w.idx] {
+            bytes_written += std::fs::metadata(staged.path()).map_or(0, |m| m.len());
+        }
+        let name = format!("pack-{}", w.checksum);
+        storage.publish(install_order(&name, w.pack, table, w.idx))?;
+        let pack_dest = silo.pack_dir().join(format!("{name}.pack"));
+        write_fp_bytes(silo, &pack_dest.with_extension("idx"), &fp)?;
+        bytes_written += fp.len() as u64;
+        dests.push(pack_dest);
+    }
+    let mut outcome = remove_replaced(silo, &dests, loose, old_packs)?;
+    outcome.packs_written = dests.len() as u64;
+    outcome.new_packs = dests;
+    outcome.bytes_written = bytes_written;
+    Ok(outcome)
 }
 
 /// The order in which a pack's files are published, each complete and
@@ -327,17 +353,17 @@ pub(crate) fn write_fp_bytes(silo: &Silo, idx: &Path, bytes: &[u8]) -> Result<()
     Ok(())
 }
 
-/// Removes the loose objects and packs that a new pack (if any) replaces,
+/// Removes the loose objects and packs that the new packs replace,
 /// and record tables left without their idx. The caller holds the lock.
 pub(crate) fn remove_replaced(
     silo: &Silo,
-    new_pack: Option<PathBuf>,
+    new_packs: &[PathBuf],
     loose: &[ObjectId],
     old_packs: &[PathBuf],
 ) -> Result<Outcome, Error> {
-    let new_idx = new_pack.as_ref().map(|p| p.with_extension("idx"));
+    let new_idx: Vec<PathBuf> = new_packs.iter().map(|p| p.with_extension("idx")).collect();
     let mut outcome = Outcome {
-        pack: new_pack,
+        pack: new_packs.first().cloned(),
         ..Outcome::default()
     };
     let mut doomed: Vec<PathBuf> = loose
@@ -345,7 +371,7 @@ pub(crate) fn remove_replaced(
         .map(|id| silo.relative(&silo.loose_path(id)).to_owned())
         .collect();
     outcome.loose_removed = loose.len() as u64;
-    for idx in old_packs.iter().filter(|p| Some(*p) != new_idx.as_ref()) {
+    for idx in old_packs.iter().filter(|p| !new_idx.contains(p)) {
         // idx first: a reader must never find an idx whose pack is gone.
         let idx = silo.relative(idx).to_owned();
         doomed.extend([
@@ -374,5 +400,11 @@ pub(crate) fn remove_replaced(
         }
     }
     storage.delete(&doomed)?;
+    // Last: the multi-pack-index of the packs now present (it names none
+    // that is about to go). Until it is replaced, readers find the old one
+    // stale and search pack by pack.
+    if !new_packs.is_empty() || !old_packs.is_empty() {
+        crate::multi_index::write(silo)?;
+    }
     Ok(outcome)
 }

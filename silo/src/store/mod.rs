@@ -8,6 +8,7 @@ use std::sync::Arc;
 use trees_pack::{Bundle, ObjectId, id};
 
 mod error;
+pub mod index_view;
 pub mod packs;
 pub mod split;
 
@@ -42,7 +43,7 @@ pub enum Holder {
 }
 
 /// Where an object was found.
-enum Found {
+pub(crate) enum Found {
     /// Its loose file, open.
     Loose(fs::File),
     /// Its entry in a pack.
@@ -128,8 +129,8 @@ impl Silo {
     /// only if it is in none of them: see [`crate::packs`] for why a
     /// concurrent repack or gc cannot make a present object miss all three.
     fn locate(&self, id: &ObjectId) -> Result<Option<Found>, ReadError> {
-        let (known, tables) = self.packs.current()?;
-        if let Some(found) = find_packed(&known, id)? {
+        let (known, tables, midx) = self.packs.snapshot()?;
+        if let Some(found) = packs::find_packed(&known, midx.as_deref(), id)? {
             return Ok(Some(found));
         }
         if let Some(found) = crate::split::find(&known, &tables, id) {
@@ -140,7 +141,7 @@ impl Silo {
             return Ok(Some(Found::Loose(f)));
         }
         let added = self.packs.rescan()?;
-        if let Some(found) = find_packed(&added, id)? {
+        if let Some(found) = packs::find_packed(&added, None, id)? {
             return Ok(Some(found));
         }
         let (_, tables) = self.packs.current()?;
@@ -520,20 +521,6 @@ impl Object<'_> {
         out.write_all(&obj.data).map_err(ReadError::Output)?;
         Ok(obj.data.len() as u64)
     }
-}
-
-/// The entry of `id` in the first of `packs` that has it.
-fn find_packed(packs: &[Arc<Bundle>], id: &ObjectId) -> Result<Option<Found>, ReadError> {
-    for b in packs {
-        if let Some(offset) = b
-            .find(id)
-            .map_err(|source| ReadError::Pack { id: *id, source })?
-        {
-            tracing::debug!("found {id} in {}", b.pack.path().display());
-            return Ok(Some(Found::Packed(Arc::clone(b), offset)));
-        }
-    }
-    Ok(None)
 }
 
 fn file_name(p: &Path) -> String {

@@ -16,7 +16,11 @@
 //!    loose copy was deleted before step 2, the pack that holds it was
 //!    installed before that, and so before this rescan: the rescan finds it.
 //!
-//! Only then is the object missing. [`PackSet`] is that set of known packs:
+//! Only then is the object missing. With a fresh multi-pack-index
+//! ([`crate::multi_index`]), step 1 and 3 are one binary search for the
+//! packs it names, plus a search of each pack it does not.
+//!
+//! [`PackSet`] is that set of known packs:
 //! shared by the clones of a [`crate::Silo`], opened at the first read,
 //! rescanned on a miss, and safe to use from many threads.
 
@@ -28,7 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use trees_pack::{Bundle, ObjectId};
 use trees_split::table::{self, Table};
 
-use crate::store::{ReadError, read_dir_sorted};
+use crate::store::index_view::View;
+use crate::store::{Found, ReadError, read_dir_sorted};
 
 /// The packs a reader knows, in the order of their idx names.
 pub type Packs = Arc<[Arc<Bundle>]>;
@@ -104,6 +109,8 @@ struct Scan {
     /// idx files whose pack cannot be opened (damaged): skipped, so that the
     /// other packs stay readable, and named when an object is not found.
     broken: Arc<[PathBuf]>,
+    /// The multi-pack-index, if there is one and it is fresh.
+    midx: Option<Arc<View>>,
 }
 
 impl fmt::Debug for PackSet {
@@ -153,6 +160,17 @@ impl PackSet {
             .as_ref()
             .map(|s| (s.packs.clone(), s.tables.clone()))
             .unwrap_or_else(|| (Arc::from(Vec::new()), Tables::default())))
+    }
+
+    /// The packs known now, their record tables and their multi-pack-index
+    /// (if fresh), from one scan; the first call scans `pack/`.
+    pub fn snapshot(&self) -> Result<(Packs, Tables, Option<Arc<View>>), ReadError> {
+        self.get()?;
+        let cur = self.lock();
+        Ok(cur
+            .as_ref()
+            .map(|s| (s.packs.clone(), s.tables.clone(), s.midx.clone()))
+            .unwrap_or_else(|| (Arc::from(Vec::new()), Tables::default(), None)))
     }
 
     /// Why an object that no pack holds may still be in one: the error of
@@ -224,10 +242,12 @@ fn scan(dir: &Path, known: &[Arc<Bundle>], known_tables: &Tables) -> Result<Scan
             }
         }
     }
+    let midx = View::open(dir, &out).map(Arc::new);
     Ok(Scan {
         packs: out.into(),
         tables: Arc::new(tables),
         broken: broken.into(),
+        midx,
     })
 }
 
@@ -237,4 +257,39 @@ pub(crate) fn pack_indexes(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
         .collect())
+}
+
+/// The entry of `id` in the first of `packs` that has it: through the
+/// multi-pack-index `midx` (of `packs`) where it can say, else in each pack.
+pub(crate) fn find_packed(
+    packs: &[Arc<Bundle>],
+    midx: Option<&View>,
+    id: &ObjectId,
+) -> Result<Option<Found>, ReadError> {
+    let search = |which: &mut dyn Iterator<Item = &Arc<Bundle>>| {
+        for b in which {
+            if let Some(offset) = b
+                .find(id)
+                .map_err(|source| ReadError::Pack { id: *id, source })?
+            {
+                tracing::debug!("found {id} in {}", b.pack.path().display());
+                return Ok(Some(Found::Packed(Arc::clone(b), offset)));
+            }
+        }
+        Ok(None)
+    };
+    if let Some(m) = midx {
+        match m.pack_of(id) {
+            // The pack's own idx gives the offset: a wrong index costs a
+            // search of every pack, never a wrong read.
+            Ok(Some(p)) => {
+                if let Some(found) = search(&mut packs.get(p).into_iter())? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None) => return search(&mut m.unnamed().iter().filter_map(|&i| packs.get(i))),
+            Err(()) => {}
+        }
+    }
+    search(&mut packs.iter())
 }

@@ -66,6 +66,12 @@ pub enum Command {
     /// their `want`. An interrupted run leaves tmp/mirror-*.pack.part: the
     /// next run resumes it with a Range request. Holds DIR's silo.lock.
     /// Exit 1 if a derived file was refused (the rest was copied).
+    ///
+    /// Packs are named by their content: after a nightly repack at URL,
+    /// only the packs of the families it rewrote are new, and only they
+    /// are fetched. A pack of DIR that URL no longer lists is removed once
+    /// every object in it is in another pack of DIR (upstream replaced
+    /// it); then DIR's multi-pack-index is written anew.
     Mirror(MirrorArgs),
     /// Write info/files.json, the list of packs, loose objects and derived
     /// files that HTTP clients (`silo cat URL`, `silo mirror`, `medo
@@ -75,7 +81,11 @@ pub enum Command {
     /// Re-hash every loose object and every pack entry; check pack trailers
     /// and idx checksums. Names every bad file and object; exits 1 if any.
     Verify(VerifyArgs),
-    /// Disk usage of objects/, pack/, derived/ and the whole silo, as `du --si -s` counts it.
+    /// Disk usage of objects/, pack/, derived/ and the whole silo, as `du --si -s` counts it,
+    /// and how the packs are laid out: how many, how many families (sets
+    /// of objects linked by deltas) and lone objects they hold, and whether
+    /// the multi-pack-index is up to date (--json: `packs`, `families`,
+    /// `lone_objects`, `multi_pack_index`).
     Du(DuArgs),
     /// Pack the loose objects against the packed ones (the nightly job), or
     /// everything anew with --full.
@@ -84,13 +94,17 @@ pub enum Command {
     /// chunks become deltas of each other, along a maximum spanning forest
     /// of bytes shared (no window: any object can be any object's base).
     ///
+    /// Packs are laid out by family: the objects linked by deltas (the
+    /// releases of one project) share a pack, lone objects share one.
+    ///
     /// By default the repack is incremental: only the loose objects are
     /// read and fingerprinted (the packed ones' chunks are kept in
-    /// pack/*.fp), each becomes a delta of its best base anywhere in the
-    /// silo, and small packs are rolled up as `git repack --geometric=2`
-    /// does, their entries copied verbatim (checked by CRC32). A pack that
-    /// holds a new delta's base is rolled up too. --full reads, relates and
-    /// re-encodes every object into one pack.
+    /// pack/*.fp), and each becomes a delta of its best base. A family it
+    /// adds to gets a new pack: its old pack's entries copied verbatim
+    /// (checked by CRC32) and the new deltas appended, within
+    /// --write-factor. Packs of families it did not add to are not touched,
+    /// so mirrors, backups and buckets move only the new. --full reads,
+    /// relates and re-encodes every object.
     ///
     /// Every new object is read back through the new pack and checked
     /// against its id before anything old is removed. Holds silo.lock while
@@ -272,11 +286,19 @@ pub struct RepackArgs {
     /// the same command without --dry-run runs: incremental unless --full.
     #[arg(long)]
     pub dry_run: bool,
-    /// Read, relate and re-encode every object into one new pack that
-    /// replaces every pack,
-    /// instead of packing only the loose objects against the packed ones.
+    /// Read, relate and re-encode every object into new packs (one per
+    /// family, one for lone objects) that replace every pack, instead of
+    /// packing only the loose objects against the packed ones.
     #[arg(long)]
     pub full: bool,
+    /// How much a nightly may rewrite to keep a new release in its
+    /// family's pack, as a multiple of the new objects' loose bytes: the
+    /// family's pack is copied (with the new deltas appended) only while
+    /// that writes at most this much; beyond it the new release is stored
+    /// whole and starts a new pack of its family. `inf`: always copy (the
+    /// smallest silo, the largest nightly writes).
+    #[arg(long, default_value_t = repack::DEFAULT_WRITE_FACTOR)]
+    pub write_factor: f64,
     /// Memory to plan for (bytes, or with K, M, G): objects larger than
     /// an eighth of it are inflated to files in tmp/ and handled a window
     /// at a time (fingerprinted, diffed, compressed as they stream with

@@ -46,6 +46,12 @@ pub fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Status> {
                 "silo: note: {p} has no idx (left by an interrupted repack; the next repack removes it)"
             );
         }
+        if report.multi_pack_index == trees_silo::multi_index::State::Stale {
+            eprintln!(
+                "silo: note: pack/multi-pack-index is stale (left by an interrupted repack or gc; \
+                 readers do without it, and the next repack or gc writes it anew)"
+            );
+        }
         writeln!(
             out,
             "{} loose objects, {} packs ({} objects{}), {} derived files: {}",
@@ -76,8 +82,14 @@ pub fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Status> {
 pub fn du(a: &DuArgs, out: &mut dyn Write) -> Result<Status> {
     let silo = open(&a.dir)?;
     let u = du::usage(&silo)?;
+    let layout = trees_silo::families::layout(&silo)?;
     if a.json {
-        serde_json::to_writer_pretty(&mut *out, &u)?;
+        let mut v = serde_json::to_value(u)?;
+        v["packs"] = serde_json::json!(layout.packs);
+        v["families"] = serde_json::json!(layout.families);
+        v["lone_objects"] = serde_json::json!(layout.lone);
+        v["multi_pack_index"] = serde_json::json!(layout.multi_pack_index);
+        serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(Status::Ok);
     }
@@ -96,5 +108,17 @@ pub fn du(a: &DuArgs, out: &mut dyn Write) -> Result<Status> {
             p.files
         )?;
     }
+    writeln!(
+        out,
+        "{} packs: {} families, {} lone objects; multi-pack-index {}",
+        layout.packs,
+        layout.families,
+        layout.lone,
+        if layout.multi_pack_index {
+            "up to date"
+        } else {
+            "missing or stale"
+        }
+    )?;
     Ok(Status::Ok)
 }

@@ -83,6 +83,13 @@ pub fn mirror(a: &MirrorArgs, out: &mut dyn Write) -> Result<Status> {
                 c.present
             )?;
         }
+        if o.packs_removed > 0 {
+            writeln!(
+                out,
+                "packs: {} removed, replaced upstream (every object of theirs is in a pack copied now)",
+                o.packs_removed
+            )?;
+        }
         if o.resumed_bytes > 0 {
             writeln!(
                 out,

@@ -25,6 +25,7 @@ fn options(a: &RepackArgs, related: Vec<Vec<trees_pack::ObjectId>>) -> repack::O
         full: a.full,
         memory: a.memory.0,
         split: crate::args::SplitFormat::formats(&a.split),
+        write_factor: a.write_factor,
     }
 }
 
@@ -60,10 +61,7 @@ pub fn run(a: RepackArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(plan) = &o.plan {
         print_plan(out, &o, plan)?;
     } else if o.pack.is_none() {
-        writeln!(
-            out,
-            "nothing to repack: the silo is one pack and no loose objects"
-        )?;
+        writeln!(out, "nothing to repack: no loose objects")?;
         derive::print_made(out, &made)?;
     } else {
         print_outcome(out, &o)?;
@@ -115,8 +113,8 @@ fn print_plan(out: &mut dyn Write, o: &Outcome, plan: &Plan) -> Result<()> {
     }
     writeln!(
         out,
-        "remove {} loose objects once the new pack is in place",
-        plan.loose_removed
+        "write {} new pack(s), then remove {} loose objects",
+        plan.new_packs, plan.loose_removed
     )?;
     Ok(())
 }
@@ -128,7 +126,7 @@ fn print_outcome(out: &mut dyn Write, o: &Outcome) -> Result<()> {
     if o.mode == "incremental" {
         writeln!(
             out,
-            "            {} new, {} copied from rolled-up packs, {} packs kept",
+            "            {} new, {} copied from the packs of their families, {} packs kept",
             o.new_objects, o.reused_objects, o.packs_kept
         )?;
     }
@@ -150,7 +148,7 @@ fn print_outcome(out: &mut dyn Write, o: &Outcome) -> Result<()> {
         writeln!(
             out,
             "gzip        {} split now ({} bytes as content {} + recipes {}), {} records kept; \
-             whole: {} preflate failed, {} not smaller, {} over the memory bound",
+             whole: {} analysis failed, {} not smaller, {} over the memory bound",
             g.split,
             g.gzip_bytes,
             g.content_bytes,
@@ -167,6 +165,13 @@ fn print_outcome(out: &mut dyn Write, o: &Outcome) -> Result<()> {
         o.loose_removed, o.packs_removed
     )?;
     if let Some(p) = &o.pack {
+        writeln!(
+            out,
+            "written     {} pack(s), {} ({} bytes)",
+            o.packs_written,
+            du::si(o.bytes_written),
+            o.bytes_written
+        )?;
         writeln!(out, "pack        {}", p.display())?;
     }
     writeln!(out, "wall time   {:.2} s", o.seconds)?;
