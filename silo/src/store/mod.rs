@@ -9,6 +9,7 @@ use trees_pack::{Bundle, ObjectId, id};
 
 mod error;
 pub mod index_view;
+pub mod lazy;
 pub mod packs;
 pub mod split;
 
@@ -129,6 +130,9 @@ impl Silo {
     /// only if it is in none of them: see [`crate::packs`] for why a
     /// concurrent repack or gc cannot make a present object miss all three.
     fn locate(&self, id: &ObjectId) -> Result<Option<Found>, ReadError> {
+        if let Some((b, offset)) = self.packs.find_lazily(id) {
+            return Ok(Some(Found::Packed(b, offset)));
+        }
         let (known, tables, midx) = self.packs.snapshot()?;
         if let Some(found) = packs::find_packed(&known, midx.as_deref(), id)? {
             return Ok(Some(found));

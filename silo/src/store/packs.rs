@@ -33,6 +33,7 @@ use trees_pack::{Bundle, ObjectId};
 use trees_split::table::{self, Table};
 
 use crate::store::index_view::View;
+use crate::store::lazy::Lazy;
 use crate::store::{Found, ReadError, read_dir_sorted};
 
 /// The packs a reader knows, in the order of their idx names.
@@ -99,6 +100,8 @@ pub struct PackSet {
     dir: PathBuf,
     /// `None` until the first scan.
     current: Mutex<Option<Scan>>,
+    /// Lookups through the multi-pack-index before the first scan.
+    lazy: Lazy,
 }
 
 /// What one scan of `pack/` found.
@@ -129,6 +132,7 @@ impl PackSet {
         PackSet {
             dir: dir.to_owned(),
             current: Mutex::new(None),
+            lazy: Lazy::new(dir),
         }
     }
 
@@ -138,6 +142,16 @@ impl PackSet {
         self.current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The pack and offset of `id` through the multi-pack-index, opening
+    /// that pack only, while no scan has opened every pack (see
+    /// [`super::lazy`]); `None` when it cannot tell, or after a scan.
+    pub fn find_lazily(&self, id: &ObjectId) -> Option<(Arc<Bundle>, u64)> {
+        if self.lock().is_some() {
+            return None;
+        }
+        self.lazy.find(id)
     }
 
     /// The packs known now; the first call scans `pack/`.
