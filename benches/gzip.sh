@@ -11,7 +11,8 @@
 #           (copied from $CARGO_HOME/registry/cache/*/)
 #   npm     `npm pack NAME@VER` (checked against the registry's dist.shasum)
 # cached in $GZIP_BENCH_CACHE (default ~/.cache/trees-gzip-bench), so a
-# second run fetches nothing.
+# second run fetches nothing (the fetching is benches/fetch.sh's, shared
+# with benches/nightly.sh).
 #
 # For each family, in one run:
 #   (a) silo init, silo add every download as is, silo repack --json:
@@ -63,122 +64,16 @@ case $mode in
   *) echo "usage: benches/gzip.sh [fetch|run|all]" >&2; exit 2 ;;
 esac
 
-# One family per ";"-separated part: "NAME V1 V2 ..." → "eco NAME V1 V2 ..." in all_families.
-all_families=()
-families() { # eco spec
-  local eco=$1 part
-  local -a parts words
-  IFS=';' read -r -a parts <<< "$2"
-  for part in "${parts[@]}"; do
-    read -r -a words <<< "$part"
-    [ ${#words[@]} -eq 0 ] && continue
-    if [ ${#words[@]} -lt 3 ]; then
-      echo "gzip.sh: family \"$part\" ($eco) needs a name and at least two versions" >&2
-      exit 2
-    fi
-    all_families+=("$eco ${words[*]}")
-  done
-}
+# The fetching helpers (families, cached, fetch_all), shared with nightly.sh.
+fetch_name=gzip.sh
+# shellcheck source=benches/fetch.sh
+. "$root/benches/fetch.sh"
 families pypi "$pypi_families"
 families crates "$crate_families"
 families npm "$npm_families"
 [ ${#all_families[@]} -gt 0 ] || { echo "gzip.sh: no families chosen" >&2; exit 2; }
 
-# Where a download lives in the cache, by ecosystem.
-cached() { # eco name version
-  local safe=${2//@/}
-  safe=${safe//\//-}
-  case $1 in
-    pypi) echo "$cache/pypi/$safe/$safe-$3.tar.gz" ;;
-    crates) echo "$cache/crates/$safe/$safe-$3.crate" ;;
-    npm) echo "$cache/npm/$safe/$safe-$3.tgz" ;;
-  esac
-}
-
 # ---------------------------------------------------------------- fetch
-
-fetch_pypi() { # name version dst
-  local t f
-  t=$(mktemp -d)
-  # pip prepares the sdist's metadata after downloading it: without build
-  # isolation that needs the package's build backend here (setuptools with
-  # bdist_wheel, ...); when that fails, again with isolation (pip fetches
-  # the build requirements into a temporary environment).
-  if ! pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$t" "$1==$2" > "$t.log" 2>&1; then
-    echo "  (pip without build isolation failed: $(grep -i 'error:' "$t.log" | grep -v -e subprocess-exited -e generation-failed | tail -n 1 | sed 's/^ *//'); again with isolation)" >&2
-    rm -rf "$t" && mkdir "$t"
-    pip download -q --no-deps --no-binary :all: -d "$t" "$1==$2" >&2
-  fi
-  rm -f "$t.log"
-  mapfile -t got < <(find "$t" -maxdepth 1 -type f)
-  f=${got[0]:-}
-  if [ ${#got[@]} -ne 1 ] || [[ $f != *.tar.gz ]]; then
-    echo "gzip.sh: pip download $1==$2 gave '${got[*]}', not one .tar.gz sdist" >&2
-    rm -rf "$t"
-    exit 1
-  fi
-  mv "$f" "$3"
-  rm -rf "$t"
-}
-fetch_crate() { # name version dst
-  local p src
-  p=$(mktemp -d)
-  mkdir -p "$p/src"
-  printf '[workspace]\n[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' "$1" "$2" > "$p/Cargo.toml"
-  : > "$p/src/lib.rs"
-  cargo fetch -q --manifest-path "$p/Cargo.toml" >&2
-  rm -rf "$p"
-  src=$(find "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/ -mindepth 2 -maxdepth 2 -name "$1-$2.crate" -print -quit)
-  [ -n "$src" ] || { echo "gzip.sh: cargo fetch left no $1-$2.crate in the registry cache" >&2; exit 1; }
-  cp "$src" "$3"
-}
-fetch_npm() { # name version dst
-  local t want have
-  t=$(mktemp -d)
-  (cd "$t" && npm pack -q "$1@$2" >/dev/null)
-  mapfile -t got < <(find "$t" -maxdepth 1 -type f -name '*.tgz')
-  [ ${#got[@]} -eq 1 ] || { echo "gzip.sh: npm pack $1@$2 gave '${got[*]}'" >&2; rm -rf "$t"; exit 1; }
-  # npm pack of a registry spec writes the published tarball as it is; check.
-  want=$(npm view "$1@$2" dist.shasum)
-  have=$(sha1sum "${got[0]}" | cut -d' ' -f1)
-  if [ "$want" != "$have" ]; then
-    echo "gzip.sh: npm pack $1@$2 has sha1 $have, the registry says $want: not the published tarball" >&2
-    rm -rf "$t"
-    exit 1
-  fi
-  mv "${got[0]}" "$3"
-  rm -rf "$t"
-}
-
-need() { command -v "$1" >/dev/null || { echo "gzip.sh: fetching needs $1" >&2; exit 2; }; }
-fetch_all() {
-  local line eco name v dst
-  for line in "${all_families[@]}"; do
-    read -r eco name versions <<< "$line"
-    for v in $versions; do
-      dst=$(cached "$eco" "$name" "$v")
-      [ -s "$dst" ] && continue
-      echo "fetching $name $v ($eco)" >&2
-      mkdir -p "$(dirname "$dst")"
-      case $eco in
-        pypi) need pip; fetch_pypi "$name" "$v" "$dst.part" ;;
-        crates) need cargo; fetch_crate "$name" "$v" "$dst.part" ;;
-        npm) need npm; fetch_npm "$name" "$v" "$dst.part" ;;
-      esac
-      gzip -t "$dst.part" || { echo "gzip.sh: $name $v ($eco) is not a valid gzip file" >&2; exit 1; }
-      mv "$dst.part" "$dst"
-    done
-  done
-  echo "cache $cache:" >&2
-  for line in "${all_families[@]}"; do
-    read -r eco name versions <<< "$line"
-    for v in $versions; do
-      dst=$(cached "$eco" "$name" "$v")
-      printf '  %-7s %-32s %10d bytes gz, %10d bytes content\n' "$eco" "$(basename "$dst")" \
-        "$(stat -c %s "$dst")" "$(gzip -dc "$dst" | wc -c)" >&2
-    done
-  done
-}
 
 if [ "$mode" != run ]; then fetch_all; fi
 [ "$mode" = fetch ] && exit 0
