@@ -27,12 +27,14 @@ export G_SLICE=always-malloc
 # pack_past_2gib moves 2.3 GiB through zlib and SHA-1 three times (under
 # emulation that alone would take most of CI's time), and three bucket
 # tests start several hundred silo processes each (a kill or a pause at
-# every crash point, with a fresh bucket each time). The other bucket
-# tests run here too.
+# every crash point, with a fresh bucket each time), as does the test that
+# kills a nightly and a gc at every crash point of theirs. The other
+# bucket tests run here too.
 heavy=(pack_past_2gib
   bucket::repack_and_gc_killed_at_every_crash_point_lose_nothing
   bucket::readers_during_every_step_of_a_repack_and_a_gc_find_every_object
-  roundtrip::expand_from_a_bucket_at_every_step_of_a_repack_and_a_gc)
+  roundtrip::expand_from_a_bucket_at_every_step_of_a_repack_and_a_gc
+  families::a_nightly_and_a_gc_killed_at_every_crash_point_lose_nothing)
 echo "aarch64: skipping under qemu (they run in the native run): ${heavy[*]}"
 skips=()
 for t in "${heavy[@]}"; do skips+=(--skip "$t"); done
