@@ -222,11 +222,7 @@ fn the_committed_container_fixture_reads_back_exactly() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
     }
-    let table = std::fs::read_dir(dir.join("pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "split"))
-        .unwrap();
+    let table = super::split::the_one_table(&dir);
     assert_eq!(std::fs::read(&table).unwrap()[7], 2, "table version 2");
     let mut formats: Vec<u8> = records(&dir).iter().map(|r| r.format).collect();
     formats.sort();

@@ -79,13 +79,16 @@ impl Served {
         self.tmp.path().join(name)
     }
 
+    /// The one pack: the series is one family and the late blob is loose.
     fn pack(&self) -> PathBuf {
         let dir = self.silo.join("pack");
-        std::fs::read_dir(&dir)
+        let packs: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "pack"))
-            .unwrap()
+            .filter(|p| p.extension().is_some_and(|e| e == "pack"))
+            .collect();
+        assert_eq!(packs.len(), 1, "the fixture is one family: {packs:?}");
+        packs.into_iter().next().unwrap()
     }
 }
 
