@@ -42,12 +42,23 @@
 #      --batch` of every id in a seeded order, best of 3: P, Q, and P without
 #      its multi-pack-index; and 100 single `silo cat P ID` processes.
 #
+#   7. The same nights on a bucket (moto's S3 server on 127.0.0.1; skipped,
+#      and said so, without moto_server): A's starting downloads added to
+#      s3://nightly/a and repacked in full, then each night `silo add` (on a
+#      cache of its own, the uploading machine) and `silo repack --json` on a
+#      new, empty $TREES_CACHE (a fresh CI runner): the bytes it downloads,
+#      by kind of file (its `transfer.downloaded_by_kind`), against the idx
+#      and sketch files, the new loose objects and the packs it copies
+#      (the .pack files it removed), and against the whole silo.
+#
 # Targets, printed beside what was measured:
 #   each nightly (default policy) writes <= 3 x the loose bytes it added, plus .fp
 #   after the nights, A's pack/ <= 1.05 x B's (each policy)
 #   the mirror after the last night downloads <= what that night wrote
 #     (plus info/files.json and the multi-pack-index)
 #   cat --batch among the packs of P (with its multi-pack-index) <= 1.2 x Q
+#   a nightly on a bucket from an empty cache downloads <= 3 x (idx + .fp +
+#     new loose objects + packs copied), and <= 5% of the silo
 #
 # usage: benches/nightly.sh [fetch|run|all]   (default all: fetch what is missing, then measure)
 #   fetch                        only fill the cache (needs cargo, pip, npm)
@@ -62,6 +73,7 @@
 #   SILO_BIN=path/to/silo        use this silo instead of building one
 #   SILO_REPACK_FLAGS="..."      extra flags for every `silo repack` (e.g. --threads 2)
 #   NIGHTLY_BENCH_KEEP=1         keep the work directory (its path is printed)
+#   NIGHTLY_BENCH_STEPS=bucket   only step 7, its report to benches/results/nightly-bucket.md
 # needs: git, python3, jq, gzip, awk, nginx, /usr/bin/time
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -130,8 +142,10 @@ dirty=$(git status --porcelain --untracked-files=no -- . ':!benches' | awk '{pri
 built=$(date -u -r "$silo" '+%Y-%m-%d %H:%M:%S UTC')
 
 work=$(mktemp -d)
+moto_pid=""
 cleanup() {
   if [ -f "$work/nginx/nginx.pid" ]; then kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true; fi
+  [ -z "$moto_pid" ] || kill "$moto_pid" 2>/dev/null || true
   if [ -n "${NIGHTLY_BENCH_KEEP:-}" ]; then echo "nightly.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -476,6 +490,102 @@ night_files() { # night -> "key<TAB>file" lines
   done < "$work/schedule.tsv"
 }
 say "corpus: ${#fam_keys[@]} families, ${#all_files[@]} releases, ${#start_files[@]} in A at the start"
+
+# ---------------------------------------------------------------- step 7: the nights on a bucket
+
+# bucket_nights: rows to $work/rows-bucket ("" when moto_server is missing).
+bucket_nights() {
+  : > "$work/rows-bucket"
+  if ! command -v moto_server > /dev/null; then
+    say "no moto_server: the bucket nights are skipped"
+    echo "skipped: moto_server is not installed (scripts/install-deps.sh installs it)" > "$work/bucket-skipped"
+    return
+  fi
+  local port n key f files added loose
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 100); do grep -q "Running on" "$work/moto.log" && break; sleep 0.1; done
+  local -a aws=(env AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true
+    AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1)
+  curl -fsS -X PUT "http://127.0.0.1:$port/nightly" > /dev/null
+  local url=s3://nightly/a
+  # The machine that uploads the releases keeps its cache.
+  uploader() { "${aws[@]}" TREES_CACHE="$work/bucket-uploader" "$silo" "$@"; }
+  uploader init "$url" > /dev/null
+  uploader add "$url" "${start_files[@]}" > /dev/null
+  say "bucket: full repack of ${#start_files[@]} downloads"
+  uploader repack "$url" --full --json "${extra[@]}" > "$work/bucket-full.json"
+  for n in $(seq 1 "$n_nights"); do
+    files=()
+    added=""
+    while IFS=$'\t' read -r key f; do
+      files+=("$f")
+      added+="${added:+,}$key"
+    done < <(night_files "$n")
+    [ ${#files[@]} -gt 0 ] || continue
+    # The silo before the night, as the uploading machine's replica has it.
+    uploader add "$url" "${files[@]}" > "$work/bucket-add.out"
+    local rep=$work/bucket-uploader/s3/nightly/a
+    local idx fp split pack loose_b
+    idx=$(find "$rep/pack" -name '*.idx' -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
+    fp=$(find "$rep/pack" -name '*.fp' -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
+    split=$(find "$rep/pack" -name '*.split' -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
+    pack=$(find "$rep/pack" -name '*.pack' -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
+    loose_b=$(find "$rep/objects" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
+    find "$rep/pack" -name '*.pack' -printf '%f %s\n' | sort > "$work/bucket-packs-before"
+    local fresh=$work/bucket-cache-$n
+    timed "$work/bucket-night" "${aws[@]}" TREES_CACHE="$fresh" "$silo" repack "$url" --json "${extra[@]}"
+    cp "$work/bucket-night.out" "$work/bucket-night-$n.json"
+    rm -rf "$fresh"
+    # The packs it copied: those it removed (the uploader's replica syncs).
+    uploader du "$url" > /dev/null
+    find "$rep/pack" -name '*.pack' -printf '%f %s\n' | sort > "$work/bucket-packs-after"
+    local copied
+    copied=$(comm -23 "$work/bucket-packs-before" "$work/bucket-packs-after" | awk '{s += $2} END {printf "%.0f", s}')
+    local j=$work/bucket-night.out down up silo_b base
+    down=$(jq '.transfer.downloaded_bytes' "$j")
+    up=$(jq '.transfer.uploaded_bytes' "$j")
+    silo_b=$((idx + fp + split + pack + loose_b))
+    base=$((idx + fp + loose_b + copied))
+    printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$n" "$added" "$down" \
+      "$(jq '.transfer.downloaded_by_kind.idx // 0' "$j")" "$(jq '.transfer.downloaded_by_kind.fp // 0' "$j")" \
+      "$(jq '.transfer.downloaded_by_kind["loose object"] // 0' "$j")" "$(jq '.transfer.downloaded_by_kind.pack // 0' "$j")" \
+      "$(jq '[.transfer.downloaded_by_kind | to_entries[] | select(.key != "idx" and .key != "fp" and .key != "loose object" and .key != "pack") | "\(.key) \(.value)"] | join(", ")' -r "$j")" \
+      "$base" "$copied" "$(ratio "$down" "$base")" "$silo_b" "$(ratio "$down" "$silo_b")" "$up" "$(secs "$work/bucket-night")" >> "$work/rows-bucket"
+    say "bucket night $n ($added): downloaded $down of a $silo_b-byte silo (idx+fp+loose+copied packs: $base), uploaded $up"
+  done
+  uploader verify "$url" > /dev/null || { echo "nightly.sh: FAIL: silo verify of the bucket after the nights" >&2; exit 1; }
+  kill "$moto_pid" 2>/dev/null || true
+  moto_pid=""
+}
+
+bucket_table() {
+  if [ -s "$work/bucket-skipped" ]; then cat "$work/bucket-skipped"; return; fi
+  echo "| night | added | downloaded | .idx | .fp | new loose | .pack (copied) | the rest | idx+fp+loose+copied | of which copied packs | down / that | silo bytes | down / silo | uploaded | s |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F'|' '{printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %s |", $i; printf "\n"}' "$work/rows-bucket"
+  echo
+  local worst3 worst5
+  worst3=$(awk -F'|' 'BEGIN {m = 0} $11 + 0 > m {m = $11 + 0} END {printf "%.3f", m}' "$work/rows-bucket")
+  worst5=$(awk -F'|' 'BEGIN {m = 0} $13 + 0 > m {m = $13 + 0} END {printf "%.4f", m}' "$work/rows-bucket")
+  echo "- $(verdict "$worst3" 3): each nightly on an empty cache downloads at most 3 x (idx + .fp + new loose objects + packs copied): worst $worst3 x."
+  echo "- $(verdict "$worst5" 0.05): and at most 5% of the silo: worst $worst5."
+}
+
+if [ "${NIGHTLY_BENCH_STEPS:-all}" = bucket ]; then
+  bucket_nights
+  bucket_md=$(dirname "$out_md")/nightly-bucket.md
+  {
+    echo "# The nightly repack on a bucket from an empty cache"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; checkout \`$desc\`; $("$silo" --version). Reproduce: \`NIGHTLY_BENCH_STEPS=bucket benches/nightly.sh run\` (seed $seed, $n_nights nights, the families and schedule of benches/nightly.sh)."
+    echo
+    bucket_table
+  } > "$bucket_md"
+  cat "$bucket_md"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- step 1: silo A
 

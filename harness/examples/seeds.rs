@@ -161,7 +161,17 @@ fn main() {
         dir,
         "silo_fp",
         "two-objects",
-        &trees_silo::repack::fingerprints::encode(&params, &pairs),
+        &trees_silo::repack::fingerprints::encode(
+            &params,
+            &pairs,
+            &trees_silo::families::Shape {
+                count: trees_silo::families::Count {
+                    families: 1,
+                    lone: 0,
+                },
+                depth: [(bid, 0), (tid, 1)].into_iter().collect(),
+            },
+        ),
     );
     put(
         dir,

@@ -84,8 +84,19 @@ impl Place {
     }
 
     /// Opens the silo (with `create`, makes it first), keeping a bucket's
-    /// replica under `cache`.
+    /// replica under `cache`, every pack in it.
     pub fn open(&self, create: bool, cache: &std::path::Path) -> Result<Opened, Error> {
+        self.open_with(create, cache, s3::Packs::Whole)
+    }
+
+    /// [`Place::open`], a bucket's packs downloaded as `packs` says
+    /// (repack and gc: [`s3::Packs::OnDemand`]).
+    pub fn open_with(
+        &self,
+        create: bool,
+        cache: &std::path::Path,
+        packs: s3::Packs,
+    ) -> Result<Opened, Error> {
         match self {
             Place::Dir(dir) => {
                 let silo = if create {
@@ -101,7 +112,7 @@ impl Place {
             }
             Place::Http(url) => Err(Error::ReadOnly(url.clone())),
             Place::S3(loc) => {
-                let (silo, bucket) = s3::open(loc, cache, create)?;
+                let (silo, bucket) = s3::open(loc, cache, create, packs)?;
                 Ok(Opened {
                     silo,
                     bucket: Some(bucket),

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use trees_pack::data::entry::Type;
 use trees_pack::{Bundle, ObjectId};
-use trees_split::table::Table;
+use trees_split::table::{Record, Table};
 
 use crate::store::ReadError;
 
@@ -70,8 +70,24 @@ impl std::ops::AddAssign for Count {
     }
 }
 
+/// A pack's families and each object's chain depth: what a nightly needs
+/// to know of an old pack to extend it, kept in its fingerprint file
+/// (`crate::repack::fingerprints`) so that the pack itself is not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Its families.
+    pub count: Count,
+    /// The delta chain depth of each object (0: stored whole).
+    pub depth: HashMap<ObjectId, u32>,
+}
+
 /// Counts the families of `bundle`, whose record table is `table`.
 pub fn count(bundle: &Bundle, table: Option<&Table>) -> Result<Count, ReadError> {
+    Ok(shape(bundle, table.map_or(&[], |t| t.records()))?.count)
+}
+
+/// The shape of `bundle`, whose split records are `records`.
+pub fn shape(bundle: &Bundle, records: &[Record]) -> Result<Shape, ReadError> {
     let n = bundle.index.count() as usize;
     let open_err = |e: trees_pack::index::file::Error| ReadError::OpenPack(e.into());
     let mut at: HashMap<u64, usize> = HashMap::with_capacity(n);
@@ -82,6 +98,7 @@ pub fn count(bundle: &Bundle, table: Option<&Table>) -> Result<Count, ReadError>
         offsets.push(off);
     }
     let mut sets = Sets::new(n);
+    let mut base_of: Vec<Option<usize>> = vec![None; n];
     for (i, &off) in offsets.iter().enumerate() {
         let id = bundle.index.id(i as u32);
         let h = bundle.pack.header(off).map_err(|e| ReadError::Pack {
@@ -98,16 +115,15 @@ pub fn count(bundle: &Bundle, table: Option<&Table>) -> Result<Count, ReadError>
         };
         if let Some(&b) = base {
             sets.union(i, b);
+            base_of[i] = Some(b);
         }
     }
-    if let Some(t) = table {
-        let index_of = |id: &ObjectId| bundle.index.lookup(id).map(|i| i as usize);
-        for r in t.records() {
-            let mut parts = r.contents.iter().chain([&r.recipe]).filter_map(index_of);
-            if let Some(first) = parts.next() {
-                for other in parts {
-                    sets.union(first, other);
-                }
+    let index_of = |id: &ObjectId| bundle.index.lookup(id).map(|i| i as usize);
+    for r in records {
+        let mut parts = r.contents.iter().chain([&r.recipe]).filter_map(index_of);
+        if let Some(first) = parts.next() {
+            for other in parts {
+                sets.union(first, other);
             }
         }
     }
@@ -115,10 +131,50 @@ pub fn count(bundle: &Bundle, table: Option<&Table>) -> Result<Count, ReadError>
     for i in 0..n {
         *sizes.entry(sets.find(i)).or_default() += 1;
     }
-    Ok(Count {
-        families: sizes.values().filter(|&&s| s > 1).count() as u64,
-        lone: sizes.values().filter(|&&s| s == 1).count() as u64,
+    let depth = depths(&base_of)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (bundle.index.id(i as u32), d))
+        .collect();
+    Ok(Shape {
+        count: Count {
+            families: sizes.values().filter(|&&s| s > 1).count() as u64,
+            lone: sizes.values().filter(|&&s| s == 1).count() as u64,
+        },
+        depth,
     })
+}
+
+/// The chain depth of each entry, given each one's base. A cycle (only in
+/// a hostile pack, which no reader resolves) ends the walk at `u32::MAX`,
+/// never in a loop.
+fn depths(base_of: &[Option<usize>]) -> Vec<u32> {
+    let n = base_of.len();
+    let mut depth: Vec<Option<u32>> = vec![None; n];
+    let mut path = Vec::new();
+    for start in 0..n {
+        let mut cur = start;
+        // The depth under the last entry pushed; `None`: that one is whole.
+        let mut below = loop {
+            if let Some(d) = depth[cur] {
+                break Some(d);
+            }
+            if path.len() >= n {
+                break Some(u32::MAX);
+            }
+            path.push(cur);
+            match base_of[cur] {
+                None => break None,
+                Some(b) => cur = b,
+            }
+        };
+        while let Some(i) = path.pop() {
+            let d = below.map_or(0, |b| b.saturating_add(1));
+            depth[i] = Some(d);
+            below = Some(d);
+        }
+    }
+    depth.into_iter().map(|d| d.unwrap_or(0)).collect()
 }
 
 /// How a silo's packs are laid out, for `silo du`.
@@ -150,4 +206,17 @@ pub fn layout(silo: &crate::Silo) -> Result<Layout, ReadError> {
         lone: count.lone,
         multi_pack_index: fresh,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::depths;
+
+    #[test]
+    fn depths_follow_chains_in_any_order_and_a_cycle_ends() {
+        // 0 whole; 2 on 0; 1 on 2; 3 whole.
+        assert_eq!(depths(&[None, Some(2), Some(0), None]), [0, 2, 1, 0]);
+        let cyc = depths(&[Some(1), Some(0)]);
+        assert!(cyc.iter().all(|&d| d >= u32::MAX - 2), "{cyc:?}");
+    }
 }

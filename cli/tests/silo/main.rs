@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bucket;
+mod bucket_nightly;
 mod cli;
 mod crash;
 mod derived;

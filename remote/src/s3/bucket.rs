@@ -1,5 +1,6 @@
 //! [`Bucket`]: the [`Storage`] of a silo in a bucket, written through to
-//! the bucket and kept in a local replica that the engine reads.
+//! the bucket and kept in a local replica that the engine reads (its packs
+//! hollow until fetched, for repack and gc: see [`super::hollow`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Seek};
@@ -14,6 +15,7 @@ use trees_silo::storage::{self, Created, Local, Staged, Storage};
 use trees_silo::{Silo, listing};
 
 use super::client::{Client, MULTIPART_ABOVE, Meta, Swap};
+use super::hollow::{Hollow, Packs, is_pack};
 use super::lock::{Guard, Refused, State};
 use super::{Error, Location, lock};
 
@@ -46,14 +48,23 @@ pub struct Bucket {
     client: Arc<Client>,
     replica: Local,
     root: PathBuf,
+    /// When packs are downloaded, and those not yet.
+    packs: Packs,
+    hollow: Hollow,
     lock: Mutex<Option<Arc<State>>>,
     /// What the bucket held at the last sync.
     known: Mutex<HashMap<String, Meta>>,
 }
 
 /// Opens the silo at `location` through its replica under `cache`
-/// (making the silo first if `create`), and brings the replica up to date.
-pub fn open(location: &Location, cache: &Path, create: bool) -> Result<(Silo, Arc<Bucket>), Error> {
+/// (making the silo first if `create`), and brings the replica up to date,
+/// its packs downloaded as `packs` says.
+pub fn open(
+    location: &Location,
+    cache: &Path,
+    create: bool,
+    packs: Packs,
+) -> Result<(Silo, Arc<Bucket>), Error> {
     let url = location.to_string();
     let mut root = cache.join("s3").join(&location.bucket);
     for part in location.prefix.split('/').filter(|p| !p.is_empty()) {
@@ -72,6 +83,8 @@ pub fn open(location: &Location, cache: &Path, create: bool) -> Result<(Silo, Ar
         client: Arc::clone(&client),
         replica: Local::new(&root),
         root: root.clone(),
+        packs,
+        hollow: Hollow::new(&root),
         lock: Mutex::new(None),
         known: Mutex::new(HashMap::new()),
     });
@@ -160,19 +173,27 @@ impl Bucket {
                 known.insert(m.path.clone(), m);
             }
         }
+        let on_demand = self.packs == Packs::OnDemand;
+        let mut to_hollow = Vec::new();
         for (p, m) in &known {
             let local = self.root.join(p);
-            if std::fs::metadata(&local).is_ok_and(|l| l.len() == m.size) {
+            let hollow = self.hollow.is_hollow(p);
+            if std::fs::metadata(&local).is_ok_and(|l| l.len() == m.size) && (!hollow || on_demand)
+            {
                 continue;
             }
-            let mut staged = self.replica.stage(".download")?;
-            let got = self
-                .client
-                .download(p, staged.file_mut())
-                .map_err(self.err("download", p))?;
-            let Some(got) = got else { continue }; // retired meanwhile
-            let _ = staged.file().set_modified(got.modified);
-            self.replica.replace(staged, Path::new(p))?;
+            if on_demand && is_pack(p) {
+                to_hollow.push((p, m)); // once its idx is here
+            } else if hollow {
+                self.hollow.fill(&self.client, &self.replica, p)?;
+            } else {
+                self.download(p)?;
+            }
+        }
+        for (p, m) in to_hollow {
+            if !self.hollow.make(&self.replica, p, m)? {
+                self.download(p)?;
+            }
         }
         let mut gone = Vec::new();
         for dir in ["objects", "pack", "derived"] {
@@ -185,9 +206,25 @@ impl Bucket {
                 gone.len()
             );
             self.replica.delete(&gone)?;
+            for p in &gone {
+                self.hollow.forget(&rel(p))?;
+            }
         }
         *self.known.lock().unwrap_or_else(|e| e.into_inner()) = known;
         Ok(())
+    }
+
+    /// Downloads `p` into the replica (nothing if it was retired meanwhile).
+    fn download(&self, p: &str) -> Result<(), storage::Error> {
+        let mut staged = self.replica.stage(".download")?;
+        let got = self
+            .client
+            .download(p, staged.file_mut())
+            .map_err(self.err("download", p))?;
+        let Some(got) = got else { return Ok(()) };
+        let _ = staged.file().set_modified(got.modified);
+        self.replica.replace(staged, Path::new(p))?;
+        self.hollow.forget(p)
     }
 
     fn read_condemned(&self) -> Result<(Condemned, Option<String>), storage::Error> {
@@ -323,7 +360,17 @@ impl Storage for Bucket {
         path: &Path,
         range: Range<u64>,
     ) -> Result<Option<Vec<u8>>, storage::Error> {
+        self.fetch(path)?;
         self.replica.read_range(path, range)
+    }
+
+    fn fetch(&self, path: &Path) -> Result<(), storage::Error> {
+        let p = rel(path);
+        if self.hollow.is_hollow(&p) {
+            tracing::debug!("fetching {p}");
+            self.hollow.fill(&self.client, &self.replica, &p)?;
+        }
+        Ok(())
     }
 
     fn stage(&self, suffix: &str) -> Result<Staged, storage::Error> {
@@ -402,7 +449,11 @@ impl Storage for Bucket {
         self.held("retire", CONDEMNED)?;
         self.write_condemned(&c, e_tag)?;
         trees_silo::crash::point("files retired");
-        self.replica.delete(paths)
+        let n = self.replica.delete(paths)?;
+        for p in paths {
+            self.hollow.forget(&rel(p))?;
+        }
+        Ok(n)
     }
 
     fn lock(&self, wait: bool) -> Result<Lock, silo_lock::Error> {

@@ -54,6 +54,8 @@ pub struct Traffic {
     up: AtomicU64,
     down: AtomicU64,
     requests: AtomicU64,
+    /// Bytes downloaded by kind of file.
+    down_by_kind: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Traffic {
@@ -68,6 +70,28 @@ impl Traffic {
     /// Requests sent (retries inside `object_store` not counted).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+    /// Body bytes downloaded, by kind of file (`pack`, `idx`, `fp`,
+    /// `split`, `json`, `loose object`, `multi-pack-index`, ...).
+    pub fn downloaded_by_kind(&self) -> std::collections::BTreeMap<String, u64> {
+        self.down_by_kind
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+    fn down(&self, path: &str, n: u64) {
+        self.down.fetch_add(n, Ordering::Relaxed);
+        let kind = if path.ends_with("multi-pack-index") {
+            "multi-pack-index".to_owned()
+        } else {
+            trees_silo::storage::kind(std::path::Path::new(path))
+        };
+        *self
+            .down_by_kind
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(kind)
+            .or_default() += n;
     }
 }
 
@@ -167,7 +191,8 @@ impl Client {
         });
         match got {
             Ok((bytes, meta)) => {
-                self.count(0, bytes.len() as u64);
+                self.count(0, 0);
+                self.traffic.down(path, bytes.len() as u64);
                 Ok(Some((bytes.to_vec(), self.meta(path, meta))))
             }
             Err(object_store::Error::NotFound { .. }) => {
@@ -193,9 +218,7 @@ impl Client {
             let mut stream = r.into_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(DownloadError::Store)?;
-                self.traffic
-                    .down
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.traffic.down(path, chunk.len() as u64);
                 out.write_all(&chunk).map_err(DownloadError::Output)?;
             }
             Ok(Some(meta))

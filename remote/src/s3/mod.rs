@@ -17,19 +17,24 @@
 //! work on a local replica of the bucket (under the cache directory),
 //! brought up to date when the silo is opened and again when the lock is
 //! taken: only files the replica lacks are downloaded, and the names are
-//! content addresses, so a file once downloaded never changes. Readers
+//! content addresses, so a file once downloaded never changes. Repack and
+//! gc open it with [`Packs::OnDemand`]: their replica holds packs hollow
+//! and downloads only those they copy or rewrite ([`hollow`]), so that a
+//! nightly on an empty cache costs what it changes. Readers
 //! (`silo cat`, `medo expand`) need no replica: they read the idx files
 //! and then byte ranges of packs with authenticated range GETs, through
 //! the same code as over HTTP ([`crate::Remote`]).
 
 mod bucket;
 pub mod client;
+mod hollow;
 pub mod lock;
 
 use std::fmt;
 
 pub use bucket::{Bucket, open};
 pub use client::Client;
+pub use hollow::Packs;
 
 /// `s3://BUCKET/PREFIX`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -79,7 +79,8 @@ fn base_data<'a>(
         Place::New(z) => (p.objects[z].data.clone(), Cow::Borrowed(&p.fps[z])),
         Place::Packed(x) => {
             let packed = &p.packed[x];
-            let bundle = &p.bundles[packed.pack];
+            // A packed base is in a copied pack (see `super::incremental`).
+            let bundle = &p.bundles[&packed.pack];
             let pack_err = |source| ReadError::Pack {
                 id: packed.id,
                 source,

@@ -16,6 +16,7 @@ use super::plan::{Mode, Place, Prepared};
 use super::write::{self, Contents};
 use super::{Error, Options, Outcome, chunk_params, encode, fingerprints};
 use crate::Silo;
+use crate::families::Shape;
 use crate::progress::{Progress, Unit};
 
 /// Executes `p`; the caller holds the lock.
@@ -43,7 +44,7 @@ pub(crate) fn execute(
     let copied: u64 = p
         .copied
         .iter()
-        .map(|&c| u64::from(p.bundles[c].index.count()))
+        .map(|&c| u64::from(p.bundles[&c].index.count()))
         .sum();
 
     // One pack per family (see `super::families`), each written and read
@@ -60,22 +61,21 @@ pub(crate) fn execute(
         Unit::Objects,
     );
     let quiet = Substages(progress);
-    let fps: Vec<Vec<u8>> = groups.iter().map(|g| group_fp(&p, g, opts)).collect();
     let mut objects: Vec<Option<Object>> = std::mem::take(&mut p.objects)
         .into_iter()
         .map(Some)
         .collect();
     let mut deltas: Vec<Option<Vec<u8>>> = deltas;
     let mut written = Vec::with_capacity(groups.len());
-    for (g, fp) in groups.iter().zip(fps) {
+    for g in &groups {
         let contents = Contents {
-            copies: g.copied.iter().map(|&c| &p.bundles[c]).collect(),
+            copies: g.copied.iter().map(|&c| &p.bundles[&c]).collect(),
             objects: g.order.iter().filter_map(|&y| objects[y].take()).collect(),
             order: &(0..g.order.len()).collect::<Vec<_>>(),
             bases: g.order.iter().map(|&y| p.base[y].map(base_id)).collect(),
             deltas: g.order.iter().map(|&y| deltas[y].take()).collect(),
         };
-        let ids: HashSet<ObjectId> = contents
+        let in_pack: HashSet<ObjectId> = contents
             .objects
             .iter()
             .map(|o| o.id)
@@ -89,10 +89,11 @@ pub(crate) fn execute(
         let records: Vec<Record> = p
             .records
             .iter()
-            .filter(|r| ids.contains(&r.recipe))
+            .filter(|r| in_pack.contains(&r.recipe))
             .cloned()
             .collect();
         let w = write::write_pack(silo, contents, opts.level, opts.large(), &quiet)?;
+        let fp = group_fp(&p, &ids, g, opts, &write::shape(&w, &records)?);
         written.push(write::Install {
             written: w,
             records,
@@ -121,20 +122,20 @@ pub(crate) fn execute(
     Ok(outcome)
 }
 
-/// The fingerprint file of a group's pack: the sketches of the objects it
-/// copies, and its new objects' own.
-fn group_fp(p: &Prepared, g: &Group, opts: &Options) -> Vec<u8> {
+/// The fingerprint file of a group's pack, whose shape is `shape`: the
+/// sketches of the objects it copies, and its new objects' own.
+fn group_fp(p: &Prepared, ids: &[ObjectId], g: &Group, opts: &Options, shape: &Shape) -> Vec<u8> {
     let mut pairs: Vec<(ObjectId, &Fingerprint)> = Vec::new();
     for &c in &g.copied {
-        let b = &p.bundles[c];
+        let b = &p.bundles[&c];
         for id in (0..b.index.count()).map(|i| b.index.id(i)) {
             if let Some(fp) = p.packed_fps.get(&id) {
                 pairs.push((id, fp));
             }
         }
     }
-    pairs.extend(g.order.iter().map(|&x| (p.objects[x].id, &p.fps[x])));
-    fingerprints::encode(&chunk_params(opts), &pairs)
+    pairs.extend(g.order.iter().map(|&x| (ids[x], &p.fps[x])));
+    fingerprints::encode(&chunk_params(opts), &pairs, shape)
 }
 
 /// The progress of the packs written one after another, as one stage:

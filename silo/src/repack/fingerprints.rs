@@ -15,12 +15,21 @@
 //! fingerprinted again. It is input all the same: every count and length is
 //! checked against the bytes left before anything is allocated.
 //!
+//! It also keeps the pack's shape ([`Shape`]): how many families it holds
+//! and each object's delta chain depth, which is all a nightly needs of an
+//! old pack to decide whether to extend it. With it, a nightly on a bucket
+//! reads no byte of a pack it does not copy.
+//!
 //! ```text
-//! "TRFP" version:u32=1  min:u32 avg:u32 max:u32 tar_aware:u32  count:u32
-//! count x { id:[20]  size:u64  chunks:u32  chunks x { hash:u64 offset:u64 len:u32 } }
+//! "TRFP" version:u32=2  min:u32 avg:u32 max:u32 tar_aware:u32  count:u32
+//!        families:u32 lone:u32
+//! count x { id:[20]  size:u64  depth:u32  chunks:u32
+//!           chunks x { hash:u64 offset:u64 len:u32 } }
 //! xxh3-64 of everything before it: u64        (integers little-endian)
 //! ```
-//! Chunks must be in order, apart, and inside the object.
+//! Chunks must be in order, apart, and inside the object. Version 1 (no
+//! `families`, `lone` or `depth`) is still read: its pack's shape is then
+//! read from the pack.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,8 +38,10 @@ use trees_delta::Fingerprint;
 use trees_delta::chunk::{Chunk, ChunkHash, Params};
 use trees_pack::ObjectId;
 
+use crate::families::{Count, Shape};
+
 const MAGIC: &[u8; 4] = b"TRFP";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// One chunk in this many is kept in a sketch.
 pub const SAMPLE: u64 = 8;
 const CHUNK_LEN: usize = 20;
@@ -53,8 +64,18 @@ pub fn path_for(idx: &Path) -> PathBuf {
     idx.with_extension("fp")
 }
 
-/// Serializes the sketches of `fps` (one per id) made with `params`.
-pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
+/// What a fingerprint file holds.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The sketch of each object.
+    pub sketches: HashMap<ObjectId, Fingerprint>,
+    /// The pack's shape (version 2 on).
+    pub shape: Option<Shape>,
+}
+
+/// Serializes the sketches of `fps` (one per id) made with `params`, and
+/// `shape`, the shape of their pack.
+pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)], shape: &Shape) -> Vec<u8> {
     let chunks: usize = fps.iter().map(|(_, f)| f.chunks.len()).sum();
     let mut out = Vec::with_capacity(32 + fps.len() * 32 + chunks * CHUNK_LEN / 4);
     out.extend_from_slice(MAGIC);
@@ -65,6 +86,8 @@ pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
         params.max,
         u32::from(params.tar_aware),
         fps.len() as u32,
+        u32::try_from(shape.count.families).unwrap_or(u32::MAX),
+        u32::try_from(shape.count.lone).unwrap_or(u32::MAX),
     ] {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -72,6 +95,8 @@ pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
         let kept = sketch(fp);
         out.extend_from_slice(id.as_slice());
         out.extend_from_slice(&fp.size.to_le_bytes());
+        let depth = shape.depth.get(id).copied().unwrap_or(0);
+        out.extend_from_slice(&depth.to_le_bytes());
         out.extend_from_slice(&(kept.chunks.len() as u32).to_le_bytes());
         for c in &kept.chunks {
             out.extend_from_slice(&c.hash.0.to_le_bytes());
@@ -87,8 +112,8 @@ pub fn encode(params: &Params, fps: &[(ObjectId, &Fingerprint)]) -> Vec<u8> {
 /// Why a fingerprint file was not used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Not this format, or another version of it.
-    #[error("not a fingerprint file of version {VERSION}")]
+    /// Not this format, or a version this build does not read.
+    #[error("not a fingerprint file of version 1 or {VERSION}")]
     Header,
     /// Made with other chunking parameters: its chunks would not match.
     #[error("made with other chunking parameters")]
@@ -128,12 +153,16 @@ impl Cursor<'_> {
     }
 }
 
-/// Parses a fingerprint file made with `params`: the sketch of each object.
-pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerprint>, Error> {
+/// Parses a fingerprint file made with `params`.
+pub fn decode(bytes: &[u8], params: &Params) -> Result<Decoded, Error> {
     let body_len = bytes.len().checked_sub(8).ok_or(Error::Header)?;
     let (body, sum) = bytes.split_at(body_len);
     let mut c = Cursor { buf: body, at: 0 };
-    if c.take(4).map_err(|_| Error::Header)? != MAGIC || c.u32()? != VERSION {
+    if c.take(4).map_err(|_| Error::Header)? != MAGIC {
+        return Err(Error::Header);
+    }
+    let version = c.u32()?;
+    if version != 1 && version != VERSION {
         return Err(Error::Header);
     }
     let mut want = [0u8; 8];
@@ -153,6 +182,17 @@ pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerp
         return Err(Error::Params);
     }
     let count = c.u32()? as usize;
+    let mut shape = (version == VERSION)
+        .then(|| -> Result<Shape, Error> {
+            Ok(Shape {
+                count: Count {
+                    families: u64::from(c.u32()?),
+                    lone: u64::from(c.u32()?),
+                },
+                depth: HashMap::new(),
+            })
+        })
+        .transpose()?;
     // Each object takes at least 32 bytes: bound the map by what is there.
     if count > body.len() / 32 {
         return Err(Error::Malformed(c.at));
@@ -161,6 +201,9 @@ pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerp
     for _ in 0..count {
         let id = ObjectId::try_from(c.take(20)?).map_err(|_| Error::Malformed(c.at))?;
         let size = c.u64()?;
+        if let Some(s) = shape.as_mut() {
+            s.depth.insert(id, c.u32()?);
+        }
         let n = c.u32()? as usize;
         if n > (body.len() - c.at) / CHUNK_LEN {
             return Err(Error::Malformed(c.at));
@@ -187,7 +230,10 @@ pub fn decode(bytes: &[u8], params: &Params) -> Result<HashMap<ObjectId, Fingerp
     if c.at != body.len() {
         return Err(Error::Malformed(c.at));
     }
-    Ok(out)
+    Ok(Decoded {
+        sketches: out,
+        shape,
+    })
 }
 
 /// Reads the fingerprint file of the pack `idx`, if it is there and sound;
@@ -196,7 +242,7 @@ pub(crate) fn read(
     storage: &dyn crate::storage::Storage,
     idx: &Path,
     params: &Params,
-) -> Option<HashMap<ObjectId, Fingerprint>> {
+) -> Option<Decoded> {
     let path = path_for(idx);
     let bytes = match storage.read_range(&path, 0..u64::MAX) {
         Ok(Some(b)) => b,
@@ -225,9 +271,18 @@ mod tests {
         let data = trees_testdata::random_bytes(3, 50_000);
         let fp = trees_delta::fingerprint(&data, &p);
         let id = trees_pack::id::hash_object(trees_pack::id::Kind::Blob, &data).unwrap();
-        let bytes = encode(&p, &[(id, &fp)]);
+        let shape = Shape {
+            count: Count {
+                families: 0,
+                lone: 1,
+            },
+            depth: [(id, 7)].into_iter().collect(),
+        };
+        let bytes = encode(&p, &[(id, &fp)], &shape);
         assert!(sketch(&fp).chunks.len() < fp.chunks.len() / 4);
-        assert_eq!(decode(&bytes, &p).unwrap()[&id], sketch(&fp));
+        let d = decode(&bytes, &p).unwrap();
+        assert_eq!(d.sketches[&id], sketch(&fp));
+        assert_eq!(d.shape, Some(shape));
         let other = Params {
             tar_aware: false,
             ..p

@@ -74,7 +74,7 @@ pub(crate) fn prepare(
         shared,
         order,
         packs: packs.to_vec(),
-        bundles: Vec::new(),
+        bundles: Default::default(),
         packed: Vec::new(),
         packed_fps: Default::default(),
         copied: Vec::new(),

@@ -5,8 +5,11 @@
 //! work would give the same answer again. The incremental repack:
 //!
 //! 1. fingerprints only the new (loose) objects; the packed objects'
-//!    sketches come from the `.fp` file beside their pack
-//!    ([`super::fingerprints`]), or are made once if it is missing;
+//!    sketches, and each pack's shape (its families, its chain depths),
+//!    come from the `.fp` file beside their pack
+//!    ([`super::fingerprints`]), or are made once if it is missing: no
+//!    byte of a pack is read until step 4, and then only of the packs
+//!    copied ([`super::existing`]);
 //! 2. relates the new objects' sketches to every sketch
 //!    ([`relate::relate_some`]),
 //!    and joins them into the existing forest: every packed object is
@@ -34,57 +37,22 @@ use std::path::PathBuf;
 
 use trees_delta::chunk::Params;
 use trees_delta::{Fingerprint, relate};
-use trees_pack::{Bundle, ObjectId};
+use trees_pack::ObjectId;
 
 use super::budget::{OldPacks, place_within};
+use super::existing::Existing;
 use super::full::fingerprint_all;
 use super::load::{self, Object};
 use super::plan::{Mode, Packed, Place, Prepared};
 use super::{Error, Options, fingerprints, split};
 use crate::Silo;
+use crate::families::Shape;
 use crate::progress::{Progress, Unit};
-use crate::store::ReadError;
 
 /// Why the incremental repack hands over to a full one.
 pub(crate) enum Fallback {
     /// Two packs that would be rolled up hold the same object.
     Duplicates,
-}
-
-/// The packs of the silo, open, and every object in them.
-struct Packs {
-    bundles: Vec<Bundle>,
-    packed: Vec<Packed>,
-    /// The first index in `packed` of each id.
-    at: HashMap<ObjectId, usize>,
-}
-
-fn open_packs(packs: &[PathBuf]) -> Result<Packs, Error> {
-    let bundles: Vec<Bundle> = packs
-        .iter()
-        .map(|p| Bundle::open(p).map_err(ReadError::OpenPack))
-        .collect::<Result<_, _>>()?;
-    let mut packed: Vec<Packed> = Vec::new();
-    let mut at: HashMap<ObjectId, usize> = HashMap::new();
-    for (p, b) in bundles.iter().enumerate() {
-        for i in 0..b.index.count() {
-            let e = b
-                .index
-                .entry(i)
-                .map_err(|e| ReadError::OpenPack(e.into()))?;
-            at.entry(e.id).or_insert(packed.len());
-            packed.push(Packed {
-                id: e.id,
-                pack: p,
-                offset: e.offset,
-            });
-        }
-    }
-    Ok(Packs {
-        bundles,
-        packed,
-        at,
-    })
 }
 
 /// Plans packing the new (loose) objects against the packed ones;
@@ -97,17 +65,13 @@ pub(crate) fn prepare(
     packs: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<Result<Prepared, Fallback>, Error> {
-    let Packs {
-        bundles,
-        packed,
-        at: where_packed,
-    } = open_packs(packs)?;
+    let mut old = Existing::open(packs)?;
     // Loose copies of packed objects (or of objects a pack stores split)
     // are only removed.
     let split_x: HashSet<ObjectId> = split::records_of(packs)?.iter().map(|r| r.x).collect();
     let new_ids: Vec<ObjectId> = loose
         .iter()
-        .filter(|id| !where_packed.contains_key(*id) && !split_x.contains(*id))
+        .filter(|id| !old.at.contains_key(*id) && !split_x.contains(*id))
         .copied()
         .collect();
     let new = load::load(silo, &new_ids, &[], None, opts.large(), progress)?;
@@ -115,16 +79,16 @@ pub(crate) fn prepare(
         silo,
         new,
         Vec::new(),
-        &|id| where_packed.contains_key(id),
+        &|id| old.at.contains_key(id),
         opts,
         progress,
     )?;
-    let packed_fps = packed_sketches(silo, opts, params, packs, &bundles, progress)?;
+    let packed_fps = packed_sketches(silo, opts, params, &mut old, progress)?;
     let mut new_fps = fingerprint_all(&new, params, progress)?;
     progress.stage("relating", new.len() as u64, Unit::Objects);
-    let candidates = relate_new(&packed, &packed_fps, &new, &new_fps, opts);
+    let candidates = relate_new(&old.packed, &packed_fps, &new, &new_fps, opts);
     progress.advance(new.len() as u64);
-    let first_new = packed.len();
+    let first_new = old.packed.len();
 
     // Place the new objects: a new family hangs from an old pack only if
     // that pack is one family and copying it stays within the budget.
@@ -133,22 +97,28 @@ pub(crate) fn prepare(
         .iter()
         .map(|p| std::fs::metadata(p.with_extension("pack")).map_or(0, |m| m.len()))
         .collect();
-    let one_family: Vec<bool> = bundles
-        .iter()
-        .map(|b| {
-            let table = crate::packs::table_of(b)?;
-            Ok(crate::families::count(b, table.as_ref())?.is_one())
-        })
-        .collect::<Result<_, ReadError>>()?;
     let loose_bytes = loose_shares(silo, &new, &splitting);
-    let old = OldPacks {
-        packed: &packed,
+    // Only the packs holding a candidate base, and small enough to be
+    // copied within the budget at all, are looked at: by their shape, kept
+    // in their fingerprint files (see `super::existing`).
+    let most = opts.write_factor * loose_bytes.iter().sum::<u64>() as f64;
+    let mut one_family = vec![false; packs.len()];
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    for c in candidates.iter().flatten().filter(|c| c.other < first_new) {
+        let p = old.packed[c.other].pack;
+        if pack_bytes[p] as f64 > most {
+            continue;
+        }
+        one_family[p] = old.shape(silo, p)?.count.is_one();
+        depth.insert(c.other, old.depth(silo, c.other)?);
+    }
+    let budget = OldPacks {
+        packed: &old.packed,
         bytes: &pack_bytes,
         one_family: &one_family,
     };
-    let mut placed = place_within(&candidates, &sizes, &loose_bytes, &old, opts, |x| {
-        let p = &packed[x];
-        bundles[p.pack].depth_at(p.offset).unwrap_or(usize::MAX)
+    let mut placed = place_within(&candidates, &sizes, &loose_bytes, &budget, opts, |x| {
+        depth.get(&x).copied().unwrap_or(usize::MAX)
     });
 
     // Split gzip files whose content relates to nothing are stored whole
@@ -180,14 +150,14 @@ pub(crate) fn prepare(
         .base
         .iter()
         .filter_map(|b| match b {
-            Some(Place::Packed(x)) => Some(packed[*x].pack),
+            Some(Place::Packed(x)) => Some(old.packed[*x].pack),
             _ => None,
         })
         .collect();
     for r in &records {
         for part in r.contents.iter().chain([&r.recipe]) {
-            if let Some(&x) = where_packed.get(part) {
-                copied.push(packed[x].pack);
+            if let Some(&x) = old.at.get(part) {
+                copied.push(old.packed[x].pack);
             }
         }
     }
@@ -195,12 +165,14 @@ pub(crate) fn prepare(
     copied.dedup();
     let mut seen = HashSet::new();
     for &p in &copied {
-        if !bundle_ids(&bundles[p]).all(|id| seen.insert(id)) {
+        if !old.ids(p).all(|id| seen.insert(id)) {
             return Ok(Err(Fallback::Duplicates));
         }
     }
     let replaced: Vec<PathBuf> = copied.iter().map(|&p| packs[p].clone()).collect();
     records.extend(split::records_of(&replaced)?);
+    // Only now is a byte of an old pack read: those copied, fetched.
+    let bundles = old.take(silo, &copied)?;
     Ok(Ok(Prepared {
         mode: Mode::Incremental,
         objects: new,
@@ -211,7 +183,7 @@ pub(crate) fn prepare(
         order: placed.order,
         packs: packs.to_vec(),
         bundles,
-        packed,
+        packed: old.packed,
         packed_fps,
         copied,
         replaced,
@@ -223,25 +195,28 @@ pub(crate) fn prepare(
 
 /// The packed objects' sketches, from the `.fp` file beside each pack, or
 /// made now (and written, so that the next run finds them) where it is
-/// missing or stale.
+/// missing or stale; each pack's shape, where its file has it.
 fn packed_sketches(
     silo: &Silo,
     opts: &Options,
     params: &Params,
-    packs: &[PathBuf],
-    bundles: &[Bundle],
+    old: &mut Existing,
     progress: &dyn Progress,
 ) -> Result<HashMap<ObjectId, Fingerprint>, Error> {
     let mut fp_of: HashMap<ObjectId, Fingerprint> = HashMap::new();
-    for (p, idx) in packs.iter().enumerate() {
-        match fingerprints::read(silo.storage(), silo.relative(idx), params) {
-            Some(m) if bundle_ids(&bundles[p]).all(|id| m.contains_key(&id)) => fp_of.extend(m),
+    for p in 0..old.paths.len() {
+        let idx = old.paths[p].clone();
+        match fingerprints::read(silo.storage(), silo.relative(&idx), params) {
+            Some(d) if old.ids(p).all(|id| d.sketches.contains_key(&id)) => {
+                old.shapes[p] = d.shape;
+                fp_of.extend(d.sketches);
+            }
             _ => {
                 tracing::info!("fingerprinting {} (no usable .fp file)", idx.display());
                 let objs = load::load(
                     silo,
                     &[],
-                    std::slice::from_ref(idx),
+                    std::slice::from_ref(&idx),
                     None,
                     opts.large(),
                     progress,
@@ -249,8 +224,9 @@ fn packed_sketches(
                 let fps = fingerprint_all(&objs, params, progress)?;
                 let pairs: Vec<(ObjectId, &Fingerprint)> =
                     objs.iter().map(|o| o.id).zip(fps.iter()).collect();
+                let shape = old.shape(silo, p)?;
                 // Written now, so that the next run finds it even if this one fails.
-                write_fp(silo, idx, params, &pairs)?;
+                write_fp(silo, &idx, params, &pairs, shape)?;
                 fp_of.extend(
                     objs.iter()
                         .map(|o| o.id)
@@ -363,16 +339,13 @@ fn add_related(
     }
 }
 
-fn bundle_ids(b: &Bundle) -> impl Iterator<Item = ObjectId> + '_ {
-    (0..b.index.count()).map(|i| b.index.id(i))
-}
-
 /// Writes the `.fp` file of the pack `idx` (tmp, then rename).
 pub(crate) fn write_fp(
     silo: &Silo,
     idx: &std::path::Path,
     params: &Params,
     pairs: &[(ObjectId, &Fingerprint)],
+    shape: &Shape,
 ) -> Result<(), Error> {
-    super::write::write_fp_bytes(silo, idx, &fingerprints::encode(params, pairs))
+    super::write::write_fp_bytes(silo, idx, &fingerprints::encode(params, pairs, shape))
 }

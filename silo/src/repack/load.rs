@@ -112,6 +112,8 @@ pub(crate) fn load(
         .collect::<Result<_, Error>>()?;
     let mut seen: HashSet<ObjectId> = loose_ids.iter().copied().collect();
     for idx in packs {
+        silo.storage()
+            .fetch(&silo.relative(idx).with_extension("pack"))?;
         let bundle = Bundle::open(idx).map_err(ReadError::OpenPack)?;
         let mut entries = (0..bundle.index.count())
             .map(|i| bundle.index.entry(i))

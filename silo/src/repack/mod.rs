@@ -18,6 +18,7 @@
 mod budget;
 mod encode;
 mod execute;
+mod existing;
 pub(crate) mod families;
 pub mod fingerprints;
 mod full;

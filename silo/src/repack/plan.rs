@@ -118,8 +118,8 @@ pub(crate) struct Prepared {
     pub(crate) order: Vec<usize>,
     /// Every pack of the silo when planning (their idx files).
     pub(crate) packs: Vec<PathBuf>,
-    /// Those packs, open (incremental).
-    pub(crate) bundles: Vec<Bundle>,
+    /// The packs copied, open, by their index in `packs` (incremental).
+    pub(crate) bundles: HashMap<usize, Bundle>,
     /// Their objects (incremental).
     pub(crate) packed: Vec<Packed>,
     /// Sketches of the packed objects, for the new `.fp` file (incremental).
@@ -190,7 +190,7 @@ impl Prepared {
             copied_objects: self
                 .copied
                 .iter()
-                .map(|&p| u64::from(self.bundles[p].index.count()))
+                .map(|&p| u64::from(self.bundles[&p].index.count()))
                 .sum(),
             kept_packs: self
                 .packs

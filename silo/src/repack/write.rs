@@ -13,6 +13,7 @@ use super::load::Object;
 use super::spill::Data;
 use super::{Error, Outcome, io_at};
 use crate::Silo;
+use crate::families::Shape;
 use crate::progress::{Progress, Unit};
 use crate::storage::Staged;
 use crate::store::ReadError;
@@ -170,6 +171,13 @@ fn copy_pack<W: std::io::Write>(
         progress.advance(1);
     }
     Ok(())
+}
+
+/// The shape of a written pack whose split records are `records`, for its
+/// fingerprint file: its entry headers, read back.
+pub(crate) fn shape(w: &Written, records: &[trees_split::table::Record]) -> Result<Shape, Error> {
+    let b = open_new(w.idx.path(), w.pack.path())?;
+    Ok(crate::families::shape(&b, records)?)
 }
 
 fn open_new(idx: &Path, pack: &Path) -> Result<Bundle, Error> {

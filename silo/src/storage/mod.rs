@@ -15,6 +15,7 @@
 //! | [`publish`](Storage::publish) | files appear one after another, each complete before the next; the last is the one readers look for | for each: fsync, rename, fsync the directory |
 //! | [`replace`](Storage::replace) | the old bytes or the new, never a mix | fsync, rename over the old, fsync the directory |
 //! | [`delete`](Storage::delete) | files disappear in the order given | unlink each (a missing file is fine), then fsync each directory touched |
+//! | [`fetch`](Storage::fetch) | nothing: the file is the same, only local now | nothing: it is there |
 //!
 //! Every step that makes something durable is a crash point
 //! ([`crate::crash`]), named after the file's kind (`pack renamed`, `idx
@@ -137,6 +138,14 @@ pub trait Storage: std::fmt::Debug + Send + Sync {
     /// `wait`. Where the lock can expire (a bucket's), `delete`, `sweep`
     /// and `replace` refuse once it has.
     fn lock(&self, wait: bool) -> Result<Lock, lock::Error>;
+
+    /// Makes `path` (a pack) readable in full at the silo's root, for a
+    /// caller about to map it. A directory has it; a bucket whose replica
+    /// holds the pack hollow (see `trees_remote`'s bucket, which fetches
+    /// packs on demand for repack and gc) downloads it now.
+    fn fetch(&self, _path: &Path) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Deletes the files retired at least `grace` ago (a bucket's second
     /// phase of deletion); returns how many. A directory has none.

@@ -22,11 +22,13 @@ use trees_pack::multi_index::File;
 use trees_pack::{Bundle, ObjectId};
 
 use super::index_view::NAME;
+use crate::storage::Storage;
 
 /// The multi-pack-index of one `pack/` directory and the packs it sent
 /// readers to.
 pub struct Lazy {
     dir: PathBuf,
+    storage: Arc<dyn Storage>,
     /// `None` until first used; then the index, if there is a usable one.
     state: Mutex<Option<Option<State>>>,
 }
@@ -37,10 +39,12 @@ struct State {
 }
 
 impl Lazy {
-    /// The index of `dir` (`SILO/pack`), read at the first lookup.
-    pub fn new(dir: &Path) -> Lazy {
+    /// The index of `dir` (`SILO/pack`) in `storage`, read at the first
+    /// lookup.
+    pub fn new(dir: &Path, storage: Arc<dyn Storage>) -> Lazy {
         Lazy {
             dir: dir.to_owned(),
+            storage,
             state: Mutex::new(None),
         }
     }
@@ -66,7 +70,9 @@ impl Lazy {
             Some(b) => Arc::clone(b),
             None => {
                 let name = state.file.pack_names().get(entry.pack as usize)?;
-                let b = Arc::new(Bundle::open(&self.dir.join(name)).ok()?);
+                let idx = self.dir.join(name);
+                self.storage.fetch(&fetch_path(&idx)).ok()?;
+                let b = Arc::new(Bundle::open(&idx).ok()?);
                 state.opened.insert(entry.pack, Arc::clone(&b));
                 b
             }
@@ -75,4 +81,9 @@ impl Lazy {
         tracing::debug!("found {id} in {}", bundle.pack.path().display());
         Some((bundle, offset))
     }
+}
+
+/// The path, relative to the silo, of the pack of `idx`, to fetch it.
+pub(crate) fn fetch_path(idx: &Path) -> PathBuf {
+    Path::new("pack").join(idx.with_extension("pack").file_name().unwrap_or_default())
 }

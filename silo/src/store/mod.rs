@@ -89,7 +89,7 @@ impl Silo {
         Ok(Silo {
             root: root.to_owned(),
             stream_above: STREAM_LARGER_THAN,
-            packs: Arc::new(PackSet::new(&root.join("pack"))),
+            packs: Arc::new(PackSet::new(&root.join("pack"), Arc::clone(&storage))),
             storage,
         })
     }

@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use trees_pack::{Bundle, ObjectId};
 use trees_split::table::{self, Table};
 
+use crate::storage::Storage;
 use crate::store::index_view::View;
 use crate::store::lazy::Lazy;
 use crate::store::{Found, ReadError, read_dir_sorted};
@@ -98,6 +99,9 @@ pub fn table_of(bundle: &Bundle) -> Result<Option<Table>, ReadError> {
 /// The packs of one `pack/` directory, opened once and rescanned on demand.
 pub struct PackSet {
     dir: PathBuf,
+    /// Where the packs live: asked to fetch each before it is opened (a
+    /// bucket's replica may hold it hollow).
+    storage: Arc<dyn Storage>,
     /// `None` until the first scan.
     current: Mutex<Option<Scan>>,
     /// Lookups through the multi-pack-index before the first scan.
@@ -127,12 +131,13 @@ impl fmt::Debug for PackSet {
 }
 
 impl PackSet {
-    /// The packs of `dir` (`SILO/pack`); nothing is opened yet.
-    pub fn new(dir: &Path) -> PackSet {
+    /// The packs of `dir` (`SILO/pack`) in `storage`; nothing is opened yet.
+    pub fn new(dir: &Path, storage: Arc<dyn Storage>) -> PackSet {
         PackSet {
             dir: dir.to_owned(),
             current: Mutex::new(None),
-            lazy: Lazy::new(dir),
+            lazy: Lazy::new(dir, Arc::clone(&storage)),
+            storage,
         }
     }
 
@@ -160,7 +165,7 @@ impl PackSet {
         if let Some(s) = cur.as_ref() {
             return Ok(s.packs.clone());
         }
-        let fresh = scan(&self.dir, &[], &Tables::default())?;
+        let fresh = scan(&self.dir, &*self.storage, &[], &Tables::default())?;
         let packs = fresh.packs.clone();
         *cur = Some(fresh);
         Ok(packs)
@@ -204,7 +209,7 @@ impl PackSet {
         let mut cur = self.lock();
         let old: Vec<Arc<Bundle>> = cur.as_ref().map(|s| s.packs.to_vec()).unwrap_or_default();
         let old_tables = cur.as_ref().map(|s| s.tables.clone()).unwrap_or_default();
-        let fresh = scan(&self.dir, &old, &old_tables)?;
+        let fresh = scan(&self.dir, &*self.storage, &old, &old_tables)?;
         let added: Vec<Arc<Bundle>> = fresh
             .packs
             .iter()
@@ -219,7 +224,12 @@ impl PackSet {
 
 /// Opens the packs of `dir`, reusing those of `known` by idx path (a pack's
 /// name is its checksum: the same path is the same pack).
-fn scan(dir: &Path, known: &[Arc<Bundle>], known_tables: &Tables) -> Result<Scan, ReadError> {
+fn scan(
+    dir: &Path,
+    storage: &dyn Storage,
+    known: &[Arc<Bundle>],
+    known_tables: &Tables,
+) -> Result<Scan, ReadError> {
     let by_path: HashMap<&Path, &Arc<Bundle>> = known.iter().map(|b| (b.index.path(), b)).collect();
     let mut out = Vec::new();
     let mut tables = HashMap::new();
@@ -230,6 +240,11 @@ fn scan(dir: &Path, known: &[Arc<Bundle>], known_tables: &Tables) -> Result<Scan
             if let Some(t) = known_tables.get(&idx) {
                 tables.insert(idx, Arc::clone(t));
             }
+            continue;
+        }
+        if let Err(e) = storage.fetch(&super::lazy::fetch_path(&idx)) {
+            tracing::warn!("skipping a pack that cannot be fetched: {e}");
+            broken.push(idx);
             continue;
         }
         match Bundle::open(&idx) {

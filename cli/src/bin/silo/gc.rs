@@ -25,7 +25,7 @@ fn options(a: &GcArgs) -> gc::Options {
 
 /// `silo gc DIR --reachable FILE`.
 pub fn run(a: &GcArgs, out: &mut dyn Write) -> Result<Status> {
-    let opened = crate::place::open(&a.dir, false)?;
+    let opened = crate::place::open_on_demand(&a.dir)?;
     let silo = opened.silo.clone();
     let name = a.reachable.display().to_string();
     let text = if name == "-" {

@@ -17,6 +17,7 @@ pub fn transfer(opened: &Opened) -> serde_json::Value {
             serde_json::json!({
                 "uploaded_bytes": t.uploaded(),
                 "downloaded_bytes": t.downloaded(),
+                "downloaded_by_kind": t.downloaded_by_kind(),
                 "requests": t.requests(),
             })
         }
@@ -35,4 +36,11 @@ pub fn place(arg: &Path) -> Result<Place> {
 /// replica is kept under the cache directory (`$TREES_CACHE`).
 pub fn open(arg: &Path, create: bool) -> Result<Opened> {
     Ok(place(arg)?.open(create, &trees_remote::Options::default_cache())?)
+}
+
+/// Opens the silo `arg` names for repack or gc: a bucket's replica holds
+/// packs hollow and downloads those the command copies or rewrites.
+pub fn open_on_demand(arg: &Path) -> Result<Opened> {
+    let cache = trees_remote::Options::default_cache();
+    Ok(place(arg)?.open_with(false, &cache, trees_remote::s3::Packs::OnDemand)?)
 }

@@ -31,7 +31,7 @@ fn options(a: &RepackArgs, related: Vec<Vec<trees_pack::ObjectId>>) -> repack::O
 
 /// `silo repack DIR`.
 pub fn run(a: RepackArgs, out: &mut dyn Write) -> Result<Status> {
-    let opened = crate::place::open(&a.dir, false)?;
+    let opened = crate::place::open_on_demand(&a.dir)?;
     let silo = opened.silo.clone();
     let read = derive::read_hints(&a.hints, &a.medo)?;
     if let Some(n) = a.threads {
