@@ -75,8 +75,13 @@ impl Hollow {
     }
 
     /// Puts a hollow `pack` (listed as `meta`) in the replica; `false` if
-    /// it cannot be (no idx beside it, or too short to be a pack): the
-    /// caller downloads it instead.
+    /// it cannot be (a file there already, no idx beside it, or too short
+    /// to be a pack): the caller downloads it instead.
+    ///
+    /// Another process syncing the same replica may fill the pack
+    /// meanwhile and remove the marker: the hollow file is therefore put
+    /// create-only after the marker, so that it never replaces a whole
+    /// pack, and a whole pack with a marker is only downloaded again.
     pub(super) fn make(
         &self,
         replica: &Local,
@@ -87,6 +92,9 @@ impl Hollow {
         let Ok(idx) = index::File::open(&idx_path) else {
             return Ok(false);
         };
+        if self.root.join(pack).exists() {
+            return Ok(false);
+        }
         if meta.size < 32 {
             return Ok(false);
         }
@@ -105,7 +113,7 @@ impl Hollow {
         f.write_all_at(idx.pack_checksum().as_slice(), meta.size - 20)
             .map_err(io_err("write", &at))?;
         let _ = f.set_modified(meta.modified);
-        replica.replace(staged, Path::new(pack))?;
+        replica.create(staged, Path::new(pack))?;
         Ok(true)
     }
 
