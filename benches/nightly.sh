@@ -502,7 +502,7 @@ bucket_nights() {
     return
   fi
   local port n key f files added loose
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
   moto_pid=$!
   for _ in $(seq 100); do grep -q "Running on" "$work/moto.log" && break; sleep 0.1; done
@@ -625,29 +625,6 @@ say "A: $a0_packs packs, $a0_pack_bytes bytes in pack/; $a0_layout"
 
 # ---------------------------------------------------------------- nginx (for the mirror)
 
-start_nginx() { # docroot
-  local port user=""
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$work/nginx"
-  [ "$(id -u)" -eq 0 ] && user="user root;"
-  cat > "$work/nginx/nginx.conf" <<EOF
-daemon on; $user
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-  log_format t '\$request_uri \$status \$body_bytes_sent';
-  access_log $work/nginx/access.log t;
-  client_body_temp_path $work/nginx/c; proxy_temp_path $work/nginx/p;
-  fastcgi_temp_path $work/nginx/f; uwsgi_temp_path $work/nginx/u; scgi_temp_path $work/nginx/s;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:$port; root $1; }
-}
-EOF
-  "$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
-  nginx_port=$port
-}
 # Bytes nginx sent, by kind of file: "kind requests bytes" lines, then "total requests bytes".
 log_by_kind() {
   awk '{u = $1; k = "other"
@@ -737,7 +714,7 @@ run_nights() {
 }
 
 mirror_before() { # silo (served from its parent directory)
-  start_nginx "$(dirname "$1")"
+  start_nginx "$(dirname "$1")" "$work/nginx"
   mirror_url=http://127.0.0.1:$nginx_port/$(basename "$1")/
   : > "$work/nginx/access.log"
   timed "$work/mirror1" "$silo" mirror "$mirror_url" "$work/m.silo" --json --cache "$work/http-cache"

@@ -20,9 +20,9 @@ n=${1:-10}
 big_mb=${BIG_MB:-1024}
 corpus=${CORPUS:-$root/benches/.corpus}/tar
 ls "$corpus"/*.tar >/dev/null 2>&1 || { echo "remote.sh needs the corpus: run benches/compare.sh once" >&2; exit 2; }
-for tool in curl python3 bc; do
-  command -v "$tool" >/dev/null || { echo "remote.sh needs $tool" >&2; exit 2; }
-done
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+need remote.sh curl python3 bc
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx" ] || { echo "remote.sh needs nginx (scripts/install-deps.sh installs it)" >&2; exit 2; }
 
@@ -56,25 +56,8 @@ pack_bytes=$(stat -c %s "$pack")
 idx_bytes=$(stat -c %s "$idx")
 
 # nginx on a free port, logging body bytes per request.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/nginx"
-user=""; [ "$(id -u)" -eq 0 ] && user="user root;"
-cat > "$work/nginx/nginx.conf" <<EOF
-daemon on; $user
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-  log_format t '\$request_uri \$status \$body_bytes_sent';
-  access_log $work/nginx/access.log t;
-  client_body_temp_path $work/nginx/c; proxy_temp_path $work/nginx/p;
-  fastcgi_temp_path $work/nginx/f; uwsgi_temp_path $work/nginx/u; scgi_temp_path $work/nginx/s;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-EOF
-"$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
+start_nginx "$work/www" "$work/nginx"
+port=$nginx_port
 url=http://127.0.0.1:$port/s.silo/
 logged() { awk '{s += $3} END {print s + 0}' "$work/nginx/access.log"; }
 
