@@ -1,5 +1,8 @@
 //! How much disk a silo takes, part by part, counted the way `du` counts:
-//! allocated blocks of every file and directory.
+//! allocated blocks of every file and directory. One exception: a sparse
+//! file counts its whole length, for the only sparse files of a silo are
+//! the hollow packs of a bucket's replica (`trees_remote`), which stand for
+//! packs of that length in the bucket.
 
 use std::fs;
 use std::io;
@@ -59,7 +62,7 @@ fn walk(path: &Path) -> Result<Part, Error> {
     };
     let meta = fs::symlink_metadata(path).map_err(err)?;
     let mut part = Part {
-        disk_bytes: meta.blocks() * 512,
+        disk_bytes: (meta.blocks() * 512).max(if meta.is_file() { meta.len() } else { 0 }),
         apparent_bytes: if meta.is_file() { meta.len() } else { 0 },
         files: u64::from(meta.is_file()),
     };

@@ -113,6 +113,9 @@ fn a_nightly_and_a_gc_on_an_empty_cache_fetch_only_the_packs_they_rewrite() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(sum, down, "{night}");
+    // Its silo size counts the hollow packs at their length.
+    let packed: u64 = after.iter().map(|p| p.1).sum();
+    assert!(night["after_bytes"].as_u64().unwrap() >= packed, "{night}");
 
     // gc without one of B's releases, on another empty cache: B's pack is
     // rewritten, and A's new pack is never downloaded.
