@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(delta_apply pack idx treeptr silo_json hints_json tar_unpack patch silo_listing silo_fp split_table split_recipe split_rebuild split_container split_pieces deflate_stream deflate_recipe multi_index)
+[ ${#targets[@]} -gt 0 ] || targets=(delta_apply pack idx treeptr silo_json hints_json tar_unpack patch silo_listing silo_fp split_table split_recipe split_rebuild split_container split_pieces split_zip deflate_stream deflate_recipe multi_index)
 
 command -v cargo-fuzz >/dev/null || { echo "fuzz.sh needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 2; }
 rustup toolchain list | grep -q '^nightly' || { echo "fuzz.sh needs the nightly toolchain" >&2; exit 2; }

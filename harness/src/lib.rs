@@ -19,7 +19,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target, by name: the directory names under `testdata/fuzz/` and
 /// the binaries of `fuzz/`.
-pub const TARGETS: [(&str, Harness); 18] = [
+pub const TARGETS: [(&str, Harness); 19] = [
     ("delta_apply", delta_apply),
     ("pack", pack),
     ("idx", idx),
@@ -36,6 +36,7 @@ pub const TARGETS: [(&str, Harness); 18] = [
     ("split_rebuild", split_rebuild),
     ("split_container", split_container),
     ("split_pieces", split_pieces),
+    ("split_zip", split_zip),
     ("deflate_stream", deflate_stream),
     ("deflate_recipe", deflate_recipe),
 ];
@@ -290,6 +291,39 @@ pub fn split_container(data: &[u8]) {
     let mut out = Vec::new();
     if any.rebuild(&mut &joined[..], &mut out, 1 << 30).is_ok() {
         assert_eq!(out.len(), any.rebuilt_len() as usize, "the declared length");
+    }
+}
+
+/// A zip archive's framing: what [`trees_split::zip::parse`] accepts has
+/// its end record and every member's local header where it says, each
+/// member's data inside the file and before the central directory, the
+/// members sorted and not overlapping (what a zip bomb's do).
+pub fn split_zip(data: &[u8]) {
+    use trees_split::zip::{END_MAGIC, LOCAL_LEN, LOCAL_MAGIC, parse};
+    let Ok(a) = parse(data) else {
+        return;
+    };
+    assert!(a.directory_start + a.directory_len <= a.end_start);
+    assert!(
+        a.end_start + a.end_len <= data.len(),
+        "the end record is in the file"
+    );
+    assert_eq!(data[a.end_start..a.end_start + 4], END_MAGIC);
+    let mut free = 0;
+    for m in &a.members {
+        assert!(
+            m.header_start >= free,
+            "member {} overlaps the one before",
+            m.entry
+        );
+        assert_eq!(data[m.header_start..m.header_start + 4], LOCAL_MAGIC);
+        assert!(m.data_start >= m.header_start + LOCAL_LEN);
+        assert!(
+            m.data_end() <= a.directory_start,
+            "member {} runs into the directory",
+            m.entry
+        );
+        free = m.data_end();
     }
 }
 

@@ -187,6 +187,30 @@ pub fn split_as(
     })
 }
 
+/// Analyses a raw deflate stream that must fill `data` exactly (a zip
+/// member's data), in recipe format 5: its text goes to `content`, its
+/// chunks come back; `Ok(None)` if it is not such a stream (damaged,
+/// over the limits, or followed by other bytes). A refusal may come after
+/// part of the text was written; the caller discards it.
+pub(crate) fn raw_deflate(
+    data: &[u8],
+    content: &mut dyn Write,
+    limits: Limits,
+) -> io::Result<Option<Vec<Chunk>>> {
+    let mut r = data;
+    let mut input = Input {
+        r: &mut r,
+        buf: Vec::new(),
+        start: 0,
+        eof: false,
+    };
+    match redeflate::chunks(&mut input, content, limits) {
+        Ok(chunks) if input.start == data.len() => Ok(Some(chunks)),
+        Ok(_) | Err(Error::Refused(_)) => Ok(None),
+        Err(Error::Io(e)) => Err(e),
+    }
+}
+
 /// Analyses one member's deflate stream, from `input.start` to its end.
 fn deflate_chunks(
     input: &mut Input<'_>,

@@ -9,25 +9,27 @@ use crate::recipe::{self, FormatError};
 
 /// Every record format this build rebuilds: 1 gzip (preflate-rs 0.7.6),
 /// 2 xz (liblzma), 3 zstd (libzstd 1.5.4), 4 `ar` (members by codec),
-/// 5 gzip (trees-deflate).
+/// 5 gzip (trees-deflate), 6 zip (members by trees-deflate).
 pub const FORMATS: &[u8] = &[
     recipe::FORMAT_PREFLATE_0_7_6,
     pieces::FORMAT_XZ,
     pieces::FORMAT_ZSTD,
     pieces::FORMAT_AR,
     recipe::FORMAT_TREES_DEFLATE,
+    pieces::FORMAT_ZIP,
 ];
 
 /// What each format is, for messages.
 pub const FORMAT_NAMES: &str = "1 = gzip by preflate-rs 0.7.6, 2 = xz by liblzma, \
-     3 = zstd by libzstd 1.5.4, 4 = ar with its members by codec, 5 = gzip by trees-deflate";
+     3 = zstd by libzstd 1.5.4, 4 = ar with its members by codec, 5 = gzip by trees-deflate, \
+     6 = zip with its members by trees-deflate";
 
 /// A decoded recipe of either layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnyRecipe {
     /// Formats 1 and 5.
     Gzip(recipe::Recipe),
-    /// Formats 2-4.
+    /// Formats 2-4 and 6.
     Pieces(pieces::Recipe),
 }
 

@@ -1,4 +1,5 @@
-//! Splitting an xz file, a zstd file or an `ar` archive (a `.deb`) into
+//! Splitting an xz file, a zstd file, an `ar` archive (a `.deb`) or a zip
+//! archive (a wheel, a `.jar`, split by its `zip_members` module) into
 //! its contents and a general recipe ([`crate::pieces`]).
 //!
 //! - xz: each stream decoded to the content, its settings found
@@ -18,7 +19,9 @@
 
 use std::io::{self, Write};
 
-use crate::pieces::{FORMAT_AR, FORMAT_XZ, FORMAT_ZSTD, Piece, Recipe};
+use crate::pieces::{FORMAT_AR, FORMAT_XZ, FORMAT_ZIP, FORMAT_ZSTD, Piece, Recipe};
+
+mod zip_members;
 
 /// Most bytes after the last stream or frame kept in the recipe.
 pub const MAX_TAIL: usize = 64 << 10;
@@ -96,6 +99,8 @@ pub fn sniff(head: &[u8]) -> Option<u8> {
         Some(FORMAT_ZSTD)
     } else if head.starts_with(crate::ar::MAGIC) {
         Some(FORMAT_AR)
+    } else if head.starts_with(&crate::zip::LOCAL_MAGIC) {
+        Some(FORMAT_ZIP)
     } else {
         None
     }
@@ -121,12 +126,14 @@ impl Write for Count<'_> {
 /// Splits X (its bytes) into contents, written to `contents`, and a recipe.
 /// `memory` bounds the decoders.
 pub fn split(x: &[u8], contents: &mut dyn Contents, memory: u64) -> Result<Recipe, Error> {
-    let format = sniff(x)
-        .ok_or_else(|| Refusal::NotContainer("not xz, zstd or an ar archive".to_owned()))?;
+    let format = sniff(x).ok_or_else(|| {
+        Refusal::NotContainer("not xz, zstd, an ar archive or a zip archive".to_owned())
+    })?;
     let mut pieces = Vec::new();
     let mut lens = Vec::new();
     match format {
         FORMAT_AR => ar(x, contents, memory, &mut pieces, &mut lens)?,
+        FORMAT_ZIP => zip_members::split(x, contents, memory, &mut pieces, &mut lens)?,
         _ => {
             contents.start()?;
             let mut c = Count { c: contents, n: 0 };

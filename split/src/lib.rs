@@ -18,7 +18,9 @@
 //! - [`rebuild`]: T and R back into X, a chunk at a time;
 //! - [`xz`], [`zstd`], [`ar`]: the other containers' framing, and the
 //!   settings that liblzma and libzstd re-make a stream or frame with;
-//! - [`container`]: an xz, zstd or `ar` file into its contents and a
+//! - [`zip`]: the zip archive framing (end records, central directory,
+//!   local headers), every count, size and offset checked as hostile;
+//! - [`container`]: an xz, zstd, `ar` or zip file into its contents and a
 //!   general recipe ([`pieces`]); [`any`] reads and rebuilds either layout;
 //! - [`table`]: the record table beside a pack that says X = rebuild(R, T1 ... Tn);
 //! - [`worker`]: the rebuild in a separate, limited process, for recipes
@@ -55,6 +57,7 @@ pub mod table;
 mod varint;
 pub mod worker;
 pub mod xz;
+pub mod zip;
 pub mod zstd;
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

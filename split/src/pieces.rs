@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! "TRCP"                 magic, 4 bytes
-//! format                 1 byte, the container: 2 xz, 3 zstd, 4 ar
+//! format                 1 byte, the container: 2 xz, 3 zstd, 4 ar, 6 zip
 //! contents               count n >= 1, then n lengths: T1 ... Tn
 //! pieces                 count >= 1; each a tag byte and its fields:
 //!   0 literal            len, bytes: framing kept byte for byte
@@ -22,6 +22,11 @@
 //!   4 zstd               plain_len, out_len, libzstd version, level (zigzag),
 //!                        flags (1 byte: 1 checksum, 2 pledged size, 4 long),
 //!                        workers (1 byte, 0 or 1)
+//!   5 deflate            plain_len, then a raw deflate stream's chunks as in
+//!                        a gzip recipe of format 5 (count, then each
+//!                        chunk's plain_len, deflate_len, corrections_len,
+//!                        corrections): a zip member's data, re-made by
+//!                        trees-deflate
 //! ```
 //!
 //! The pieces' plain lengths add up to the contents' lengths. Nothing in
@@ -42,8 +47,12 @@ pub const FORMAT_XZ: u8 = 2;
 pub const FORMAT_ZSTD: u8 = 3;
 /// Container: an `ar` archive (a `.deb`), each member re-made by its codec.
 pub const FORMAT_AR: u8 = 4;
+/// Container: a zip archive (a wheel, a `.jar`), each member's data a
+/// content of its own, re-made by trees-deflate where it is deflated.
+/// Format 5 is the gzip recipe's (one namespace), so 6.
+pub const FORMAT_ZIP: u8 = 6;
 /// The formats of this layout.
-pub const FORMATS: &[u8] = &[FORMAT_XZ, FORMAT_ZSTD, FORMAT_AR];
+pub const FORMATS: &[u8] = &[FORMAT_XZ, FORMAT_ZSTD, FORMAT_AR, FORMAT_ZIP];
 
 /// One piece of X.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +91,13 @@ pub enum Piece {
         /// The encoder's settings.
         settings: crate::zstd::Settings,
     },
+    /// A raw deflate stream re-made by trees-deflate from the next bytes.
+    Deflate {
+        /// Plain bytes it reads.
+        plain_len: u64,
+        /// Its chunks (recipe format 5's).
+        chunks: Vec<crate::recipe::Chunk>,
+    },
 }
 
 impl Piece {
@@ -92,7 +108,8 @@ impl Piece {
             Piece::Stored { plain_len }
             | Piece::Gzip { plain_len, .. }
             | Piece::Xz { plain_len, .. }
-            | Piece::Zstd { plain_len, .. } => *plain_len,
+            | Piece::Zstd { plain_len, .. }
+            | Piece::Deflate { plain_len, .. } => *plain_len,
         }
     }
 
@@ -105,6 +122,7 @@ impl Piece {
                 .map(|r| r.rebuilt_len())
                 .unwrap_or(0),
             Piece::Xz { out_len, .. } | Piece::Zstd { out_len, .. } => *out_len,
+            Piece::Deflate { chunks, .. } => chunks.iter().map(|c| c.deflate_len).sum(),
         }
     }
 }
@@ -175,6 +193,11 @@ impl Recipe {
                     put(&mut out, *plain_len);
                     put(&mut out, *out_len);
                     put_zstd(&mut out, *version, settings);
+                }
+                Piece::Deflate { plain_len, chunks } => {
+                    out.push(5);
+                    put(&mut out, *plain_len);
+                    crate::recipe::put_chunks(&mut out, chunks);
                 }
             }
         }
@@ -343,6 +366,14 @@ impl Reader<'_> {
                     },
                 }
             }
+            5 => {
+                let plain_len = self.varint("plain length")?;
+                let chunks = crate::recipe::read_chunks(self)?;
+                if chunks.iter().map(|c| c.plain_len).sum::<u64>() != plain_len {
+                    return Err(self.corrupt("a deflate piece's chunks read another length"));
+                }
+                Piece::Deflate { plain_len, chunks }
+            }
             _ => return Err(self.corrupt("an unknown piece tag")),
         })
     }
@@ -495,6 +526,14 @@ pub fn rebuild(
                 settings
                     .encode(p.plain_len(), &mut part, &mut counted)
                     .map_err(ioe)?;
+            }
+            Piece::Deflate { chunks, .. } => {
+                crate::rebuild::raw_deflate(chunks, &mut part, &mut counted).map_err(|e| {
+                    RebuildError::Gzip {
+                        piece: i,
+                        source: Box::new(e),
+                    }
+                })?;
             }
         }
         let made = counted.n;

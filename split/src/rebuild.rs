@@ -168,6 +168,31 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
 
 /// Reads a chunk's `len` bytes of `content` into `buf` (at most
 /// [`MAX_CHUNK`], so memory follows the chunk); how many there were.
+/// Re-makes a raw deflate stream (a [`crate::pieces::Piece::Deflate`])
+/// from its chunks, its text read from `content`; returns the bytes
+/// written.
+pub(crate) fn raw_deflate(
+    chunks: &[crate::recipe::Chunk],
+    content: &mut dyn Read,
+    out: &mut dyn Write,
+) -> Result<u64, Error> {
+    let expected: u64 = chunks.iter().map(|c| c.plain_len).sum();
+    let mut consumed = 0u64;
+    let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
+        let got = read_exact_or_less(content, chunk.plain_len, plain)?;
+        consumed += got;
+        if got == chunk.plain_len {
+            Ok(())
+        } else {
+            Err(Error::ContentLength {
+                expected,
+                actual: consumed,
+            })
+        }
+    };
+    redeflate::rebuild_member(0, chunks, &mut text, out)
+}
+
 fn read_exact_or_less(content: &mut dyn Read, len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
     buf.clear();
     let n = usize::try_from(len.min(MAX_CHUNK)).unwrap_or(0);

@@ -144,12 +144,7 @@ impl Recipe {
         put(&mut out, self.members.len() as u64);
         for m in &self.members {
             put_bytes(&mut out, &m.header);
-            put(&mut out, m.chunks.len() as u64);
-            for c in &m.chunks {
-                put(&mut out, c.plain_len);
-                put(&mut out, c.deflate_len);
-                put_bytes(&mut out, &c.corrections);
-            }
+            put_chunks(&mut out, &m.chunks);
             out.extend_from_slice(&m.trailer);
         }
         put_bytes(&mut out, &self.tail);
@@ -174,29 +169,7 @@ impl Recipe {
         let mut members = Vec::with_capacity(n);
         for _ in 0..n {
             let header = r.bytes("member header")?.to_vec();
-            let chunks = r.count("chunk count")?;
-            if chunks == 0 {
-                return Err(r.corrupt("a member without chunks"));
-            }
-            let mut cs = Vec::with_capacity(chunks);
-            for _ in 0..chunks {
-                let plain_len = r.varint("plain length")?;
-                if plain_len > MAX_CHUNK {
-                    return Err(r.corrupt("a chunk longer than 64 MiB"));
-                }
-                let deflate_len = r.varint("deflate length")?;
-                // Deflate expands by at most 5 bytes per 65,535 stored;
-                // a chunk claiming more is damaged.
-                if deflate_len > plain_len + plain_len / 8 + 1024 {
-                    return Err(r.corrupt("a chunk's deflate length exceeds any deflate of it"));
-                }
-                let corrections = r.bytes("corrections")?.to_vec();
-                cs.push(Chunk {
-                    plain_len,
-                    deflate_len,
-                    corrections,
-                });
-            }
+            let cs = read_chunks(&mut r)?;
             let trailer = r.take(8, "trailer")?;
             members.push(Member {
                 header,
@@ -217,6 +190,45 @@ impl Recipe {
             tail,
         })
     }
+}
+
+/// A deflate stream's chunks: their count, then each one's plain length,
+/// deflate length and corrections.
+pub(crate) fn put_chunks(out: &mut Vec<u8>, chunks: &[Chunk]) {
+    put(out, chunks.len() as u64);
+    for c in chunks {
+        put(out, c.plain_len);
+        put(out, c.deflate_len);
+        put_bytes(out, &c.corrections);
+    }
+}
+
+/// Reads what [`put_chunks`] wrote: at least one chunk, each bounded.
+pub(crate) fn read_chunks(r: &mut Reader<'_>) -> Result<Vec<Chunk>, FormatError> {
+    let chunks = r.count("chunk count")?;
+    if chunks == 0 {
+        return Err(r.corrupt("a deflate stream without chunks"));
+    }
+    let mut cs = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        let plain_len = r.varint("plain length")?;
+        if plain_len > MAX_CHUNK {
+            return Err(r.corrupt("a chunk longer than 64 MiB"));
+        }
+        let deflate_len = r.varint("deflate length")?;
+        // Deflate expands by at most 5 bytes per 65,535 stored;
+        // a chunk claiming more is damaged.
+        if deflate_len > plain_len + plain_len / 8 + 1024 {
+            return Err(r.corrupt("a chunk's deflate length exceeds any deflate of it"));
+        }
+        let corrections = r.bytes("corrections")?.to_vec();
+        cs.push(Chunk {
+            plain_len,
+            deflate_len,
+            corrections,
+        });
+    }
+    Ok(cs)
 }
 
 #[cfg(test)]

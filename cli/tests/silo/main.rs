@@ -26,3 +26,4 @@ mod runner;
 mod split;
 mod store;
 mod verify;
+mod zips;

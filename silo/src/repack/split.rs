@@ -84,6 +84,8 @@ pub struct ByFormat {
     pub zstd: u64,
     /// `ar`, a `.deb` (format 4).
     pub ar: u64,
+    /// zip: a wheel, a `.jar` (format 6).
+    pub zip: u64,
 }
 
 /// Why one gzip file was stored whole.
@@ -275,6 +277,7 @@ impl Splitting {
                     trees_split::pieces::FORMAT_XZ => by.xz += 1,
                     trees_split::pieces::FORMAT_ZSTD => by.zstd += 1,
                     trees_split::pieces::FORMAT_AR => by.ar += 1,
+                    trees_split::pieces::FORMAT_ZIP => by.zip += 1,
                     _ => by.gzip += 1,
                 }
                 self.stats.gzip_bytes += p.record.size;

@@ -430,17 +430,20 @@ pub enum SplitFormat {
     Zstd,
     /// `ar` archives: .deb (format 4).
     Ar,
+    /// zip archives: wheels, .jar (format 6), each member by itself.
+    Zip,
     /// Split nothing new.
     None,
 }
 
 impl SplitFormat {
     /// Every container.
-    pub const ALL: [SplitFormat; 4] = [
+    pub const ALL: [SplitFormat; 5] = [
         SplitFormat::Gzip,
         SplitFormat::Xz,
         SplitFormat::Zstd,
         SplitFormat::Ar,
+        SplitFormat::Zip,
     ];
 
     /// The record formats of `list`.
@@ -451,6 +454,7 @@ impl SplitFormat {
                 SplitFormat::Xz => Some(2),
                 SplitFormat::Zstd => Some(3),
                 SplitFormat::Ar => Some(4),
+                SplitFormat::Zip => Some(6),
                 SplitFormat::None => None,
             })
             .collect()

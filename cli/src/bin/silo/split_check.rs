@@ -174,14 +174,15 @@ impl trees_split::container::Contents for FileContents {
     }
 }
 
-/// The xz, zstd or `ar` path: the file read whole (as repack maps it),
-/// split, rebuilt from its contents and compared.
+/// The xz, zstd, `ar` or zip path: the file read whole (as repack maps
+/// it), split, rebuilt from its contents and compared.
 fn check_container(file: &Path, format: u8, memory: u64, mut report: Report) -> Result<Report> {
     use trees_split::container;
-    use trees_split::pieces::{FORMAT_AR, FORMAT_XZ};
+    use trees_split::pieces::{FORMAT_AR, FORMAT_XZ, FORMAT_ZIP};
     report.format = match format {
         FORMAT_XZ => "xz",
         FORMAT_AR => "ar",
+        FORMAT_ZIP => "zip",
         _ => "zstd",
     };
     let x = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
