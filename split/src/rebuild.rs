@@ -89,18 +89,7 @@ pub fn rebuild(recipe: &Recipe, content: &mut dyn Read, out: &mut dyn Write) -> 
         out.write_all(&member.header)?;
         written += member.header.len() as u64;
         if recipe.format == FORMAT_TREES_DEFLATE {
-            let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
-                let got = read_exact_or_less(content, chunk.plain_len, plain)?;
-                consumed += got;
-                if got == chunk.plain_len {
-                    Ok(())
-                } else {
-                    Err(Error::ContentLength {
-                        expected: recipe.content_len(),
-                        actual: consumed,
-                    })
-                }
-            };
+            let mut text = chunk_text(content, &mut consumed, recipe.content_len());
             written += redeflate::rebuild_member(m, &member.chunks, &mut text, out)?;
             out.write_all(&member.trailer)?;
             written += member.trailer.len() as u64;
@@ -178,19 +167,29 @@ pub(crate) fn raw_deflate(
 ) -> Result<u64, Error> {
     let expected: u64 = chunks.iter().map(|c| c.plain_len).sum();
     let mut consumed = 0u64;
-    let mut text = |chunk: &crate::recipe::Chunk, plain: &mut Vec<u8>| {
+    let mut text = chunk_text(content, &mut consumed, expected);
+    redeflate::rebuild_member(0, chunks, &mut text, out)
+}
+
+/// Reads each chunk's text from `content`, counting into `consumed`; the
+/// content ending early is an error that says it needed `expected`.
+fn chunk_text<'a>(
+    content: &'a mut dyn Read,
+    consumed: &'a mut u64,
+    expected: u64,
+) -> impl FnMut(&crate::recipe::Chunk, &mut Vec<u8>) -> Result<(), Error> + 'a {
+    move |chunk, plain| {
         let got = read_exact_or_less(content, chunk.plain_len, plain)?;
-        consumed += got;
+        *consumed += got;
         if got == chunk.plain_len {
             Ok(())
         } else {
             Err(Error::ContentLength {
                 expected,
-                actual: consumed,
+                actual: *consumed,
             })
         }
-    };
-    redeflate::rebuild_member(0, chunks, &mut text, out)
+    }
 }
 
 fn read_exact_or_less(content: &mut dyn Read, len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {

@@ -87,6 +87,34 @@ pub fn git_midx_verify(scratch: &Path, dir: &Path) {
     git(&repo, &["multi-pack-index", &object_dir, "verify"]);
 }
 
+/// git reads every pack of the silo `dir`: each copied into a new bare
+/// repository under `scratch` (in no particular order: a pack per
+/// family), indexed by `git index-pack`, which must write our idx byte for
+/// byte, then `git fsck --full`. Returns the repository.
+pub fn git_reads_every_pack(scratch: &Path, dir: &Path) -> PathBuf {
+    let bare = scratch.join("g.git");
+    std::fs::create_dir(&bare).unwrap();
+    git(&bare, &["init", "-q", "--bare"]);
+    let packs: Vec<PathBuf> = std::fs::read_dir(dir.join("pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pack"))
+        .collect();
+    assert!(!packs.is_empty(), "{} has no pack", dir.display());
+    for pack in &packs {
+        let theirs = bare.join("objects/pack").join(pack.file_name().unwrap());
+        std::fs::copy(pack, &theirs).unwrap();
+        git(&bare, &["index-pack", theirs.to_str().unwrap()]);
+        assert!(
+            std::fs::read(theirs.with_extension("idx")).unwrap()
+                == std::fs::read(pack.with_extension("idx")).unwrap(),
+            "git index-pack writes the same idx for {pack:?}"
+        );
+    }
+    git(&bare, &["fsck", "--full", "--no-dangling"]);
+    bare
+}
+
 /// A new silo in a temporary directory.
 pub fn new_silo() -> (trees_oracle::TempDir, PathBuf) {
     let tmp = trees_oracle::tempdir().unwrap();

@@ -10,7 +10,7 @@ use trees_split::table::Record;
 
 use super::split::records;
 
-use super::cli::{git, new_silo, silo, silo_ok, silo_stdin};
+use super::cli::{new_silo, silo, silo_ok, silo_stdin};
 
 fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd
@@ -155,18 +155,7 @@ fn xz_zstd_and_deb_files_split_and_read_back_through_every_reader() {
     assert!(list.contains("./usr/share/demo/release.tar"), "{list}");
 
     // git reads every object we keep.
-    let bare = tmp.path().join("g.git");
-    std::fs::create_dir(&bare).unwrap();
-    git(&bare, &["init", "-q", "--bare"]);
-    for e in std::fs::read_dir(dir.join("pack")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|e| e == "pack") {
-            let theirs = bare.join("objects/pack").join(p.file_name().unwrap());
-            std::fs::copy(&p, &theirs).unwrap();
-            git(&bare, &["index-pack", theirs.to_str().unwrap()]);
-        }
-    }
-    git(&bare, &["fsck", "--full", "--no-dangling"]);
+    super::cli::git_reads_every_pack(tmp.path(), &dir);
 
     // Over HTTP, and mirrored (every record rebuilt before it is let in).
     let nginx = Nginx::serve(&root);

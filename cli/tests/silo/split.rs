@@ -224,27 +224,7 @@ fn every_producer_reads_back_exactly_through_every_reader_and_git_reads_t_and_r(
 
     // git: index-pack writes our idx; cat-file gives T and R, from which
     // X is rebuilt exactly.
-    let bare = tmp.path().join("g.git");
-    std::fs::create_dir(&bare).unwrap();
-    git(&bare, &["init", "-q", "--bare"]);
-    // A pack per family: every one goes to git, in no particular order.
-    let packs: Vec<PathBuf> = std::fs::read_dir(dir.join("pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pack"))
-        .collect();
-    assert!(!packs.is_empty());
-    for pack in &packs {
-        let theirs = bare.join("objects/pack").join(pack.file_name().unwrap());
-        std::fs::copy(pack, &theirs).unwrap();
-        git(&bare, &["index-pack", theirs.to_str().unwrap()]);
-        assert!(
-            std::fs::read(theirs.with_extension("idx")).unwrap()
-                == std::fs::read(pack.with_extension("idx")).unwrap(),
-            "git index-pack writes the same idx for {pack:?}"
-        );
-    }
-    git(&bare, &["fsck", "--full", "--no-dangling"]);
+    let bare = super::cli::git_reads_every_pack(tmp.path(), &dir);
     for r in &recs {
         let t = git(&bare, &["cat-file", "blob", &r.first_content().to_string()]);
         let recipe = git(&bare, &["cat-file", "blob", &r.recipe.to_string()]);

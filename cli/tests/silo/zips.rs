@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::cli::{git, new_silo, silo_ok, silo_stdin};
+use super::cli::{new_silo, silo_ok, silo_stdin};
 use super::split::records;
 
 /// A wheel-like zip of release `r`: most files the same from release to
@@ -26,6 +26,11 @@ fn wheel(dir: &Path, r: usize) -> PathBuf {
         format!("# added in {r}\n"),
     )
     .unwrap();
+    // A small file edited each release: too few chunks for a sketch to
+    // find its predecessor; its name finds it.
+    let mut small = trees_testdata::random_bytes(43, 3_000);
+    small.extend_from_slice(format!("\nEDITED_IN = {r}\n").as_bytes());
+    std::fs::write(src.join("pkg/small.py"), small).unwrap();
     let out = dir.join(format!("pkg-1.{r}-py3-none-any.whl"));
     let script = r#"
 import os, sys, zipfile
@@ -62,6 +67,9 @@ fn wheels_are_stored_as_their_members_and_read_back_exactly() {
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     let split = &report["split"];
     assert_eq!(split["by_format"]["zip"], 3, "{split}");
+    // core.py and small.py of releases 1 and 2 are deltas of release 0's
+    // and 1's.
+    assert!(report["deltas"].as_u64().unwrap() >= 4, "{report}");
     let recs = records(&dir);
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r.format == 6));
@@ -99,16 +107,5 @@ fn wheels_are_stored_as_their_members_and_read_back_exactly() {
     let v = String::from_utf8(silo_ok(&[&"verify", &dir])).unwrap();
     // (verify says "gzip files" of every split file: docs/limits.md)
     assert!(v.contains("; 3 gzip files stored split)"), "{v}");
-    let bare = tmp.path().join("g.git");
-    std::fs::create_dir(&bare).unwrap();
-    git(&bare, &["init", "-q", "--bare"]);
-    for e in std::fs::read_dir(dir.join("pack")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|e| e == "pack") {
-            let theirs = bare.join("objects/pack").join(p.file_name().unwrap());
-            std::fs::copy(&p, &theirs).unwrap();
-            git(&bare, &["index-pack", theirs.to_str().unwrap()]);
-        }
-    }
-    git(&bare, &["fsck", "--full", "--no-dangling"]);
+    super::cli::git_reads_every_pack(tmp.path(), &dir);
 }

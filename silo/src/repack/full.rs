@@ -33,6 +33,12 @@ pub(crate) fn prepare(
     progress.stage("relating", objects.len() as u64, Unit::Objects);
     let mut candidates = relate::relate(&fps, &relate::Options::default());
     add_related(&mut candidates, &fps, &objects, &opts.related);
+    add_related(
+        &mut candidates,
+        &fps,
+        &objects,
+        &splitting.related_by_name(),
+    );
     progress.advance(objects.len() as u64);
     let sizes: Vec<u64> = objects.iter().map(|o| o.data.len()).collect();
     let forest = forest::choose(&candidates, &sizes, opts.root, opts.max_depth);

@@ -86,7 +86,8 @@ pub(crate) fn prepare(
     let packed_fps = packed_sketches(silo, opts, params, &mut old, progress)?;
     let mut new_fps = fingerprint_all(&new, params, progress)?;
     progress.stage("relating", new.len() as u64, Unit::Objects);
-    let candidates = relate_new(&old.packed, &packed_fps, &new, &new_fps, opts);
+    let by_name = splitting.related_by_name();
+    let candidates = relate_new(&old.packed, &packed_fps, &new, &new_fps, opts, &by_name);
     progress.advance(new.len() as u64);
     let first_new = old.packed.len();
 
@@ -286,6 +287,7 @@ fn relate_new(
     new: &[Object],
     new_fps: &[Fingerprint],
     opts: &Options,
+    by_name: &[Vec<ObjectId>],
 ) -> Vec<Vec<relate::Candidate>> {
     let mut all: Vec<Fingerprint> = packed
         .iter()
@@ -302,6 +304,7 @@ fn relate_new(
     };
     let mut candidates = relate::relate_some(&all, &which, &sketched);
     add_related(&mut candidates, &all, first_new, packed, new, &opts.related);
+    add_related(&mut candidates, &all, first_new, packed, new, by_name);
     candidates
 }
 

@@ -18,6 +18,7 @@
 //!    they are small and random) and the records for the table, with those
 //!    carried over from the packs being replaced.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -111,6 +112,10 @@ struct Pending {
 /// The splits of one repack.
 pub(crate) struct Splitting {
     pending: Vec<Pending>,
+    /// The contents of zip members of one name (versions apart), in the
+    /// order their archives came: each member's likely base is the one
+    /// before it, as git's delta search prefers a path's previous blob.
+    by_name: HashMap<Vec<u8>, Vec<ObjectId>>,
     /// Recipes already in a pack (not added again).
     packed_recipes: std::collections::HashSet<ObjectId>,
     carried: Vec<Record>,
@@ -154,6 +159,7 @@ pub(crate) fn split_objects(
     let mut out = Vec::with_capacity(objects.len());
     let mut pending = Vec::new();
     let mut packed_recipes = std::collections::HashSet::new();
+    let mut by_name: HashMap<Vec<u8>, Vec<ObjectId>> = HashMap::new();
     for (o, r) in objects.into_iter().zip(results) {
         match r {
             One::Whole(why) => {
@@ -180,9 +186,22 @@ pub(crate) fn split_objects(
                 }
                 out.push(o);
             }
-            One::Split { ts, r, record } => {
+            One::Split {
+                ts,
+                r,
+                record,
+                names,
+            } => {
                 if packed(&r.id) {
                     packed_recipes.insert(r.id);
+                }
+                if names.len() == ts.len() {
+                    for (t, name) in ts.iter().zip(names) {
+                        let ids = by_name.entry(name_key(&name)).or_default();
+                        if !ids.contains(&t.id) {
+                            ids.push(t.id);
+                        }
+                    }
                 }
                 let t_slots = ts
                     .into_iter()
@@ -207,11 +226,21 @@ pub(crate) fn split_objects(
         out,
         Splitting {
             pending,
+            by_name,
             packed_recipes,
             carried,
             stats,
         },
     ))
+}
+
+/// A zip member's name with its digits dropped, so that
+/// `pkg-1.2.dist-info/RECORD` and `pkg-1.3.dist-info/RECORD` are one name.
+fn name_key(name: &[u8]) -> Vec<u8> {
+    name.iter()
+        .copied()
+        .filter(|b| !b.is_ascii_digit())
+        .collect()
 }
 
 /// The records of the tables beside the packs `idxs`.
@@ -230,6 +259,19 @@ const NOT_GZIP_MAGIC: &str = "no gzip magic";
 const NOT_SPLIT: &str = "not asked to split (--split)";
 
 impl Splitting {
+    /// Zip members of one name, as `related` groups: each with the two
+    /// before it (a window, so that a name in thousands of archives costs
+    /// a few candidates each, not a square).
+    pub(crate) fn related_by_name(&self) -> Vec<Vec<ObjectId>> {
+        let mut out = Vec::new();
+        for ids in self.by_name.values().filter(|ids| ids.len() > 1) {
+            for i in 1..ids.len() {
+                out.push(ids[i.saturating_sub(2)..=i].to_vec());
+            }
+        }
+        out
+    }
+
     /// Gives X back the slot of its first content when all its contents
     /// are lone (`lone[slot]`: they relate to nothing) and no other split
     /// shares them; makes the slot's fingerprint (in `fps`) again. Returns
@@ -453,5 +495,6 @@ fn split_one(
             data: Data::Mem(Arc::new(bytes)),
         },
         record,
+        names: Vec::new(),
     })
 }

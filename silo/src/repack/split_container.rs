@@ -109,6 +109,20 @@ pub(super) fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Res
         }
         Err(container::Error::Io(e)) => return Err(io(&tmp)(e)),
     };
+    // A zip's member names, one per content: members with data, in order.
+    let names: Vec<Vec<u8>> = if recipe.format == trees_split::pieces::FORMAT_ZIP {
+        trees_split::zip::parse(x.get())
+            .map(|a| {
+                a.members
+                    .into_iter()
+                    .filter(|m| m.data_len > 0)
+                    .map(|m| m.name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     drop(x);
     let bytes = recipe.encode();
     if bytes.len() as u64 * 4 > o.data.len() {
@@ -170,5 +184,6 @@ pub(super) fn split_one(silo: &Silo, o: &Object, memory: u64, large: u64) -> Res
             data: Data::Mem(Arc::new(bytes)),
         },
         record,
+        names,
     })
 }

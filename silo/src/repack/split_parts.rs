@@ -27,6 +27,8 @@ pub(super) enum One {
         ts: Vec<Object>,
         r: Object,
         record: Record,
+        /// Each content's member name, for a zip (else empty).
+        names: Vec<Vec<u8>>,
     },
     Whole(Why),
 }

@@ -21,9 +21,7 @@
 //! file) is stored whole. As everywhere, the caller rebuilds X from what
 //! would be stored and compares ids before it relies on the split.
 
-use std::io::Write;
-
-use super::{Contents, Error, Refusal};
+use super::{Contents, Count, Error, Refusal};
 use crate::pieces::Piece;
 
 /// Splits the zip `x`: the pieces and the contents' lengths, in order.
@@ -54,8 +52,8 @@ pub(crate) fn split(
         let piece = match m.method {
             0 if remade => None,
             8 if remade => {
-                let mut count = Counted {
-                    out: &mut *contents,
+                let mut count = Count {
+                    c: &mut *contents,
                     n: 0,
                 };
                 crate::analyse::raw_deflate(data, &mut count, limits)?.map(|chunks| {
@@ -88,21 +86,4 @@ pub(crate) fn split(
         return Err(Refusal::NotContainer("a zip archive without member data".to_owned()).into());
     }
     Ok(())
-}
-
-/// Counts the bytes written through it.
-struct Counted<'a> {
-    out: &'a mut dyn Contents,
-    n: u64,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
 }
