@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is missing: git and gzip (oracles),
 # xz, zstd and dpkg-deb (the producers of the package tests),
-# python3 (its gzip module is one of the producers the split tests use),
+# python3 (its gzip and zipfile modules are producers the split tests use),
+# zip and unzip (Info-ZIP: zips to split, and the check of those rebuilt),
 # node, pigz, libdeflate-gzip and go (deflate encoders whose streams the
 # trees-deflate tests re-make),
 # nginx (serves silos over HTTP in the remote tests),
@@ -37,6 +38,9 @@ if [ -z "$build_only" ]; then
   command -v go >/dev/null || need_apt+=(golang-go)
   command -v zstd >/dev/null || need_apt+=(zstd)
   command -v xz >/dev/null || need_apt+=(xz-utils)
+  # Info-ZIP makes the zips the split tests re-make; unzip -t checks them.
+  command -v zip >/dev/null || need_apt+=(zip)
+  command -v unzip >/dev/null || need_apt+=(unzip)
   # dpkg-deb builds the .deb files the package tests split, and reads back
   # what silo cat rebuilds.
   command -v dpkg-deb >/dev/null || need_apt+=(dpkg)
