@@ -115,6 +115,17 @@ pub fn git_reads_every_pack(scratch: &Path, dir: &Path) -> PathBuf {
     bare
 }
 
+/// `silo add DIR F` for each of `files`, one command each: their ids.
+pub fn add_each(dir: &Path, files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
+            out.split_whitespace().next().unwrap().to_owned()
+        })
+        .collect()
+}
+
 /// A new silo in a temporary directory.
 pub fn new_silo() -> (trees_oracle::TempDir, PathBuf) {
     let tmp = trees_oracle::tempdir().unwrap();

@@ -311,13 +311,7 @@ fn real_debs_split_check_and_read_back() {
         assert_eq!(r["contents"], 2, "control.tar and data.tar: {r}");
     }
     let (_tmp, dir) = new_silo();
-    let ids: Vec<String> = files
-        .iter()
-        .map(|f| {
-            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
-            out.split_whitespace().next().unwrap().to_owned()
-        })
-        .collect();
+    let ids = super::cli::add_each(&dir, &files);
     let report: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     // Two unrelated packages: splitting would not make the silo smaller.

@@ -163,13 +163,7 @@ fn every_producer_reads_back_exactly_through_every_reader_and_git_reads_t_and_r(
     let (tmp, dir) = new_silo();
     let cases = producers(tmp.path());
     let files = write_all(tmp.path(), &cases);
-    let ids: Vec<String> = files
-        .iter()
-        .map(|f| {
-            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
-            out.split_whitespace().next().unwrap().to_owned()
-        })
-        .collect();
+    let ids = super::cli::add_each(&dir, &files);
     let report: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     let split = &report["split"];

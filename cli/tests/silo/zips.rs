@@ -56,13 +56,7 @@ with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
 fn wheels_are_stored_as_their_members_and_read_back_exactly() {
     let (tmp, dir) = new_silo();
     let files: Vec<PathBuf> = (0..3).map(|r| wheel(tmp.path(), r)).collect();
-    let ids: Vec<String> = files
-        .iter()
-        .map(|f| {
-            let out = String::from_utf8(silo_ok(&[&"add", &dir, f])).unwrap();
-            out.split_whitespace().next().unwrap().to_owned()
-        })
-        .collect();
+    let ids = super::cli::add_each(&dir, &files);
     let report: serde_json::Value =
         serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
     let split = &report["split"];

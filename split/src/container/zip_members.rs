@@ -47,31 +47,30 @@ pub(crate) fn split(
         if data.is_empty() {
             continue;
         }
-        contents.start()?;
-        let remade = m.consistent && m.flags & 1 == 0;
-        let piece = match m.method {
-            0 if remade => None,
-            8 if remade => {
-                let mut count = Count {
-                    c: &mut *contents,
-                    n: 0,
-                };
-                crate::analyse::raw_deflate(data, &mut count, limits)?.map(|chunks| {
-                    Piece::Deflate {
-                        plain_len: count.n,
-                        chunks,
-                    }
-                })
+        // Deflated, and the directory and local header agree: re-made.
+        let deflated = m.method == 8 && m.consistent && m.flags & 1 == 0;
+        let remade = if deflated {
+            contents.start()?;
+            let mut count = Count {
+                c: &mut *contents,
+                n: 0,
+            };
+            let chunks = crate::analyse::raw_deflate(data, &mut count, limits)?;
+            let plain_len = count.n;
+            if chunks.is_none() {
+                contents.abandon()?;
             }
-            _ => None,
+            chunks.map(|chunks| Piece::Deflate { plain_len, chunks })
+        } else {
+            None
         };
-        match piece {
+        match remade {
             Some(p) => {
                 lens.push(p.plain_len());
                 pieces.push(p);
             }
+            // Stored, or kept as its bytes: a content all the same.
             None => {
-                contents.abandon()?;
                 contents.start()?;
                 contents.write_all(data)?;
                 lens.push(data.len() as u64);
