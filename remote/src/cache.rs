@@ -105,6 +105,47 @@ pub(crate) fn idx(
     Ok((idx, path))
 }
 
+/// The record table of pack `p`: from the cache if it is there, as long
+/// as the listing says and sound, else fetched from `url` and cached. A
+/// table is named by its pack, whose checksum it carries: a cached one
+/// never goes stale.
+pub(crate) fn table(
+    client: &Client,
+    url: &str,
+    len: u64,
+    p: &listing::Pack,
+    cache: &Path,
+) -> Result<trees_split::table::Table, Error> {
+    let dir = cache.join("idx");
+    let path = dir.join(format!("{}.split", p.name));
+    if let Ok(bytes) = fs::read(&path)
+        && bytes.len() as u64 == len
+    {
+        match crate::pack::table_of(&bytes, p) {
+            Ok(t) => return Ok(t),
+            Err(why) => tracing::warn!(
+                "cached {} is bad ({why}); fetching it again",
+                path.display()
+            ),
+        }
+    }
+    let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
+        url: url.to_owned(),
+    })?;
+    let t = crate::pack::table_of(&bytes, p).map_err(|what| Error::Table {
+        url: url.to_owned(),
+        what,
+    })?;
+    fs::create_dir_all(&dir).map_err(cache_io(&dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(cache_io(&dir))?;
+    tmp.write_all(&bytes).map_err(cache_io(&path))?;
+    tmp.persist(&path).map_err(|e| Error::Cache {
+        path: path.clone(),
+        source: e.error,
+    })?;
+    Ok(t)
+}
+
 /// The cached whole copy of pack `p`, if there is one of the right length.
 pub(crate) fn cached_pack(cache: &Path, p: &listing::Pack) -> Option<PathBuf> {
     let path = cache.join("packs").join(format!("{}.pack", p.name));

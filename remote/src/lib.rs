@@ -419,6 +419,19 @@ impl Remote {
         self.read_loose(id)
     }
 
+    /// The record of `id` if a pack stores it split (`None` if a pack holds
+    /// it whole, or none has it).
+    pub fn split_record(&self, id: &ObjectId) -> Result<Option<trees_split::table::Record>, Error> {
+        let packs = self.packs()?;
+        if packs.iter().any(|(_, p)| p.idx.lookup(id).is_some()) {
+            return Ok(None);
+        }
+        Ok(packs
+            .iter()
+            .find_map(|(_, p)| p.table.as_ref().and_then(|t| t.find(id)))
+            .cloned())
+    }
+
     /// A split object: its R and contents read from the pack (each checked),
     /// rebuilt in a worker, checked against its id.
     fn read_split(

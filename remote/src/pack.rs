@@ -82,11 +82,12 @@ impl RemotePack {
         }
         let table = match p.split {
             None => None,
-            Some(n) => Some(fetch_table(
+            Some(n) => Some(cache::table(
                 client,
                 &format!("{base}pack/{}.split", p.name),
                 n,
                 p,
+                cache_dir,
             )?),
         };
         let whole = OnceLock::new();
@@ -326,13 +327,14 @@ pub(crate) fn fetch_table(
     let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
         url: url.to_owned(),
     })?;
-    let t = trees_split::table::Table::parse(&bytes).map_err(|e| bad(e.to_string()))?;
+    table_of(&bytes, p).map_err(bad)
+}
+
+/// Parses the record table `bytes` of pack `p`, checking that it is `p`'s.
+pub(crate) fn table_of(bytes: &[u8], p: &listing::Pack) -> Result<trees_split::table::Table, String> {
+    let t = trees_split::table::Table::parse(bytes).map_err(|e| e.to_string())?;
     if Some(*t.pack()) != p.checksum() {
-        return Err(bad(format!(
-            "it belongs to pack {}, not {}",
-            t.pack(),
-            p.name
-        )));
+        return Err(format!("it belongs to pack {}, not {}", t.pack(), p.name));
     }
     Ok(t)
 }

@@ -70,6 +70,7 @@
 //! are. Archives spanning several disks are refused.
 
 mod end;
+pub mod listing;
 
 /// A local file header's signature, "PK\x03\x04".
 pub const LOCAL_MAGIC: [u8; 4] = *b"PK\x03\x04";
@@ -132,6 +133,12 @@ pub struct Member {
     /// Whether its directory entry took a size or the offset from a zip64
     /// extra field.
     pub zip64: bool,
+    /// "Version made by" from the directory: its high byte is the host
+    /// system (3: Unix), which says how to read `external`.
+    pub made_by: u16,
+    /// The external file attributes from the directory: for a Unix host,
+    /// the file's `st_mode` in the high 16 bits.
+    pub external: u32,
     /// False when the local header contradicts the directory: the name,
     /// the method, flag bits 0 or 3, or (bit 3 clear) the CRC-32 or a size
     /// (from its zip64 extra field when the local field is FFFFFFFF)
@@ -143,6 +150,13 @@ impl Member {
     /// Where its data ends (the data descriptor, if any, follows).
     pub fn data_end(&self) -> usize {
         self.data_start + self.data_len
+    }
+
+    /// Its Unix mode (type and permission bits), if the archive was made
+    /// on a Unix host and says one.
+    pub fn unix_mode(&self) -> Option<u32> {
+        let mode = self.external >> 16;
+        (self.made_by >> 8 == 3 && mode != 0).then_some(mode)
     }
 }
 
@@ -272,6 +286,8 @@ fn extra_field(mut extra: &[u8], id: u16) -> Option<&[u8]> {
 struct Entry {
     at: usize,
     name: Vec<u8>,
+    made_by: u16,
+    external: u32,
     flags: u16,
     method: u16,
     crc32: u32,
@@ -346,6 +362,8 @@ fn read_entry(dir: &[u8], at: usize, index: usize, base: usize) -> Result<(Entry
     let entry = Entry {
         at: base + at,
         name: dir[name_at..extra_at].to_vec(),
+        made_by: le16(h, 4),
+        external: le32(h, 38),
         flags: le16(h, 8),
         method: le16(h, 10),
         crc32: le32(h, 16),
@@ -413,6 +431,8 @@ fn read_member(
         plain_len: e.plain_len,
         crc32: e.crc32,
         zip64: e.zip64,
+        made_by: e.made_by,
+        external: e.external,
         consistent,
     })
 }

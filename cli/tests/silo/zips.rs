@@ -103,3 +103,123 @@ fn wheels_are_stored_as_their_members_and_read_back_exactly() {
     assert!(v.contains("; 3 gzip files stored split)"), "{v}");
     super::cli::git_reads_every_pack(tmp.path(), &dir);
 }
+
+/// `unzip -p ZIP NAME`: a member's text, by the zip oracle.
+fn unzip_p(zip: &Path, name: &str) -> Vec<u8> {
+    let out = Command::new("unzip")
+        .arg("-p")
+        .arg(zip)
+        .arg(name)
+        .output()
+        .expect("unzip is required by this test");
+    assert!(out.status.success(), "unzip -p {name}");
+    out.stdout
+}
+
+#[test]
+fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
+    let tmp = trees_oracle::tempdir().unwrap();
+    let root = tmp.path().join("www");
+    let dir = root.join("s.silo");
+    std::fs::create_dir(&root).unwrap();
+    silo_ok(&[&"init", &dir]);
+    let files: Vec<PathBuf> = (0..3).map(|r| wheel(tmp.path(), r)).collect();
+    // A .tar.gz of the same tree as the last wheel, and a plain tar.
+    let tree = tmp.path().join("src2");
+    let tgz = tmp.path().join("pkg-1.2.tar.gz");
+    let tar = tmp.path().join("pkg-1.2.tar");
+    for (f, flag) in [(&tgz, "-czf"), (&tar, "-cf")] {
+        let st = Command::new("tar")
+            .arg(flag)
+            .arg(f)
+            .arg("-C")
+            .arg(&tree)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let mut all = files.clone();
+    all.extend([tgz.clone(), tar.clone()]);
+    let ids = super::cli::add_each(&dir, &all);
+    let (zip_id, tgz_id, tar_id) = (&ids[2], &ids[3], &ids[4]);
+    let path = "pkg/core.py";
+    let want = unzip_p(&files[2], path);
+    // Loose, the zip is read whole.
+    assert_eq!(silo_ok(&[&"cat", &dir, &format!("{zip_id}:{path}")]), want);
+    silo_ok(&[&"repack", &dir]);
+    assert_eq!(records(&dir).iter().filter(|r| r.format == 6).count(), 3);
+    // Every member by path, and the listing, against unzip.
+    let listed: serde_json::Value =
+        serde_json::from_slice(&silo_ok(&[&"ls", &dir, zip_id, &"--json"])).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert!(listed.len() >= 16, "{listed:?}");
+    for m in listed {
+        let name = m["path"].as_str().unwrap();
+        assert_eq!(m["kind"], "file", "{m}");
+        let text = unzip_p(&files[2], name);
+        let got = silo_ok(&[&"cat", &dir, &format!("{zip_id}:{name}")]);
+        assert!(got == text, "{name}: silo cat differs from unzip -p");
+        assert_eq!(m["size"].as_u64(), Some(text.len() as u64), "{name}");
+        let blob = trees_pack::id::hash_object(trees_pack::id::Kind::Blob, &text).unwrap();
+        assert_eq!(m["id"].as_str(), Some(blob.to_string().as_str()), "{name}");
+    }
+    // The same member from the tar.gz (stored split: its tar is read) and
+    // the tar, `./` or not; the listing of a tar agrees with the zip's.
+    for id in [tgz_id, tar_id] {
+        for p in [path.to_owned(), format!("./{path}")] {
+            assert!(silo_ok(&[&"cat", &dir, &format!("{id}:{p}")]) == want, "{id}:{p}");
+        }
+        let l: serde_json::Value =
+            serde_json::from_slice(&silo_ok(&[&"ls", &dir, id, &"--json"])).unwrap();
+        let core = l.as_array().unwrap().iter().find(|m| m["path"] == path).unwrap();
+        let zip_core = listed.iter().find(|m| m["path"] == path).unwrap();
+        assert_eq!(core["id"], zip_core["id"]);
+    }
+    // A missing member and a directory are errors that name them.
+    let out = super::cli::silo(&[&"cat", &dir, &format!("{zip_id}:pkg/nothing.py")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no member \"pkg/nothing.py\""), "{err}");
+    // --batch takes ID:PATH lines, named by the member's own blob id.
+    let line = format!("{zip_id}:{path}\n{zip_id}:nope\n");
+    let out = silo_stdin(&[&"cat", &dir, &"--batch"], line.as_bytes());
+    let blob = trees_pack::id::hash_object(trees_pack::id::Kind::Blob, &want).unwrap();
+    let mut expect = format!("{blob} blob {}\n", want.len()).into_bytes();
+    expect.extend(&want);
+    expect.extend(format!("\n{zip_id}:nope missing\n").as_bytes());
+    assert!(out.stdout == expect, "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Over HTTP: the member, and far fewer bytes than the zip.
+    silo_ok(&[&"update-server-info", &dir]);
+    let nginx = super::nginx::Nginx::serve(&root);
+    let url = nginx.url("s.silo/");
+    let cache = tmp.path().join("cache");
+    let spec = format!("{zip_id}:{path}");
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        vec![&"cat", &url, &spec, &"--cache", &cache, &"--stats"];
+    for round in 0..2 {
+        let out = super::cli::silo(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout == want, "over HTTP, round {round}");
+        let stats = String::from_utf8_lossy(&out.stderr);
+        let stats: serde_json::Value = serde_json::from_str(
+            stats.lines().rfind(|l| l.starts_with('{')).expect("a --stats line"),
+        )
+        .unwrap();
+        if round == 1 {
+            // idx and record tables cached: the listing, then the recipe
+            // and the member's delta chain, each entry a range; a fraction
+            // of the zip.
+            let got = stats["received_bytes"].as_u64().unwrap();
+            let listing = std::fs::metadata(dir.join("info/files.json")).unwrap().len();
+            let zip_len = std::fs::metadata(&files[2]).unwrap().len();
+            assert!(got - listing < zip_len / 3, "{got} bytes for one member of {zip_len}, listing {listing}: {stats}");
+            let requests = stats["requests"].as_u64().unwrap();
+            assert!(requests <= 6, "{requests} requests with the idx cached: {stats}");
+        }
+    }
+    let l = super::cli::silo(&[&"ls", &url, zip_id, &"--cache", &cache]);
+    assert!(l.status.success());
+    assert!(String::from_utf8_lossy(&l.stdout).contains(path));
+}

@@ -55,7 +55,20 @@ pub enum Command {
     /// Objects read over HTTP are checked against their id before anything
     /// is written. A server that ignores Range gets the whole pack
     /// downloaded into the cache instead.
+    ///
+    /// `ID:PATH` (git's `<object>:<path>`) prints one member of the zip or
+    /// tar ID. A zip stored split (wheels, jars: see `repack --split`)
+    /// costs its recipe and that member's one object, never the zip; a
+    /// `.tar.gz`, `.tar.xz` or `.tar.zst` stored split costs a read of its
+    /// tar up to the member; a tar (compressed or not) stored whole costs a
+    /// read of it up to the member; a zip stored whole is read whole.
     Cat(CatArgs),
+    /// List the members of the zip or tar ID: path, kind, size and git
+    /// blob id, one a line (`--json`: an array of objects). Costs as
+    /// `cat ID:PATH` does, but to the archive's end: a split zip is listed
+    /// from its recipe (and members kept compressed are read), anything
+    /// else is read whole, each member hashed.
+    Ls(LsArgs),
     /// Copy into the local silo DIR (created if missing) what the silo
     /// served at URL has and DIR lacks: packs, loose objects, derived files.
     ///
@@ -190,8 +203,10 @@ pub struct CatArgs {
     /// The silo directory, or its URL (http:// or https://).
     #[arg(value_name = "SILO")]
     pub dir: String,
-    /// The blob id, or a unique prefix of at least 4 hex digits.
-    #[arg(required_unless_present = "batch")]
+    /// The blob id, or a unique prefix of at least 4 hex digits; or
+    /// `ID:PATH`, the member PATH of the zip or tar ID. `--batch` takes
+    /// either form, a line each.
+    #[arg(required_unless_present = "batch", value_name = "ID[:PATH]")]
     pub id: Option<String>,
     /// Read ids (or prefixes) from stdin, one a line, and print each as
     /// `git cat-file --batch` does: `<id> blob <size>`, the content, a
@@ -234,6 +249,26 @@ pub struct MirrorArgs {
 pub struct UpdateServerInfoArgs {
     /// The silo directory.
     pub dir: PathBuf,
+}
+
+/// `silo ls`.
+#[derive(Args)]
+pub struct LsArgs {
+    /// The silo directory, its URL (http:// or https://) or bucket (s3://).
+    #[arg(value_name = "SILO")]
+    pub dir: String,
+    /// The archive's blob id, or a unique prefix of at least 4 hex digits.
+    pub id: String,
+    /// Print a JSON array of `{"path", "kind", "size", "id"}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Memory to plan for (bytes, or with K, M, G): the most of any one
+    /// member, recipe or zip held in memory; a member that inflates past
+    /// it is refused, named.
+    #[arg(long, default_value_t = Size(repack::DEFAULT_MEMORY))]
+    pub memory: Size,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// `silo verify`.

@@ -8,6 +8,7 @@ mod cat;
 mod derive;
 mod gc;
 mod local;
+mod member;
 mod place;
 mod progress;
 mod remote;
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> Result<Status> {
         Command::SplitCheck(a) => split_check::run(&a, &mut out)?,
         Command::Add(a) => local::add(&a, &mut out)?,
         Command::Cat(a) => cat::run(&a, &mut out)?,
+        Command::Ls(a) => cat::ls(&a, &mut out)?,
         Command::Mirror(a) => remote::mirror(&a, &mut out)?,
         Command::UpdateServerInfo(a) => remote::update_server_info(&a.dir, &mut out)?,
         Command::Verify(a) => local::verify(&a, &mut out)?,
