@@ -325,9 +325,24 @@ pub fn split_zip(data: &[u8]) {
         );
         free = m.data_end();
     }
+    // Every member decoded as `silo cat ID:PATH` does: within the limit,
+    // whatever sizes it declares.
+    let Ok(entries) = trees_split::zip::listing::of_zip(data) else {
+        panic!("a zip that parses lists");
+    };
+    for e in &entries {
+        if let trees_split::zip::listing::Data::Range { start, len } = e.data {
+            let mut out = Vec::new();
+            if trees_split::zip::listing::decode(e, &data[start..start + len], 1 << 20, &mut out)
+                .is_ok()
+            {
+                assert!(out.len() <= 1 << 20);
+            }
+        }
+    }
 }
 
-/// A general recipe (formats 2-4): decoded; what it accepts re-encodes to
+/// A general recipe (formats 2-4, 6): decoded; what it accepts re-encodes to
 /// a recipe that decodes the same, and its lengths add up without overflow.
 pub fn split_pieces(data: &[u8]) {
     use trees_split::pieces::Recipe;
@@ -336,6 +351,24 @@ pub fn split_pieces(data: &[u8]) {
     };
     assert_eq!(Recipe::decode(&r.encode()).as_ref(), Ok(&r));
     let _ = r.content_len().checked_add(r.rebuilt_len());
+    // A zip's members listed from its recipe alone (`silo ls`, `cat
+    // ID:PATH`): bounded by the limit, each member's data one piece.
+    if let Ok(entries) = trees_split::zip::listing::of_recipe(&r, 1 << 20) {
+        let data_pieces = r
+            .pieces
+            .iter()
+            .filter(|p| !matches!(p, trees_split::pieces::Piece::Literal(_)))
+            .count();
+        for e in &entries {
+            if let trees_split::zip::listing::Data::Content { index, .. } = e.data {
+                assert!(
+                    index < data_pieces,
+                    "member {:?} names piece {index}",
+                    e.name
+                );
+            }
+        }
+    }
 }
 
 /// A hostile deflate stream: parsed a block at a time (at most 1 MiB of

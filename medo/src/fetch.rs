@@ -165,6 +165,10 @@ fn fetch_as(
 /// or stored as it is and named by its compression). `None`: read X.
 fn to_unpack(silo: &Silo, r: &trees_split::table::Record) -> Option<(ObjectId, Format)> {
     use trees_split::any::AnyRecipe;
+    if r.format == trees_split::pieces::FORMAT_ZIP {
+        // A zip's contents are its members: the zip itself is unpacked.
+        return None;
+    }
     if r.format != trees_split::pieces::FORMAT_AR {
         return (r.contents.len() == 1).then(|| (r.contents[0], Format::Tar));
     }
@@ -306,7 +310,7 @@ fn blob_as(path: &Path, to_unpack: bool) -> Result<Blob, BlobError> {
         treeptr: path.to_owned(),
         source,
     })?;
-    let content = to_unpack && !matches!(format, Format::Tar | Format::File);
+    let content = to_unpack && !matches!(format, Format::Tar | Format::Zip | Format::File);
     let outcome =
         fetch_as(&silos, &treeptr.blob, &mut file, content).map_err(|source| BlobError::Fetch {
             treeptr: path.to_owned(),

@@ -26,6 +26,7 @@ pub mod member;
 pub mod unpack;
 pub mod url;
 pub mod verify;
+pub mod zip;
 
 use std::path::Path;
 
@@ -43,6 +44,9 @@ pub enum Format {
     /// A Debian package (`.deb`, `.udeb`): its `data.tar.*` member,
     /// decompressed and expanded (what `dpkg-deb -x` writes).
     Deb,
+    /// A zip archive (`.zip`, `.whl`, `.jar`, `.wwz`): its members
+    /// expanded into a directory, with the same checks as a tar's.
+    Zip,
     /// Any other file: expanded as that file.
     File,
 }
@@ -56,6 +60,7 @@ impl Format {
             Format::Txz => "txz",
             Format::Tzst => "tzst",
             Format::Deb => "deb",
+            Format::Zip => "zip",
             Format::File => "file",
         }
     }
@@ -68,6 +73,7 @@ impl Format {
             Format::Txz,
             Format::Tzst,
             Format::Deb,
+            Format::Zip,
             Format::File,
         ]
         .into_iter()
@@ -90,6 +96,11 @@ impl Format {
             Format::Tzst
         } else if name.ends_with(".deb") || name.ends_with(".udeb") {
             Format::Deb
+        } else if [".zip", ".whl", ".jar", ".war", ".wwz", ".egg", ".nupkg"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
+            Format::Zip
         } else {
             Format::File
         }
@@ -110,12 +121,15 @@ mod tests {
             ("Python-3.12.0.tar.xz", Format::Txz),
             ("a.tzst", Format::Tzst),
             ("hello_2.10-3_amd64.deb", Format::Deb),
-            ("a.zip", Format::File),
+            ("a.zip", Format::Zip),
+            ("rich-13.7.1-py3-none-any.whl", Format::Zip),
+            ("job.wwz", Format::Zip),
+            ("a.ZIP.txt", Format::File),
             ("tar", Format::File),
         ] {
             assert_eq!(Format::of_file(Path::new(name)), f, "{name}");
             assert_eq!(Format::parse(f.name()), Some(f));
         }
-        assert_eq!(Format::parse("zip"), None);
+        assert_eq!(Format::parse("rar"), None);
     }
 }

@@ -48,6 +48,9 @@ pub enum Error {
         /// The cause.
         source: io::Error,
     },
+    /// A zip's member is refused, or the zip is malformed.
+    #[error(transparent)]
+    Zip(#[from] crate::zip::Error),
     /// Writing failed.
     #[error("cannot write {path}")]
     Io {
@@ -77,6 +80,12 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error {
 pub fn unpack(blob: File, format: Format, dest: &Path) -> Result<Outcome, Error> {
     match format {
         Format::File => unpack_file(blob, dest),
+        Format::Zip => {
+            let mut blob = blob;
+            let mut tar = tempfile::tempfile().map_err(io_err(dest))?;
+            crate::zip::as_tar(&mut blob, &mut tar)?;
+            unpack_tar(tar, Format::Tar, dest)
+        }
         Format::Tar | Format::Tgz | Format::Txz | Format::Tzst | Format::Deb => {
             unpack_tar(blob, format, dest)
         }

@@ -36,6 +36,16 @@ pub enum Error {
         /// The cause.
         source: member::Error,
     },
+    /// The blob is a zip that cannot be read as one.
+    #[error("cannot check {treeptr} (blob {blob})")]
+    Zip {
+        /// The treeptr.
+        treeptr: PathBuf,
+        /// Its blob.
+        blob: ObjectId,
+        /// The cause.
+        source: crate::zip::Error,
+    },
     /// A file under the destination cannot be read.
     #[error("cannot read {path}")]
     Io {
@@ -71,10 +81,25 @@ pub struct Verified {
 pub fn verify(t: &Target, others: &HashSet<PathBuf>) -> Result<Verified, Error> {
     let b = fetch::blob(&t.treeptr)?;
     let blob = b.treeptr.blob;
-    let difference = match b.format {
-        Format::File => compare_file(b.file, &t.dest)?,
-        Format::Tar | Format::Tgz | Format::Txz | Format::Tzst | Format::Deb => {
-            compare_tar(b.file, b.format, &t.dest, others).map_err(|e| match e {
+    let (file, format) = match b.format {
+        Format::Zip => {
+            // Compared as the tar it expands as.
+            let mut zip = b.file;
+            let zip_err = |source| Error::Zip {
+                treeptr: t.treeptr.clone(),
+                blob,
+                source,
+            };
+            let mut tar = tempfile::tempfile().map_err(|e| zip_err(crate::zip::Error::Io(e)))?;
+            crate::zip::as_tar(&mut zip, &mut tar).map_err(zip_err)?;
+            (tar, Format::Tar)
+        }
+        f => (b.file, f),
+    };
+    let difference = match format {
+        Format::File => compare_file(file, &t.dest)?,
+        Format::Tar | Format::Tgz | Format::Txz | Format::Tzst | Format::Deb | Format::Zip => {
+            compare_tar(file, format, &t.dest, others).map_err(|e| match e {
                 Failure::Member(source) => Error::Member {
                     treeptr: t.treeptr.clone(),
                     blob,

@@ -331,7 +331,10 @@ pub(crate) fn fetch_table(
 }
 
 /// Parses the record table `bytes` of pack `p`, checking that it is `p`'s.
-pub(crate) fn table_of(bytes: &[u8], p: &listing::Pack) -> Result<trees_split::table::Table, String> {
+pub(crate) fn table_of(
+    bytes: &[u8],
+    p: &listing::Pack,
+) -> Result<trees_split::table::Table, String> {
     let t = trees_split::table::Table::parse(bytes).map_err(|e| e.to_string())?;
     if Some(*t.pack()) != p.checksum() {
         return Err(format!("it belongs to pack {}, not {}", t.pack(), p.name));

@@ -136,6 +136,9 @@ pub struct Member {
     /// "Version made by" from the directory: its high byte is the host
     /// system (3: Unix), which says how to read `external`.
     pub made_by: u16,
+    /// The last-modified time from the directory, as MS-DOS keeps it:
+    /// the date in the high 16 bits, the time in the low 16.
+    pub dos_time: u32,
     /// The external file attributes from the directory: for a Unix host,
     /// the file's `st_mode` in the high 16 bits.
     pub external: u32,
@@ -150,6 +153,23 @@ impl Member {
     /// Where its data ends (the data descriptor, if any, follows).
     pub fn data_end(&self) -> usize {
         self.data_start + self.data_len
+    }
+
+    /// Its last-modified time as seconds since the epoch, reading the
+    /// MS-DOS date and time as UTC (zips keep no time zone); `None` if
+    /// they are not a valid date.
+    pub fn mtime(&self) -> Option<u64> {
+        let (date, time) = (self.dos_time >> 16, self.dos_time & 0xffff);
+        let (y, m, d) = (1980 + (date >> 9), (date >> 5) & 15, date & 31);
+        let (hh, mm, ss) = (time >> 11, (time >> 5) & 63, (time & 31) * 2);
+        if !(1..=12).contains(&m) || d == 0 || hh > 23 || mm > 59 || ss > 59 {
+            return None;
+        }
+        // Days from 1970-01-01 to y-m-d (the proleptic Gregorian calendar).
+        let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+        let era_day = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d - 1;
+        let days = u64::from(era_day).checked_sub(719_468)?;
+        Some(days * 86_400 + u64::from(hh * 3600 + mm * 60 + ss))
     }
 
     /// Its Unix mode (type and permission bits), if the archive was made
@@ -287,6 +307,7 @@ struct Entry {
     at: usize,
     name: Vec<u8>,
     made_by: u16,
+    dos_time: u32,
     external: u32,
     flags: u16,
     method: u16,
@@ -363,6 +384,7 @@ fn read_entry(dir: &[u8], at: usize, index: usize, base: usize) -> Result<(Entry
         at: base + at,
         name: dir[name_at..extra_at].to_vec(),
         made_by: le16(h, 4),
+        dos_time: u32::from(le16(h, 14)) << 16 | u32::from(le16(h, 12)),
         external: le32(h, 38),
         flags: le16(h, 8),
         method: le16(h, 10),
@@ -432,6 +454,7 @@ fn read_member(
         crc32: e.crc32,
         zip64: e.zip64,
         made_by: e.made_by,
+        dos_time: e.dos_time,
         external: e.external,
         consistent,
     })

@@ -19,3 +19,4 @@ mod runner;
 mod unpack;
 mod url;
 mod verify;
+mod zips;

@@ -168,11 +168,19 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
     // the tar, `./` or not; the listing of a tar agrees with the zip's.
     for id in [tgz_id, tar_id] {
         for p in [path.to_owned(), format!("./{path}")] {
-            assert!(silo_ok(&[&"cat", &dir, &format!("{id}:{p}")]) == want, "{id}:{p}");
+            assert!(
+                silo_ok(&[&"cat", &dir, &format!("{id}:{p}")]) == want,
+                "{id}:{p}"
+            );
         }
         let l: serde_json::Value =
             serde_json::from_slice(&silo_ok(&[&"ls", &dir, id, &"--json"])).unwrap();
-        let core = l.as_array().unwrap().iter().find(|m| m["path"] == path).unwrap();
+        let core = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["path"] == path)
+            .unwrap();
         let zip_core = listed.iter().find(|m| m["path"] == path).unwrap();
         assert_eq!(core["id"], zip_core["id"]);
     }
@@ -188,7 +196,11 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
     let mut expect = format!("{blob} blob {}\n", want.len()).into_bytes();
     expect.extend(&want);
     expect.extend(format!("\n{zip_id}:nope missing\n").as_bytes());
-    assert!(out.stdout == expect, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout == expect,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // Over HTTP: the member, and far fewer bytes than the zip.
     silo_ok(&[&"update-server-info", &dir]);
@@ -200,11 +212,18 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
         vec![&"cat", &url, &spec, &"--cache", &cache, &"--stats"];
     for round in 0..2 {
         let out = super::cli::silo(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout == want, "over HTTP, round {round}");
         let stats = String::from_utf8_lossy(&out.stderr);
         let stats: serde_json::Value = serde_json::from_str(
-            stats.lines().rfind(|l| l.starts_with('{')).expect("a --stats line"),
+            stats
+                .lines()
+                .rfind(|l| l.starts_with('{'))
+                .expect("a --stats line"),
         )
         .unwrap();
         if round == 1 {
@@ -212,11 +231,19 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
             // and the member's delta chain, each entry a range; a fraction
             // of the zip.
             let got = stats["received_bytes"].as_u64().unwrap();
-            let listing = std::fs::metadata(dir.join("info/files.json")).unwrap().len();
+            let listing = std::fs::metadata(dir.join("info/files.json"))
+                .unwrap()
+                .len();
             let zip_len = std::fs::metadata(&files[2]).unwrap().len();
-            assert!(got - listing < zip_len / 3, "{got} bytes for one member of {zip_len}, listing {listing}: {stats}");
+            assert!(
+                got - listing < zip_len / 3,
+                "{got} bytes for one member of {zip_len}, listing {listing}: {stats}"
+            );
             let requests = stats["requests"].as_u64().unwrap();
-            assert!(requests <= 6, "{requests} requests with the idx cached: {stats}");
+            assert!(
+                requests <= 6,
+                "{requests} requests with the idx cached: {stats}"
+            );
         }
     }
     let l = super::cli::silo(&[&"ls", &url, zip_id, &"--cache", &cache]);

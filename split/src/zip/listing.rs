@@ -54,6 +54,8 @@ pub struct Entry {
     pub size: u64,
     /// Its Unix mode, if the zip says one.
     pub mode: Option<u32>,
+    /// Its last-modified time (seconds since the epoch), if valid.
+    pub mtime: Option<u64>,
     /// Its data.
     pub data: Data,
 }
@@ -163,6 +165,7 @@ pub fn of_zip(x: &[u8]) -> Result<Vec<Entry>, Error> {
                 }
             },
             mode: m.unix_mode(),
+            mtime: m.mtime(),
             name: m.name,
             method: m.method,
             flags: m.flags,
@@ -214,9 +217,12 @@ pub fn of_recipe(recipe: &Recipe, limit: u64) -> Result<Vec<Entry>, Error> {
         let Data::Range { start, len } = e.data else {
             continue;
         };
-        let i = data
-            .binary_search_by_key(&start, |d| d.0)
-            .map_err(|_| Error::Mismatch(format!("no piece starts at member {:?}'s data", e.display_name())))?;
+        let i = data.binary_search_by_key(&start, |d| d.0).map_err(|_| {
+            Error::Mismatch(format!(
+                "no piece starts at member {:?}'s data",
+                e.display_name()
+            ))
+        })?;
         let (_, index, n, kept) = data[i];
         if n != len {
             return Err(Error::Mismatch(format!(
@@ -347,10 +353,22 @@ mod tests {
             let b = text(&split, &x, &contents.0, path);
             assert_eq!(a, b, "{path}");
         }
-        assert_eq!(text(&split, &x, &contents.0, "b/deflated.txt").len(), 37 * 300);
+        assert_eq!(
+            text(&split, &x, &contents.0, "b/deflated.txt").len(),
+            37 * 300
+        );
         assert!(find(&split, "missing").is_none());
+        // Python's writestr stamps the time of the call: some valid date.
+        assert!(
+            split
+                .iter()
+                .all(|e| e.mtime.is_some_and(|t| t > 1_600_000_000))
+        );
         // Too small a limit to lay it out is refused, not attempted.
-        assert!(matches!(of_recipe(&recipe, 100), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            of_recipe(&recipe, 100),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]

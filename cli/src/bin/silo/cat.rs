@@ -40,8 +40,11 @@ pub trait Source {
     fn record(&self, id: &ObjectId) -> Result<Option<Record>>;
     /// Runs `f` on a reader of object `id`'s bytes, as they are read
     /// (locally) or from memory (remotely); `f` may stop reading early.
-    fn stream(&self, id: &ObjectId, f: &mut (dyn FnMut(&mut dyn Read) -> Result<()> + Send))
-    -> Result<()>;
+    fn stream(
+        &self,
+        id: &ObjectId,
+        f: &mut (dyn FnMut(&mut dyn Read) -> Result<()> + Send),
+    ) -> Result<()>;
 }
 
 impl Found for store::Object<'_> {
@@ -147,17 +150,16 @@ impl Source for Remote {
         id: &ObjectId,
         f: &mut (dyn FnMut(&mut dyn Read) -> Result<()> + Send),
     ) -> Result<()> {
-        let data = match self.read(id) {
-            Ok(d) => d,
-            Err(e) => return Err(e.into()),
-        };
+        let data = self.read(id)?;
         f(&mut data.as_slice())
     }
 }
 
 /// `silo cat SILO ID`, `silo cat SILO ID:PATH` and `silo cat SILO --batch`.
 pub fn run(a: &CatArgs, out: &mut dyn Write) -> Result<Status> {
-    on_source(&a.dir, &a.remote, a.memory.0, &mut |source| cat(source, a, out))?;
+    on_source(&a.dir, &a.remote, a.memory.0, &mut |source| {
+        cat(source, a, out)
+    })?;
     out.flush()?;
     Ok(Status::Ok)
 }

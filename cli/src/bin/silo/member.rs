@@ -89,17 +89,22 @@ fn read_all(source: &dyn Source, id: &ObjectId) -> Result<Vec<u8>> {
 }
 
 fn split_zip(source: &dyn Source, rec: &Record, want: &Want<'_>, limit: u64) -> Result<Answer> {
-    let bytes =
-        read_all(source, &rec.recipe).with_context(|| format!("cannot read recipe {}", rec.recipe))?;
+    let bytes = read_all(source, &rec.recipe)
+        .with_context(|| format!("cannot read recipe {}", rec.recipe))?;
     let recipe = Recipe::decode(&bytes).with_context(|| format!("recipe {}", rec.recipe))?;
     let entries = listing::of_recipe(&recipe, limit).with_context(|| {
-        format!("cannot list the members of {} from its recipe {}", rec.x, rec.recipe)
+        format!(
+            "cannot list the members of {} from its recipe {}",
+            rec.x, rec.recipe
+        )
     })?;
     let content = |index: usize| -> Result<Vec<u8>> {
-        let t = rec
-            .contents
-            .get(index)
-            .ok_or_else(|| anyhow!("recipe {} names content {index}, its record fewer", rec.recipe))?;
+        let t = rec.contents.get(index).ok_or_else(|| {
+            anyhow!(
+                "recipe {} names content {index}, its record fewer",
+                rec.recipe
+            )
+        })?;
         read_all(source, t).with_context(|| format!("cannot read content {t}"))
     };
     let text = |e: &Entry| -> Result<Vec<u8>> {
@@ -108,8 +113,7 @@ fn split_zip(source: &dyn Source, rec: &Record, want: &Want<'_>, limit: u64) -> 
             _ => Vec::new(),
         };
         let mut out = Vec::new();
-        listing::decode(e, &data, limit, &mut out)
-            .with_context(|| format!("zip {}", rec.x))?;
+        listing::decode(e, &data, limit, &mut out).with_context(|| format!("zip {}", rec.x))?;
         Ok(out)
     };
     match want {
@@ -124,7 +128,13 @@ fn split_zip(source: &dyn Source, rec: &Record, want: &Want<'_>, limit: u64) -> 
                 let (size, id) = match (e.kind(), e.data) {
                     (Kind::Dir, _) => (0, None),
                     // The content is the member's text: its id and size are known.
-                    (_, Data::Content { index, encoded: false }) => (
+                    (
+                        _,
+                        Data::Content {
+                            index,
+                            encoded: false,
+                        },
+                    ) => (
                         recipe.contents.get(index).copied().unwrap_or(0),
                         rec.contents.get(index).copied(),
                     ),
@@ -170,10 +180,13 @@ fn from_reader(r: &mut dyn Read, id: &ObjectId, want: &Want<'_>, limit: u64) -> 
     let mut head = Vec::with_capacity(512);
     r.take(512).read_to_end(&mut head)?;
     let whole = io::Cursor::new(head.clone()).chain(r);
-    if head.starts_with(&trees_split::zip::LOCAL_MAGIC) || head.starts_with(&trees_split::zip::END_MAGIC)
+    if head.starts_with(&trees_split::zip::LOCAL_MAGIC)
+        || head.starts_with(&trees_split::zip::END_MAGIC)
     {
         let mut bytes = Vec::new();
-        whole.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+        whole
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)?;
         if bytes.len() as u64 > limit {
             bail!("zip {id} is larger than --memory ({limit} bytes) and is stored whole");
         }
