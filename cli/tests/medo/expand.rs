@@ -179,9 +179,9 @@ fn a_wrong_size_or_format_in_the_treeptr_is_an_error_naming_it() {
         e.contains("t.treeptr") && e.contains("\"size\" says 6"),
         "{e}"
     );
-    write_treeptr(&t, &id, 5, "zip");
+    write_treeptr(&t, &id, 5, "rar");
     let e = medo_fails(2, &[&"expand", &t, &f.path("out")]);
-    assert!(e.contains("t.treeptr") && e.contains("\"zip\""), "{e}");
+    assert!(e.contains("t.treeptr") && e.contains("\"rar\""), "{e}");
     std::fs::write(&t, r#"{"blob": "xyz"}"#).unwrap();
     let e = medo_fails(2, &[&"expand", &t, &f.path("out")]);
     assert!(e.contains("t.treeptr"), "{e}");

@@ -23,6 +23,7 @@ mod remote;
 mod repack;
 #[path = "../common/runner.rs"]
 mod runner;
+mod serve;
 mod split;
 mod store;
 mod verify;

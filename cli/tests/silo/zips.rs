@@ -12,7 +12,7 @@ use super::split::records;
 
 /// A wheel-like zip of release `r`: most files the same from release to
 /// release, one file edited, one added per release.
-fn wheel(dir: &Path, r: usize) -> PathBuf {
+pub fn wheel(dir: &Path, r: usize) -> PathBuf {
     let src = dir.join(format!("src{r}"));
     let rel = trees_testdata::series("w", &trees_testdata::Options::small(41));
     std::fs::create_dir_all(src.join("pkg")).unwrap();
@@ -105,7 +105,7 @@ fn wheels_are_stored_as_their_members_and_read_back_exactly() {
 }
 
 /// `unzip -p ZIP NAME`: a member's text, by the zip oracle.
-fn unzip_p(zip: &Path, name: &str) -> Vec<u8> {
+pub fn unzip_p(zip: &Path, name: &str) -> Vec<u8> {
     let out = Command::new("unzip")
         .arg("-p")
         .arg(zip)

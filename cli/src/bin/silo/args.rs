@@ -69,6 +69,14 @@ pub enum Command {
     /// from its recipe (and members kept compressed are read), anything
     /// else is read whole, each member hashed.
     Ls(LsArgs),
+    /// Serve objects and archive members over HTTP, read-only: `GET
+    /// /ID` is the object, `GET /ID.wwz/PATH` (any `.EXT`, or none) is
+    /// member PATH of the zip or tar ID, read as `cat ID:PATH` reads it and
+    /// typed by its extension; a path ending in `/` answers its
+    /// `index.html`. For CI results kept as zips: one URL per file, never
+    /// the zip. Prints the address it listens on, then serves until
+    /// killed; answers 404 for a missing object or member.
+    Serve(ServeArgs),
     /// Copy into the local silo DIR (created if missing) what the silo
     /// served at URL has and DIR lacks: packs, loose objects, derived files.
     ///
@@ -265,6 +273,22 @@ pub struct LsArgs {
     /// Memory to plan for (bytes, or with K, M, G): the most of any one
     /// member, recipe or zip held in memory; a member that inflates past
     /// it is refused, named.
+    #[arg(long, default_value_t = Size(repack::DEFAULT_MEMORY))]
+    pub memory: Size,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `silo serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The silo directory, its URL (http:// or https://) or bucket (s3://).
+    #[arg(value_name = "SILO")]
+    pub dir: String,
+    /// The address to listen on (port 0: any free port, printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Memory to plan for (bytes, or with K, M, G), as for `cat`.
     #[arg(long, default_value_t = Size(repack::DEFAULT_MEMORY))]
     pub memory: Size,
     #[command(flatten)]

@@ -29,7 +29,7 @@ pub trait Found {
 type Lookup<T> = Result<std::result::Result<T, anyhow::Error>>;
 
 /// A silo to read objects from.
-pub trait Source {
+pub trait Source: Sync {
     /// The id `input` (an id or a unique prefix) names.
     fn resolve(&self, input: &str) -> Lookup<ObjectId>;
     /// Object `id`.
@@ -82,7 +82,10 @@ impl Source for Silo {
         id: &ObjectId,
         f: &mut (dyn FnMut(&mut dyn Read) -> Result<()> + Send),
     ) -> Result<()> {
-        let object = self.open(id)??;
+        let object = match self.open(id)? {
+            Ok(o) => o,
+            Err(e) => return Err(crate::member::NotFound(format!("{e:#}")).into()),
+        };
         // The object is written into a pipe as the store reads it, and `f`
         // reads the other end on its own thread; if `f` is done early, its
         // end closes and the write stops with a broken pipe, not an error.
@@ -150,7 +153,12 @@ impl Source for Remote {
         id: &ObjectId,
         f: &mut (dyn FnMut(&mut dyn Read) -> Result<()> + Send),
     ) -> Result<()> {
-        let data = self.read(id)?;
+        let data = match self.read(id) {
+            Err(e @ remote::Error::NotFound { .. }) => {
+                return Err(crate::member::NotFound(e.to_string()).into());
+            }
+            other => other?,
+        };
         f(&mut data.as_slice())
     }
 }
@@ -186,7 +194,7 @@ pub fn ls(a: &LsArgs, out: &mut dyn Write) -> Result<Status> {
 }
 
 /// Runs `f` on the silo `dir` names: a directory, or a URL or bucket.
-fn on_source(
+pub fn on_source(
     dir: &str,
     remote: &crate::args::RemoteArgs,
     memory: u64,

@@ -13,6 +13,7 @@ mod place;
 mod progress;
 mod remote;
 mod repack;
+mod serve;
 mod split_check;
 
 #[path = "../common/exit.rs"]
@@ -60,6 +61,7 @@ fn run(cli: Cli) -> Result<Status> {
         Command::Add(a) => local::add(&a, &mut out)?,
         Command::Cat(a) => cat::run(&a, &mut out)?,
         Command::Ls(a) => cat::ls(&a, &mut out)?,
+        Command::Serve(a) => serve::run(&a, &mut out)?,
         Command::Mirror(a) => remote::mirror(&a, &mut out)?,
         Command::UpdateServerInfo(a) => remote::update_server_info(&a.dir, &mut out)?,
         Command::Verify(a) => local::verify(&a, &mut out)?,

@@ -38,6 +38,19 @@ pub struct Listed {
     pub id: Option<ObjectId>,
 }
 
+/// The silo has no such object, or the archive no such member (or it is
+/// a directory): a 404 to `silo serve`, an error like any to `silo cat`.
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
 /// What is wanted of an archive.
 enum Want<'a> {
     /// The text of the member at this path.
@@ -84,7 +97,10 @@ fn answer(source: &dyn Source, id: &ObjectId, want: &Want<'_>, limit: u64) -> Re
 /// Reads object `id` whole (for a recipe, a member's content).
 fn read_all(source: &dyn Source, id: &ObjectId) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    source.open(id)??.write_to(&mut out)?;
+    match source.open(id)? {
+        Ok(found) => found.write_to(&mut out)?,
+        Err(e) => return Err(NotFound(format!("{e:#}")).into()),
+    };
     Ok(out)
 }
 
@@ -119,7 +135,7 @@ fn split_zip(source: &dyn Source, rec: &Record, want: &Want<'_>, limit: u64) -> 
     match want {
         Want::Member(path) => {
             let e = listing::find(&entries, path)
-                .ok_or_else(|| anyhow!("zip {} has no member {path:?}", rec.x))?;
+                .ok_or_else(|| NotFound(format!("zip {} has no member {path:?}", rec.x)))?;
             Ok(Answer::Member(text(e)?))
         }
         Want::List => {
@@ -218,7 +234,7 @@ fn whole_zip(x: &[u8], id: &ObjectId, want: &Want<'_>, limit: u64) -> Result<Ans
     match want {
         Want::Member(path) => {
             let e = listing::find(&entries, path)
-                .ok_or_else(|| anyhow!("zip {id} has no member {path:?}"))?;
+                .ok_or_else(|| NotFound(format!("zip {id} has no member {path:?}")))?;
             Ok(Answer::Member(text(e)?))
         }
         Want::List => {
@@ -289,7 +305,7 @@ fn tar(r: Box<dyn Read + '_>, id: &ObjectId, want: &Want<'_>, limit: u64) -> Res
         match wanted {
             Some(w) if w == path => {
                 if kind == "dir" {
-                    bail!("member {path:?} of {id} is a directory");
+                    return Err(NotFound(format!("member {path:?} of {id} is a directory")).into());
                 }
                 return Ok(Answer::Member(text(&mut entry)?));
             }
@@ -322,7 +338,7 @@ fn tar(r: Box<dyn Read + '_>, id: &ObjectId, want: &Want<'_>, limit: u64) -> Res
         }
     }
     match wanted {
-        Some(w) => bail!("tar {id} has no member {w:?}"),
+        Some(w) => Err(NotFound(format!("tar {id} has no member {w:?}")).into()),
         None => Ok(Answer::List(out)),
     }
 }
