@@ -121,7 +121,7 @@ pub(crate) fn table(
     if let Ok(bytes) = fs::read(&path)
         && bytes.len() as u64 == len
     {
-        match crate::pack::table_of(&bytes, p) {
+        match table_of(&bytes, p) {
             Ok(t) => return Ok(t),
             Err(why) => tracing::warn!(
                 "cached {} is bad ({why}); fetching it again",
@@ -132,7 +132,7 @@ pub(crate) fn table(
     let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
         url: url.to_owned(),
     })?;
-    let t = crate::pack::table_of(&bytes, p).map_err(|what| Error::Table {
+    let t = table_of(&bytes, p).map_err(|what| Error::Table {
         url: url.to_owned(),
         what,
     })?;
@@ -242,4 +242,16 @@ fn check_pack(path: &Path, p: &listing::Pack, len: u64) -> Result<(), Refused> {
         });
     }
     Ok(())
+}
+
+/// Parses the record table `bytes` of pack `p`, checking that it is `p`'s.
+pub(crate) fn table_of(
+    bytes: &[u8],
+    p: &listing::Pack,
+) -> Result<trees_split::table::Table, String> {
+    let t = trees_split::table::Table::parse(bytes).map_err(|e| e.to_string())?;
+    if Some(*t.pack()) != p.checksum() {
+        return Err(format!("it belongs to pack {}, not {}", t.pack(), p.name));
+    }
+    Ok(t)
 }

@@ -327,19 +327,7 @@ pub(crate) fn fetch_table(
     let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
         url: url.to_owned(),
     })?;
-    table_of(&bytes, p).map_err(bad)
-}
-
-/// Parses the record table `bytes` of pack `p`, checking that it is `p`'s.
-pub(crate) fn table_of(
-    bytes: &[u8],
-    p: &listing::Pack,
-) -> Result<trees_split::table::Table, String> {
-    let t = trees_split::table::Table::parse(bytes).map_err(|e| e.to_string())?;
-    if Some(*t.pack()) != p.checksum() {
-        return Err(format!("it belongs to pack {}, not {}", t.pack(), p.name));
-    }
-    Ok(t)
+    cache::table_of(&bytes, p).map_err(bad)
 }
 
 fn check(url: &str, id: &ObjectId, kind: Kind, content: &[u8]) -> Result<(), Error> {

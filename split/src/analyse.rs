@@ -158,7 +158,7 @@ pub fn split_as(
         };
         input.start += header.len();
         let chunks = if format == FORMAT_TREES_DEFLATE {
-            redeflate::chunks(&mut input, content, limits)?
+            redeflate::chunks(&mut input, content, limits, &mut None)?
         } else {
             deflate_chunks(&mut input, content, limits)?
         };
@@ -196,6 +196,7 @@ pub(crate) fn raw_deflate(
     data: &[u8],
     content: &mut dyn Write,
     limits: Limits,
+    hint: &mut Option<trees_deflate::model::Params>,
 ) -> io::Result<Option<Vec<Chunk>>> {
     let mut r = data;
     let mut input = Input {
@@ -204,7 +205,13 @@ pub(crate) fn raw_deflate(
         start: 0,
         eof: false,
     };
-    match redeflate::chunks(&mut input, content, limits) {
+    // The whole stream is `data`: no more is ever read ahead than it (a
+    // zip member of 3 KB must not zero the 18 MB a gzip file may read).
+    let limits = Limits {
+        feed: limits.feed.min(data.len().saturating_add(1)),
+        ..limits
+    };
+    match redeflate::chunks(&mut input, content, limits, hint) {
         Ok(chunks) if input.start == data.len() => Ok(Some(chunks)),
         Ok(_) | Err(Error::Refused(_)) => Ok(None),
         Err(Error::Io(e)) => Err(e),

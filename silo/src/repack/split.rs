@@ -13,7 +13,8 @@
 //!    that are nobody's base and have none (they relate to nothing) are
 //!    worth no more than X, so X takes the first one's slot back, stored
 //!    whole ("not smaller"), and the others leave the write order. The
-//!    slots were roots with no deltas, so the plan stays valid.
+//!    slots were roots with no deltas, so the plan stays valid. A zip is
+//!    kept split all the same: its members are read one by one.
 //! 3. [`Splitting::recipes`] gives the R objects to append (stored whole:
 //!    they are small and random) and the records for the table, with those
 //!    carried over from the packs being replaced.
@@ -234,12 +235,19 @@ pub(crate) fn split_objects(
     ))
 }
 
-/// A zip member's name with its digits dropped, so that
-/// `pkg-1.2.dist-info/RECORD` and `pkg-1.3.dist-info/RECORD` are one name.
+/// A zip member's name with the digits of its first component dropped,
+/// so that `pkg-1.2.dist-info/RECORD` and `pkg-1.3.dist-info/RECORD` are
+/// one name, while `logs/task-0003.txt` stays apart from
+/// `logs/task-0004.txt` (each job's task 3 is the next job's task 3's
+/// base, not its task 4's) and a top-level `a1.py` from `a2.py`.
 fn name_key(name: &[u8]) -> Vec<u8> {
-    name.iter()
+    // A top-level file has no directory to carry a version: kept whole.
+    let first = name.iter().position(|&b| b == b'/').unwrap_or(0);
+    let (head, rest) = name.split_at(first);
+    head.iter()
         .copied()
         .filter(|b| !b.is_ascii_digit())
+        .chain(rest.iter().copied())
         .collect()
 }
 
@@ -291,7 +299,11 @@ impl Splitting {
         }
         let mut dropped = Vec::new();
         for p in &mut self.pending {
+            // A zip stays split even so: each member is then one object,
+            // read by path without the zip (`silo cat ID:PATH`), and the
+            // next release's members find theirs.
             let undo = !p.t_slots.is_empty()
+                && p.record.format != trees_split::pieces::FORMAT_ZIP
                 && p.t_slots.iter().zip(&p.record.contents).all(|(slot, c)| {
                     slot.is_some_and(|s| lone.get(s).copied().unwrap_or(false)) && owners[c] == 1
                 });
@@ -497,4 +509,20 @@ fn split_one(
         record,
         names: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn versions_in_the_first_component_are_one_name_deeper_numbers_are_not() {
+        use super::name_key as k;
+        assert_eq!(
+            k(b"pkg-1.2.dist-info/RECORD"),
+            k(b"pkg-1.13.dist-info/RECORD")
+        );
+        assert_eq!(k(b"rich-13.5.0.data/x"), k(b"rich-13.6.0.data/x"));
+        assert_ne!(k(b"logs/task-0003.txt"), k(b"logs/task-0004.txt"));
+        assert_ne!(k(b"a1.py"), k(b"a2.py"));
+        assert_ne!(k(b"v1"), k(b"v2"));
+    }
 }

@@ -25,10 +25,13 @@ use crate::recipe::{Chunk, MAX_CHUNK};
 const WINDOW: usize = 32 << 10;
 
 /// Analyses one member's deflate stream, from `input.start` to its end.
+/// `hint`: the settings of the stream before it in the same file, tried
+/// first ([`recreate::estimate_with_hint`]); set to this stream's.
 pub(crate) fn chunks(
     input: &mut Input<'_>,
     content: &mut dyn Write,
     limits: Limits,
+    hint: &mut Option<trees_deflate::model::Params>,
 ) -> Result<Vec<Chunk>, Error> {
     let mut chunks = Vec::new();
     let mut carry: Option<Carry> = None;
@@ -61,7 +64,11 @@ pub(crate) fn chunks(
         } else {
             ((parser.position() / 8) as usize, None)
         };
-        let carry = carry.get_or_insert_with(|| Carry::new(recreate::estimate(&blocks, plain)));
+        let carry = carry.get_or_insert_with(|| {
+            let params = recreate::estimate_with_hint(&blocks, plain, *hint);
+            *hint = Some(params);
+            Carry::new(params)
+        });
         let corrections = carry.encode(&blocks, plain, tail);
         content.write_all(plain)?;
         chunks.push(Chunk {

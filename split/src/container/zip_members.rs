@@ -35,6 +35,9 @@ pub(crate) fn split(
     let archive = crate::zip::parse(x).map_err(|e| Refusal::NotContainer(format!("zip: {e}")))?;
     let limits = crate::analyse::Limits::for_memory(memory);
     let mut at = 0usize;
+    // One encoder made every member: the settings found for one are tried
+    // first for the next.
+    let mut hint = None;
     for m in &archive.members {
         let end = m
             .data_start
@@ -55,7 +58,7 @@ pub(crate) fn split(
                 c: &mut *contents,
                 n: 0,
             };
-            let chunks = crate::analyse::raw_deflate(data, &mut count, limits)?;
+            let chunks = crate::analyse::raw_deflate(data, &mut count, limits, &mut hint)?;
             let plain_len = count.n;
             if chunks.is_none() {
                 contents.abandon()?;

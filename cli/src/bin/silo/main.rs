@@ -14,6 +14,7 @@ mod progress;
 mod remote;
 mod repack;
 mod serve;
+mod source;
 mod split_check;
 
 #[path = "../common/exit.rs"]

@@ -22,7 +22,7 @@ use trees_split::pieces::{FORMAT_AR, FORMAT_ZIP, Recipe};
 use trees_split::table::Record;
 use trees_split::zip::listing::{self, Data, Entry, Kind};
 
-use crate::cat::Source;
+use crate::source::{NotFound, Source};
 
 /// One member, as `silo ls` lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -37,19 +37,6 @@ pub struct Listed {
     #[serde(with = "trees_pack::id::hex::option")]
     pub id: Option<ObjectId>,
 }
-
-/// The silo has no such object, or the archive no such member (or it is
-/// a directory): a 404 to `silo serve`, an error like any to `silo cat`.
-#[derive(Debug)]
-pub struct NotFound(pub String);
-
-impl std::fmt::Display for NotFound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotFound {}
 
 /// What is wanted of an archive.
 enum Want<'a> {

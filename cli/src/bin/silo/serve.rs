@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::args::ServeArgs;
-use crate::cat::Source;
 use crate::exit::Status;
+use crate::source::Source;
 
 /// The most bytes of a request line and its headers.
 pub const MAX_HEAD: usize = 16 << 10;
@@ -42,7 +42,7 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> Result<Status> {
     out.flush()?;
     tracing::info!("serving {} on http://{addr}/", a.dir);
     let memory = a.memory.0;
-    crate::cat::on_source(&a.dir, &a.remote, memory, &mut |source| {
+    crate::source::on_source(&a.dir, &a.remote, memory, &mut |source| {
         serve(&listener, source, memory)
     })?;
     Ok(Status::Ok)
@@ -236,7 +236,7 @@ fn lookup(
             match crate::member::member(source, &id, &m, memory) {
                 Ok(body) => Ok((content_type(&m), body)),
                 Err(e) => {
-                    let missing = e.chain().any(|c| c.is::<crate::member::NotFound>());
+                    let missing = e.chain().any(|c| c.is::<crate::source::NotFound>());
                     Err((if missing { 404 } else { 500 }, format!("{e:#}")))
                 }
             }
