@@ -78,6 +78,14 @@ if ! command -v moto_server >/dev/null; then
   python3 -m pip install --quiet 'moto[server]>=5' 2>&1 | grep -v "Running pip as the 'root' user" || true
   command -v moto_server >/dev/null || { echo "install-deps: moto_server is still missing" >&2; exit 1; }
 fi
+# The zip tests build a wheel with `pip wheel --no-build-isolation`, as a
+# project's CI does: setuptools builds it, and before 70.1 it needs the
+# `wheel` package for that.
+if ! python3 -c 'import setuptools, wheel' 2>/dev/null; then
+  echo "install-deps: installing setuptools and wheel (the zip tests build a wheel)"
+  python3 -m pip install --quiet setuptools wheel 2>&1 | grep -v "Running pip as the 'root' user" || true
+  python3 -c 'import setuptools, wheel' || { echo "install-deps: setuptools or wheel is still missing" >&2; exit 1; }
+fi
 # A second S3 server, for dialect differences (scripts/test.sh runs the
 # bucket tests on it too): s3s-fs 0.14 (later versions need a newer rustc).
 if ! command -v s3s-fs >/dev/null; then

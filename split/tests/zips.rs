@@ -187,3 +187,101 @@ fn a_member_of_another_method_or_a_lying_stream_is_kept_as_it_is() {
     let mut contents = InMemory::default();
     assert!(container::split(&x[..x.len() / 2], &mut contents, 1 << 30).is_err());
 }
+
+#[test]
+fn a_wheel_built_by_pip_and_a_jar_are_re_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let proj = tmp.path().join("proj");
+    tree(&proj, 13);
+    std::fs::write(
+        proj.join("pyproject.toml"),
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\
+         [project]\nname = \"tinypkg\"\nversion = \"1.0\"\n\
+         [tool.setuptools]\npackages = [\"pkg\", \"pkg.sub\"]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("wheels");
+    // As a project's CI builds it: pip, setuptools' backend, no network.
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+        ])
+        .arg(&out)
+        .arg(&proj));
+    let whl = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .expect("pip wheel wrote a wheel");
+    let pieces = round_trip(&std::fs::read(&whl).unwrap());
+    assert!(deflated(&pieces) >= 4, "{pieces:?}");
+
+    // A jar: the JDK's `jar` where there is one (this machine kind has
+    // it); else Info-ZIP's zip of the same tree with a manifest first,
+    // which is what a jar is.
+    let jar = tmp.path().join("t.jar");
+    std::fs::create_dir_all(proj.join("META-INF")).unwrap();
+    std::fs::write(
+        proj.join("META-INF/MANIFEST.MF"),
+        "Manifest-Version: 1.0\r\n\r\n",
+    )
+    .unwrap();
+    if Command::new("jar").arg("--version").output().is_ok() {
+        run(Command::new("jar")
+            .arg("cf")
+            .arg(&jar)
+            .arg("-C")
+            .arg(&proj)
+            .arg("pkg"));
+    } else {
+        eprintln!("no `jar` on PATH: the jar is made by zip");
+        run(Command::new("zip")
+            .current_dir(&proj)
+            .args(["-q", "-r", "-X"])
+            .arg(&jar)
+            .args(["META-INF/MANIFEST.MF", "pkg"]));
+    }
+    let pieces = round_trip(&std::fs::read(&jar).unwrap());
+    assert!(deflated(&pieces) >= 4, "{pieces:?}");
+}
+
+#[test]
+fn a_zip_of_70000_members_has_zip64_records_and_is_re_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let z = tmp.path().join("many.zip");
+    // Stored members keep it quick: the count, not the codec, is tested.
+    let script = r#"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
+    for i in range(70000):
+        z.writestr("m/%05d.txt" % i, b"member %d\n" % i)
+    z.writestr(zipfile.ZipInfo("deflated.txt"), b"deflated " * 500, zipfile.ZIP_DEFLATED)
+"#;
+    run(Command::new("python3").arg("-c").arg(script).arg(&z));
+    let x = std::fs::read(&z).unwrap();
+    let archive = trees_split::zip::parse(&x).unwrap();
+    assert!(
+        archive.zip64,
+        "more than 65,535 members need the zip64 end record"
+    );
+    assert_eq!(archive.members.len(), 70_001);
+    let pieces = round_trip(&x);
+    assert_eq!(deflated(&pieces), 1);
+    // Listed from the recipe alone, as `silo ls` does.
+    let mut contents = InMemory::default();
+    let recipe = container::split(&x, &mut contents, 1 << 30).unwrap();
+    let entries = trees_split::zip::listing::of_recipe(&recipe, 1 << 30).unwrap();
+    assert_eq!(entries.len(), 70_001);
+    let e = trees_split::zip::listing::find(&entries, "m/69999.txt").unwrap();
+    let trees_split::zip::listing::Data::Content { index, .. } = e.data else {
+        panic!("a member with data names its content");
+    };
+    assert_eq!(contents.0[index], b"member 69999\n");
+}
