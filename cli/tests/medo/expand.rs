@@ -7,7 +7,7 @@ use std::process::Command;
 use super::add::make_tree;
 use super::cli::{Fixture, RawTar, medo_fails, medo_ok, snapshot, write_treeptr};
 
-fn diff_r(a: &std::path::Path, b: &std::path::Path) {
+pub(super) fn diff_r(a: &std::path::Path, b: &std::path::Path) {
     let out = Command::new("diff")
         .arg("-r")
         .arg("--no-dereference")

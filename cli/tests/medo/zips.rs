@@ -9,6 +9,7 @@ use std::process::Command;
 
 use super::add::make_tree;
 use super::cli::{Fixture, medo_fails, medo_ok, silo_ok};
+use super::expand::diff_r;
 
 fn run(cmd: &mut Command) {
     let out = cmd
@@ -18,20 +19,6 @@ fn run(cmd: &mut Command) {
         out.status.success(),
         "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn diff_r(a: &Path, b: &Path) {
-    let out = Command::new("diff")
-        .args(["-r", "--no-dereference"])
-        .arg(a)
-        .arg(b)
-        .output()
-        .expect("diff is required by this test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
     );
 }
 

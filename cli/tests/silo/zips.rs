@@ -250,3 +250,24 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
     assert!(l.status.success());
     assert!(String::from_utf8_lossy(&l.stdout).contains(path));
 }
+
+#[test]
+fn a_nightly_wheel_finds_its_packed_predecessors_members_by_name() {
+    let (tmp, dir) = new_silo();
+    let first = wheel(tmp.path(), 0);
+    super::cli::add_each(&dir, &[first]);
+    silo_ok(&[&"repack", &dir]);
+    for r in 1..3 {
+        let next = wheel(tmp.path(), r);
+        let id = super::cli::add_each(&dir, std::slice::from_ref(&next));
+        let night: serde_json::Value =
+            serde_json::from_slice(&silo_ok(&[&"repack", &dir, &"--json"])).unwrap();
+        assert_eq!(night["mode"], "incremental", "{night}");
+        // core.py and small.py changed: each a delta of the packed
+        // release's member of the same name (small.py, 3 KB, shares too
+        // few chunks for its sketch to find it).
+        assert!(night["deltas"].as_u64().unwrap() >= 2, "night {r}: {night}");
+        assert!(silo_ok(&[&"cat", &dir, &id[0]]) == std::fs::read(&next).unwrap());
+    }
+    super::cli::git_reads_every_pack(tmp.path(), &dir);
+}

@@ -68,7 +68,8 @@ pub(crate) fn prepare(
     let mut old = Existing::open(packs)?;
     // Loose copies of packed objects (or of objects a pack stores split)
     // are only removed.
-    let split_x: HashSet<ObjectId> = split::records_of(packs)?.iter().map(|r| r.x).collect();
+    let packed_records = split::records_of(packs)?;
+    let split_x: HashSet<ObjectId> = packed_records.iter().map(|r| r.x).collect();
     let new_ids: Vec<ObjectId> = loose
         .iter()
         .filter(|id| !old.at.contains_key(*id) && !split_x.contains(*id))
@@ -86,7 +87,8 @@ pub(crate) fn prepare(
     let packed_fps = packed_sketches(silo, opts, params, &mut old, progress)?;
     let mut new_fps = fingerprint_all(&new, params, progress)?;
     progress.stage("relating", new.len() as u64, Unit::Objects);
-    let by_name = splitting.related_by_name();
+    let mut by_name = splitting.related_by_name();
+    by_name.extend(splitting.packed_predecessors(silo, &packed_records, opts.memory));
     let candidates = relate_new(&old.packed, &packed_fps, &new, &new_fps, opts, &by_name);
     progress.advance(new.len() as u64);
     let first_new = old.packed.len();
@@ -94,10 +96,19 @@ pub(crate) fn prepare(
     // Place the new objects: a new family hangs from an old pack only if
     // that pack is one family and copying it stays within the budget.
     let sizes: Vec<u64> = new.iter().map(|o| o.data.len()).collect();
-    let pack_bytes: Vec<u64> = packs
+    let mut pack_bytes: Vec<u64> = packs
         .iter()
         .map(|p| std::fs::metadata(p.with_extension("pack")).map_or(0, |m| m.len()))
         .collect();
+    // A pack holding a part of a new split (a zip member unchanged since
+    // the last release) is copied whatever the budget: a record and its
+    // parts share a pack. Its copy is paid, so it costs nothing more as a
+    // source of bases.
+    for id in splitting.parts() {
+        if let Some(&x) = old.at.get(&id) {
+            pack_bytes[old.packed[x].pack] = 0;
+        }
+    }
     let loose_bytes = loose_shares(silo, &new, &splitting);
     // Only the packs holding a candidate base, and small enough to be
     // copied within the budget at all, are looked at: by their shape, kept

@@ -30,6 +30,7 @@ mod reuse;
 mod spill;
 pub mod split;
 mod split_container;
+mod split_names;
 mod split_parts;
 mod write;
 

@@ -117,6 +117,8 @@ pub(crate) struct Splitting {
     /// order their archives came: each member's likely base is the one
     /// before it, as git's delta search prefers a path's previous blob.
     by_name: HashMap<Vec<u8>, Vec<ObjectId>>,
+    /// Each zip split now: its members' name keys and contents.
+    zips: Vec<Vec<(Vec<u8>, ObjectId)>>,
     /// Recipes already in a pack (not added again).
     packed_recipes: std::collections::HashSet<ObjectId>,
     carried: Vec<Record>,
@@ -161,6 +163,7 @@ pub(crate) fn split_objects(
     let mut pending = Vec::new();
     let mut packed_recipes = std::collections::HashSet::new();
     let mut by_name: HashMap<Vec<u8>, Vec<ObjectId>> = HashMap::new();
+    let mut zips = Vec::new();
     for (o, r) in objects.into_iter().zip(results) {
         match r {
             One::Whole(why) => {
@@ -197,12 +200,16 @@ pub(crate) fn split_objects(
                     packed_recipes.insert(r.id);
                 }
                 if names.len() == ts.len() {
+                    let mut members = Vec::with_capacity(names.len());
                     for (t, name) in ts.iter().zip(names) {
-                        let ids = by_name.entry(name_key(&name)).or_default();
+                        let key = super::split_names::name_key(&name);
+                        let ids = by_name.entry(key.clone()).or_default();
                         if !ids.contains(&t.id) {
                             ids.push(t.id);
                         }
+                        members.push((key, t.id));
                     }
+                    zips.push(members);
                 }
                 let t_slots = ts
                     .into_iter()
@@ -228,27 +235,12 @@ pub(crate) fn split_objects(
         Splitting {
             pending,
             by_name,
+            zips,
             packed_recipes,
             carried,
             stats,
         },
     ))
-}
-
-/// A zip member's name with the digits of its first component dropped,
-/// so that `pkg-1.2.dist-info/RECORD` and `pkg-1.3.dist-info/RECORD` are
-/// one name, while `logs/task-0003.txt` stays apart from
-/// `logs/task-0004.txt` (each job's task 3 is the next job's task 3's
-/// base, not its task 4's) and a top-level `a1.py` from `a2.py`.
-fn name_key(name: &[u8]) -> Vec<u8> {
-    // A top-level file has no directory to carry a version: kept whole.
-    let first = name.iter().position(|&b| b == b'/').unwrap_or(0);
-    let (head, rest) = name.split_at(first);
-    head.iter()
-        .copied()
-        .filter(|b| !b.is_ascii_digit())
-        .chain(rest.iter().copied())
-        .collect()
 }
 
 /// The records of the tables beside the packs `idxs`.
@@ -278,6 +270,25 @@ impl Splitting {
             }
         }
         out
+    }
+
+    /// Every content and recipe id of the splits made now.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = ObjectId> + '_ {
+        self.pending
+            .iter()
+            .flat_map(|p| p.record.contents.iter().copied().chain([p.r.id]))
+    }
+
+    /// For a nightly: related hints from each zip split now to its
+    /// packed predecessor's members of the same names (see
+    /// [`super::split_names::packed_predecessors`]).
+    pub(crate) fn packed_predecessors(
+        &self,
+        silo: &Silo,
+        records: &[Record],
+        limit: u64,
+    ) -> Vec<Vec<ObjectId>> {
+        super::split_names::packed_predecessors(&self.zips, silo, records, limit)
     }
 
     /// Gives X back the slot of its first content when all its contents
@@ -509,20 +520,4 @@ fn split_one(
         record,
         names: Vec::new(),
     })
-}
-
-#[cfg(test)]
-mod name_tests {
-    #[test]
-    fn versions_in_the_first_component_are_one_name_deeper_numbers_are_not() {
-        use super::name_key as k;
-        assert_eq!(
-            k(b"pkg-1.2.dist-info/RECORD"),
-            k(b"pkg-1.13.dist-info/RECORD")
-        );
-        assert_eq!(k(b"rich-13.5.0.data/x"), k(b"rich-13.6.0.data/x"));
-        assert_ne!(k(b"logs/task-0003.txt"), k(b"logs/task-0004.txt"));
-        assert_ne!(k(b"a1.py"), k(b"a2.py"));
-        assert_ne!(k(b"v1"), k(b"v2"));
-    }
 }
