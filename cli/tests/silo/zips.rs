@@ -271,3 +271,48 @@ fn a_nightly_wheel_finds_its_packed_predecessors_members_by_name() {
     }
     super::cli::git_reads_every_pack(tmp.path(), &dir);
 }
+
+#[test]
+fn split_zips_survive_a_gc_and_a_mirror_member_by_member() {
+    let tmp = trees_oracle::tempdir().unwrap();
+    let root = tmp.path().join("www");
+    let dir = root.join("s.silo");
+    std::fs::create_dir(&root).unwrap();
+    silo_ok(&[&"init", &dir]);
+    let files: Vec<PathBuf> = (0..3).map(|r| wheel(tmp.path(), r)).collect();
+    let ids = super::cli::add_each(&dir, &files);
+    silo_ok(&[&"repack", &dir]);
+    // Release 0 goes; its members shared with 1 and 2 must stay.
+    let reach = tmp.path().join("reachable.txt");
+    std::fs::write(&reach, format!("{}\n{}\n", ids[1], ids[2])).unwrap();
+    silo_ok(&[&"gc", &dir, &"--reachable", &reach, &"--grace", &"0"]);
+    assert_eq!(
+        super::cli::silo(&[&"cat", &dir, &ids[0]]).status.code(),
+        Some(2)
+    );
+    for (f, id) in files.iter().zip(&ids).skip(1) {
+        assert!(
+            silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap(),
+            "after gc"
+        );
+        let spec = format!("{id}:pkg/m00.py");
+        assert!(silo_ok(&[&"cat", &dir, &spec]) == unzip_p(f, "pkg/m00.py"));
+    }
+    silo_ok(&[&"verify", &dir]);
+    super::cli::git_reads_every_pack(tmp.path(), &dir);
+    // A mirror of it reads the same, member by member.
+    silo_ok(&[&"update-server-info", &dir]);
+    let nginx = super::nginx::Nginx::serve(&root);
+    let copy = tmp.path().join("copy.silo");
+    let cache = tmp.path().join("cache");
+    silo_ok(&[&"mirror", &nginx.url("s.silo/"), &copy, &"--cache", &cache]);
+    for (f, id) in files.iter().zip(&ids).skip(1) {
+        assert!(
+            silo_ok(&[&"cat", &copy, id]) == std::fs::read(f).unwrap(),
+            "mirrored"
+        );
+        let spec = format!("{id}:pkg/core.py");
+        assert!(silo_ok(&[&"cat", &copy, &spec]) == unzip_p(f, "pkg/core.py"));
+    }
+    silo_ok(&[&"verify", &copy]);
+}

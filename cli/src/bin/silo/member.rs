@@ -29,7 +29,7 @@ use crate::source::{NotFound, Source};
 pub struct Listed {
     /// Its path in the archive (a directory's without its `/`).
     pub path: String,
-    /// "file", "dir", "symlink" or "link" (a tar's hard link).
+    /// "file", "dir", "symlink" or "link" (a tar's hard link: no id, size 0).
     pub kind: &'static str,
     /// Its size in bytes (a symlink's: its target's length).
     pub size: u64,
@@ -276,9 +276,22 @@ fn tar(r: Box<dyn Read + '_>, id: &ObjectId, want: &Want<'_>, limit: u64) -> Res
             "file"
         };
         let text = |entry: &mut tar::Entry<'_, _>| -> Result<Vec<u8>> {
-            if kind == "symlink" || kind == "link" {
-                let to = entry.link_name_bytes().unwrap_or_default();
-                return Ok(to.into_owned());
+            let to = || {
+                String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default()).into_owned()
+            };
+            match kind {
+                // A symlink's blob is its target, as git stores one.
+                "symlink" => return Ok(to().into_bytes()),
+                // A hard link has no bytes of its own, and a tar read
+                // once cannot go back to the member it names.
+                "link" => {
+                    return Err(NotFound(format!(
+                        "member {path:?} of {id} is a hard link to {:?}: read that member",
+                        to()
+                    ))
+                    .into());
+                }
+                _ => {}
             }
             if size > limit {
                 bail!("member {path:?} of {id} has {size} bytes, more than --memory ({limit})");
@@ -299,7 +312,7 @@ fn tar(r: Box<dyn Read + '_>, id: &ObjectId, want: &Want<'_>, limit: u64) -> Res
             Some(_) => {}
             None => {
                 let (size, blob) = match kind {
-                    "dir" => (0, None),
+                    "dir" | "link" => (0, None),
                     "file" => {
                         // Hashed as it streams: a member may be larger than memory.
                         let mut h = Hashing(id::Hasher::new(ObjectKind::Blob, size));
