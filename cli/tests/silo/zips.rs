@@ -239,9 +239,11 @@ fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
                 got - listing < zip_len / 3,
                 "{got} bytes for one member of {zip_len}, listing {listing}: {stats}"
             );
+            // The listing, then the recipe's and the member's delta chains,
+            // a range an entry: each at most the three releases long.
             let requests = stats["requests"].as_u64().unwrap();
             assert!(
-                requests <= 6,
+                requests <= 7,
                 "{requests} requests with the idx cached: {stats}"
             );
         }

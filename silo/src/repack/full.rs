@@ -60,14 +60,16 @@ pub(crate) fn prepare(
     );
     let dropped = splitting.settle(&mut objects, &lone, &mut fps, &params)?;
     let stats = splitting.stats.clone();
-    let (recipes, records) = splitting.finish(&mut objects, &mut fps, &params)?;
+    let done = splitting.finish(&mut objects, &mut fps, &params)?;
+    let records = done.records;
     let mut base: Vec<Option<Place>> = forest.base.iter().map(|b| b.map(Place::New)).collect();
     let mut depth = forest.depth;
     let mut order = forest.order;
     order.retain(|i| !dropped.contains(i));
-    for r in recipes {
-        base.push(None);
-        depth.push(0);
+    // Recipes last, each after its base (an earlier recipe).
+    for (r, b) in done.recipes.zip(done.bases) {
+        base.push(b.map(Place::New));
+        depth.push(b.map_or(0, |b| depth[b] + 1));
         shared.push(0);
         order.push(r);
     }

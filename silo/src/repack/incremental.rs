@@ -146,11 +146,14 @@ pub(crate) fn prepare(
     let dropped = splitting.settle(&mut new, &lone, &mut new_fps, params)?;
     placed.order.retain(|y| !dropped.contains(y));
     let split_stats = splitting.stats.clone();
-    let (recipes, mut records) = splitting.finish(&mut new, &mut new_fps, params)?;
+    let done = splitting.finish(&mut new, &mut new_fps, params)?;
+    let mut records = done.records;
     let mut shared = shared_with_base(&placed.base, &candidates, first_new);
-    for r in recipes {
-        placed.base.push(None);
-        placed.depth.push(0);
+    // Recipes last, each after its base (an earlier new recipe).
+    for (r, b) in done.recipes.zip(done.bases) {
+        placed.base.push(b.map(Place::New));
+        let d = b.map_or(0, |b| placed.depth[b] + 1);
+        placed.depth.push(d);
         placed.order.push(r);
         shared.push(0);
     }

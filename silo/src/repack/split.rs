@@ -110,6 +110,23 @@ struct Pending {
     kept: bool,
 }
 
+/// Zip recipes looked at as a recipe's base: the last few appended.
+const RECIPE_WINDOW: usize = 8;
+/// The longest chain of recipe deltas: each read of a zip, and of one
+/// member by path, reads its recipe through its chain (over HTTP, a
+/// request an entry), so chains stay short.
+const MAX_RECIPE_DEPTH: usize = 3;
+
+/// What [`Splitting::finish`] gives.
+pub(crate) struct Finished {
+    /// The recipes' slots among the objects.
+    pub(crate) recipes: std::ops::Range<usize>,
+    /// Each recipe's base slot (another recipe of the range), in order.
+    pub(crate) bases: Vec<Option<usize>>,
+    /// Every record of the new pack.
+    pub(crate) records: Vec<Record>,
+}
+
 /// The splits of one repack.
 pub(crate) struct Splitting {
     pending: Vec<Pending>,
@@ -363,27 +380,54 @@ impl Splitting {
     }
 
     /// Appends the recipes to `objects` (each once, none already among
-    /// them) with their fingerprints to `fps`; returns the slots appended
-    /// (stored whole) and every record of the new pack.
+    /// them) with their fingerprints to `fps`; returns the slots appended,
+    /// each one's base (a zip's recipe: the recipe appended before it of
+    /// the zip sharing the most members, whose headers and directory are
+    /// mostly its own; `None`: stored whole), and every record of the new
+    /// pack.
     pub(crate) fn finish(
         self,
         objects: &mut Vec<Object>,
         fps: &mut Vec<Fingerprint>,
         params: &Params,
-    ) -> Result<(std::ops::Range<usize>, Vec<Record>), Error> {
+    ) -> Result<Finished, Error> {
         let first = objects.len();
         let mut have: std::collections::HashSet<ObjectId> = objects.iter().map(|o| o.id).collect();
         let mut records = self.carried;
+        let mut bases = Vec::new();
+        // The zip recipes appended so far: slot, members, chain depth.
+        let mut zips: Vec<(usize, std::collections::HashSet<ObjectId>, usize)> = Vec::new();
         for p in self.pending.into_iter().filter(|p| p.kept) {
             if !self.packed_recipes.contains(&p.r.id) && have.insert(p.r.id) {
+                let slot = objects.len();
                 fps.push(fingerprint(&p.r, params)?);
                 objects.push(p.r);
+                let mut base = None;
+                if p.record.format == trees_split::pieces::FORMAT_ZIP {
+                    let members: std::collections::HashSet<ObjectId> =
+                        p.record.contents.iter().copied().collect();
+                    base = zips
+                        .iter()
+                        .rev()
+                        .take(RECIPE_WINDOW)
+                        .filter(|z| z.2 < MAX_RECIPE_DEPTH)
+                        .map(|z| (z.1.intersection(&members).count(), z.0, z.2))
+                        .filter(|&(shared, ..)| shared > 0)
+                        .max_by_key(|&(shared, slot, _)| (shared, slot))
+                        .map(|(_, slot, depth)| (slot, depth));
+                    zips.push((slot, members, base.map_or(0, |b| b.1 + 1)));
+                }
+                bases.push(base.map(|b| b.0));
             }
             records.push(p.record);
         }
         records.sort_unstable_by_key(|r| r.x);
         records.dedup_by_key(|r| r.x);
-        Ok((first..objects.len(), records))
+        Ok(Finished {
+            recipes: first..objects.len(),
+            bases,
+            records,
+        })
     }
 }
 
