@@ -318,3 +318,47 @@ fn split_zips_survive_a_gc_and_a_mirror_member_by_member() {
     }
     silo_ok(&[&"verify", &copy]);
 }
+
+#[test]
+fn max_depth_bounds_the_chains_of_zip_recipes_too() {
+    let (tmp, _) = new_silo();
+    let files: Vec<PathBuf> = (0..4).map(|r| wheel(tmp.path(), r)).collect();
+    // The recipes are made when the zips are split, from loose objects:
+    // a silo each.
+    for (limit, want_recipe_deltas) in [(0u64, false), (1, true)] {
+        let dir = tmp.path().join(format!("d{limit}.silo"));
+        silo_ok(&[&"init", &dir]);
+        super::cli::add_each(&dir, &files);
+        let report: serde_json::Value = serde_json::from_slice(&silo_ok(&[
+            &"repack",
+            &dir,
+            &"--full",
+            &"--max-depth",
+            &limit.to_string(),
+            &"--json",
+        ]))
+        .unwrap();
+        assert!(report["max_depth"].as_u64().unwrap() <= limit, "{report}");
+        // Every recipe's chain, as git sees the pack, is within the limit.
+        let recipes: Vec<String> = records(&dir).iter().map(|r| r.recipe.to_string()).collect();
+        let mut deltas = 0;
+        for pack in std::fs::read_dir(dir.join("pack")).unwrap() {
+            let p = pack.unwrap().path();
+            if p.extension().is_some_and(|e| e == "idx") {
+                let out = super::cli::git(&dir, &["verify-pack", "-v", p.to_str().unwrap()]);
+                for line in String::from_utf8(out).unwrap().lines() {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    if f.len() == 7 && recipes.iter().any(|r| r == f[0]) {
+                        assert!(f[5].parse::<u64>().unwrap() <= limit, "{line}");
+                        deltas += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            deltas > 0,
+            want_recipe_deltas,
+            "limit {limit}: {deltas} recipe deltas"
+        );
+    }
+}

@@ -60,7 +60,7 @@ pub(crate) fn prepare(
     );
     let dropped = splitting.settle(&mut objects, &lone, &mut fps, &params)?;
     let stats = splitting.stats.clone();
-    let done = splitting.finish(&mut objects, &mut fps, &params)?;
+    let done = splitting.finish(&mut objects, &mut fps, &params, opts.max_depth)?;
     let records = done.records;
     let mut base: Vec<Option<Place>> = forest.base.iter().map(|b| b.map(Place::New)).collect();
     let mut depth = forest.depth;

@@ -146,7 +146,7 @@ pub(crate) fn prepare(
     let dropped = splitting.settle(&mut new, &lone, &mut new_fps, params)?;
     placed.order.retain(|y| !dropped.contains(y));
     let split_stats = splitting.stats.clone();
-    let done = splitting.finish(&mut new, &mut new_fps, params)?;
+    let done = splitting.finish(&mut new, &mut new_fps, params, opts.max_depth)?;
     let mut records = done.records;
     let mut shared = shared_with_base(&placed.base, &candidates, first_new);
     // Recipes last, each after its base (an earlier new recipe).

@@ -380,7 +380,8 @@ impl Splitting {
     }
 
     /// Appends the recipes to `objects` (each once, none already among
-    /// them) with their fingerprints to `fps`; returns the slots appended,
+    /// them) with their fingerprints to `fps`; returns the slots appended
+    /// (chains at most `max_depth` long, `--max-depth`),
     /// each one's base (a zip's recipe: the recipe appended before it of
     /// the zip sharing the most members, whose headers and directory are
     /// mostly its own; `None`: stored whole), and every record of the new
@@ -390,7 +391,9 @@ impl Splitting {
         objects: &mut Vec<Object>,
         fps: &mut Vec<Fingerprint>,
         params: &Params,
+        max_depth: usize,
     ) -> Result<Finished, Error> {
+        let max_depth = max_depth.min(MAX_RECIPE_DEPTH);
         let first = objects.len();
         let mut have: std::collections::HashSet<ObjectId> = objects.iter().map(|o| o.id).collect();
         let mut records = self.carried;
@@ -410,7 +413,7 @@ impl Splitting {
                         .iter()
                         .rev()
                         .take(RECIPE_WINDOW)
-                        .filter(|z| z.2 < MAX_RECIPE_DEPTH)
+                        .filter(|z| z.2 < max_depth)
                         .map(|z| (z.1.intersection(&members).count(), z.0, z.2))
                         .filter(|&(shared, ..)| shared > 0)
                         .max_by_key(|&(shared, slot, _)| (shared, slot))
