@@ -116,14 +116,21 @@ pub fn unzip_p(zip: &Path, name: &str) -> Vec<u8> {
     out.stdout
 }
 
-#[test]
-fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
+/// A silo at `www/s.silo` under a new temporary directory (for nginx to
+/// serve `www`), and three wheels beside it, not yet added.
+fn served_wheels() -> (trees_oracle::TempDir, PathBuf, PathBuf, Vec<PathBuf>) {
     let tmp = trees_oracle::tempdir().unwrap();
     let root = tmp.path().join("www");
     let dir = root.join("s.silo");
     std::fs::create_dir(&root).unwrap();
     silo_ok(&[&"init", &dir]);
     let files: Vec<PathBuf> = (0..3).map(|r| wheel(tmp.path(), r)).collect();
+    (tmp, root, dir, files)
+}
+
+#[test]
+fn one_member_is_read_by_path_from_a_split_zip_a_tar_and_over_http() {
+    let (tmp, root, dir, files) = served_wheels();
     // A .tar.gz of the same tree as the last wheel, and a plain tar.
     let tree = tmp.path().join("src2");
     let tgz = tmp.path().join("pkg-1.2.tar.gz");
@@ -274,14 +281,27 @@ fn a_nightly_wheel_finds_its_packed_predecessors_members_by_name() {
     super::cli::git_reads_every_pack(tmp.path(), &dir);
 }
 
+/// Every zip of `files` (ids `ids`) reads back from `dir` whole, and its
+/// `member` by path as `unzip -p` gives it.
+fn reads_back(dir: &Path, files: &[PathBuf], ids: &[String], member: &str) {
+    for (f, id) in files.iter().zip(ids) {
+        let whole = silo_ok(&[&"cat", &dir, id]);
+        assert!(
+            whole == std::fs::read(f).unwrap(),
+            "{}: {id}",
+            dir.display()
+        );
+        let spec = format!("{id}:{member}");
+        assert!(
+            silo_ok(&[&"cat", &dir, &spec]) == unzip_p(f, member),
+            "{spec}"
+        );
+    }
+}
+
 #[test]
 fn split_zips_survive_a_gc_and_a_mirror_member_by_member() {
-    let tmp = trees_oracle::tempdir().unwrap();
-    let root = tmp.path().join("www");
-    let dir = root.join("s.silo");
-    std::fs::create_dir(&root).unwrap();
-    silo_ok(&[&"init", &dir]);
-    let files: Vec<PathBuf> = (0..3).map(|r| wheel(tmp.path(), r)).collect();
+    let (tmp, root, dir, files) = served_wheels();
     let ids = super::cli::add_each(&dir, &files);
     silo_ok(&[&"repack", &dir]);
     // Release 0 goes; its members shared with 1 and 2 must stay.
@@ -292,14 +312,7 @@ fn split_zips_survive_a_gc_and_a_mirror_member_by_member() {
         super::cli::silo(&[&"cat", &dir, &ids[0]]).status.code(),
         Some(2)
     );
-    for (f, id) in files.iter().zip(&ids).skip(1) {
-        assert!(
-            silo_ok(&[&"cat", &dir, id]) == std::fs::read(f).unwrap(),
-            "after gc"
-        );
-        let spec = format!("{id}:pkg/m00.py");
-        assert!(silo_ok(&[&"cat", &dir, &spec]) == unzip_p(f, "pkg/m00.py"));
-    }
+    reads_back(&dir, &files[1..], &ids[1..], "pkg/m00.py");
     silo_ok(&[&"verify", &dir]);
     super::cli::git_reads_every_pack(tmp.path(), &dir);
     // A mirror of it reads the same, member by member.
@@ -308,14 +321,7 @@ fn split_zips_survive_a_gc_and_a_mirror_member_by_member() {
     let copy = tmp.path().join("copy.silo");
     let cache = tmp.path().join("cache");
     silo_ok(&[&"mirror", &nginx.url("s.silo/"), &copy, &"--cache", &cache]);
-    for (f, id) in files.iter().zip(&ids).skip(1) {
-        assert!(
-            silo_ok(&[&"cat", &copy, id]) == std::fs::read(f).unwrap(),
-            "mirrored"
-        );
-        let spec = format!("{id}:pkg/core.py");
-        assert!(silo_ok(&[&"cat", &copy, &spec]) == unzip_p(f, "pkg/core.py"));
-    }
+    reads_back(&copy, &files[1..], &ids[1..], "pkg/core.py");
     silo_ok(&[&"verify", &copy]);
 }
 
