@@ -187,7 +187,9 @@ pub struct Layout {
     pub families: u64,
     /// Objects related to nothing else in their pack.
     pub lone: u64,
-    /// Whether `pack/multi-pack-index` names exactly the packs present.
+    /// Whether `pack/multi-pack-index` names exactly the packs present
+    /// (true with no file when there are fewer than two packs, which need
+    /// none).
     pub multi_pack_index: bool,
 }
 
@@ -204,7 +206,7 @@ pub fn layout(silo: &crate::Silo) -> Result<Layout, ReadError> {
         packs: packs.len() as u64,
         families: count.families,
         lone: count.lone,
-        multi_pack_index: fresh,
+        multi_pack_index: fresh || packs.len() < 2,
     })
 }
 

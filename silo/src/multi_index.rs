@@ -46,15 +46,18 @@ pub enum Error {
     Read(#[from] ReadError),
 }
 
-/// Writes `pack/multi-pack-index` for the packs present now (removes it
-/// when there are none). The caller holds the lock. An object in several
-/// packs (between a publish and a delete) is listed with its copy in the
-/// newest pack, as git chooses.
+/// Writes `pack/multi-pack-index` for the packs present now, or removes it
+/// when there are fewer than two: a reader of one pack looks in its idx,
+/// and the file would be a second copy of that idx (as large, 28 bytes an
+/// object: 833,076 bytes for the 29,711 objects of 30 CI zips). git, too,
+/// writes one only when asked. The caller holds the lock. An object in
+/// several packs (between a publish and a delete) is listed with its copy
+/// in the newest pack, as git chooses.
 pub fn write(silo: &Silo) -> Result<(), Error> {
     let storage = silo.storage();
     let dest = Path::new("pack").join(NAME);
     let idxs = silo.pack_indexes()?;
-    if idxs.is_empty() {
+    if idxs.len() < 2 {
         storage.delete(&[dest])?;
         return Ok(());
     }

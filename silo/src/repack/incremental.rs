@@ -221,8 +221,9 @@ fn packed_sketches(
     let mut fp_of: HashMap<ObjectId, Fingerprint> = HashMap::new();
     for p in 0..old.paths.len() {
         let idx = old.paths[p].clone();
-        match fingerprints::read(silo.storage(), silo.relative(&idx), params) {
-            Some(d) if old.ids(p).all(|id| d.sketches.contains_key(&id)) => {
+        let ids: Vec<ObjectId> = old.ids(p).collect();
+        match fingerprints::read(silo.storage(), silo.relative(&idx), params, &ids) {
+            Some(d) if ids.iter().all(|id| d.sketches.contains_key(id)) => {
                 old.shapes[p] = d.shape;
                 fp_of.extend(d.sketches);
             }

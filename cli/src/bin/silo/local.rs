@@ -114,7 +114,9 @@ pub fn du(a: &DuArgs, out: &mut dyn Write) -> Result<Status> {
         layout.packs,
         layout.families,
         layout.lone,
-        if layout.multi_pack_index {
+        if layout.packs < 2 {
+            "not needed (fewer than two packs)"
+        } else if layout.multi_pack_index {
             "up to date"
         } else {
             "missing or stale"
