@@ -307,6 +307,22 @@ fn main() {
         dir,
         "split_table",
         "two-records",
-        &trees_split::table::Table::encode(&id(0xee), &recs),
+        &trees_split::table::Table::encode(&id(0xee), &recs, &[][..]),
+    );
+    // Version 3: parts by their place in the fuzz harness's idx of the
+    // 256 ids [n; 20].
+    let ids: Vec<trees_pack::ObjectId> = (0..=255u8).map(id).collect();
+    let zip = trees_split::table::Record {
+        x: id(7),
+        contents: vec![id(2), id(4), id(5), id(4)],
+        recipe: id(3),
+        size: 900,
+        format: 6,
+    };
+    put(
+        dir,
+        "split_table",
+        "places",
+        &trees_split::table::Table::encode(&id(0xee), &[zip], &ids[..]),
     );
 }

@@ -108,12 +108,14 @@ pub(crate) fn idx(
 /// The record table of pack `p`: from the cache if it is there, as long
 /// as the listing says and sound, else fetched from `url` and cached. A
 /// table is named by its pack, whose checksum it carries: a cached one
-/// never goes stale.
+/// never goes stale. `ids` is the pack's idx, which names the parts of a
+/// version 3 table.
 pub(crate) fn table(
     client: &Client,
     url: &str,
     len: u64,
     p: &listing::Pack,
+    ids: &trees_pack::index::File,
     cache: &Path,
 ) -> Result<trees_split::table::Table, Error> {
     let dir = cache.join("idx");
@@ -121,7 +123,7 @@ pub(crate) fn table(
     if let Ok(bytes) = fs::read(&path)
         && bytes.len() as u64 == len
     {
-        match table_of(&bytes, p) {
+        match table_of(&bytes, p, ids) {
             Ok(t) => return Ok(t),
             Err(why) => tracing::warn!(
                 "cached {} is bad ({why}); fetching it again",
@@ -132,7 +134,7 @@ pub(crate) fn table(
     let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
         url: url.to_owned(),
     })?;
-    let t = table_of(&bytes, p).map_err(|what| Error::Table {
+    let t = table_of(&bytes, p, ids).map_err(|what| Error::Table {
         url: url.to_owned(),
         what,
     })?;
@@ -244,12 +246,14 @@ fn check_pack(path: &Path, p: &listing::Pack, len: u64) -> Result<(), Refused> {
     Ok(())
 }
 
-/// Parses the record table `bytes` of pack `p`, checking that it is `p`'s.
+/// Parses the record table `bytes` of pack `p`, whose idx is `ids`,
+/// checking that it is `p`'s.
 pub(crate) fn table_of(
     bytes: &[u8],
     p: &listing::Pack,
+    ids: &trees_pack::index::File,
 ) -> Result<trees_split::table::Table, String> {
-    let t = trees_split::table::Table::parse(bytes).map_err(|e| e.to_string())?;
+    let t = trees_split::table::Table::parse(bytes, ids).map_err(|e| e.to_string())?;
     if Some(*t.pack()) != p.checksum() {
         return Err(format!("it belongs to pack {}, not {}", t.pack(), p.name));
     }

@@ -225,7 +225,7 @@ fn copy_packs(
             None => None,
             Some(n) => {
                 let url = format!("{base}pack/{}.split", p.name);
-                let t = super::pack::fetch_table(&remote.client, &url, n, p)?;
+                let t = super::pack::fetch_table(&remote.client, &url, n, p, &bundle.index)?;
                 let shared = std::sync::Arc::new(bundle);
                 for r in t.records() {
                     let found = trees_silo::split::Found {
@@ -238,8 +238,12 @@ fn copy_packs(
                 }
                 let mut tmp = silo.storage().stage(".split")?;
                 let path = tmp.path().to_owned();
-                tmp.write_all(&trees_split::table::Table::encode(t.pack(), t.records()))
-                    .map_err(io_at(&path))?;
+                tmp.write_all(&trees_split::table::Table::encode(
+                    t.pack(),
+                    t.records(),
+                    &shared.index,
+                ))
+                .map_err(io_at(&path))?;
                 Some(tmp)
             }
         };

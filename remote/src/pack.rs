@@ -87,6 +87,7 @@ impl RemotePack {
                 &format!("{base}pack/{}.split", p.name),
                 n,
                 p,
+                &idx,
                 cache_dir,
             )?),
         };
@@ -313,12 +314,14 @@ impl RemotePack {
 
 /// The content must hash to its id.
 /// Fetches the record table at `url` (at most `len` bytes, as listed) and
-/// checks it: its format, and that it belongs to pack `p`.
+/// checks it: its format, and that it belongs to pack `p`, whose idx is
+/// `ids`.
 pub(crate) fn fetch_table(
     client: &Client,
     url: &str,
     len: u64,
     p: &listing::Pack,
+    ids: &trees_pack::index::File,
 ) -> Result<trees_split::table::Table, Error> {
     let bad = |what: String| Error::Table {
         url: url.to_owned(),
@@ -327,7 +330,7 @@ pub(crate) fn fetch_table(
     let bytes = client.get(url, len.max(1))?.ok_or_else(|| Error::Gone {
         url: url.to_owned(),
     })?;
-    cache::table_of(&bytes, p).map_err(bad)
+    cache::table_of(&bytes, p, ids).map_err(bad)
 }
 
 fn check(url: &str, id: &ObjectId, kind: Kind, content: &[u8]) -> Result<(), Error> {

@@ -134,13 +134,22 @@ fn write_all(dir: &Path, cases: &[(&str, Vec<u8>)]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The idx beside the record table `table`, which names its parts.
+pub fn idx_of(table: &Path) -> trees_pack::index::File {
+    trees_pack::index::File::open(&table.with_extension("idx")).unwrap()
+}
+
 /// Every record of every table of the silo `dir`.
 pub fn records(dir: &Path) -> Vec<Record> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir.join("pack")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|e| e == "split") {
-            out.extend_from_slice(Table::parse(&std::fs::read(&p).unwrap()).unwrap().records());
+            out.extend_from_slice(
+                Table::parse(&std::fs::read(&p).unwrap(), &idx_of(&p))
+                    .unwrap()
+                    .records(),
+            );
         }
     }
     out
@@ -250,7 +259,7 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
         .collect();
     silo_ok(&[&"repack", &dir]);
     let table = the_one_table(&dir);
-    let t = Table::parse(&std::fs::read(&table).unwrap()).unwrap();
+    let t = Table::parse(&std::fs::read(&table).unwrap(), &idx_of(&table)).unwrap();
     let mut recs = t.records().to_vec();
     assert!(!recs.is_empty());
     recs[0].format = 9;
@@ -259,7 +268,7 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     std::fs::set_permissions(&table, perms).unwrap();
-    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    std::fs::write(&table, Table::encode(t.pack(), &recs, &idx_of(&table))).unwrap();
     let out = silo(&[&"cat", &dir, &x]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -282,7 +291,7 @@ fn a_record_of_an_unknown_format_is_refused_naming_it() {
     // the table, X and the missing id.
     let gone = trees_pack::ObjectId::from([0x5a; 20]);
     recs[1].contents = vec![gone];
-    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    std::fs::write(&table, Table::encode(t.pack(), &recs, &idx_of(&table))).unwrap();
     let out = silo(&[&"cat", &dir, &other]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -549,7 +558,7 @@ fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
     // A hostile table: its first record's X swapped for another id. It
     // parses (checksum recomputed), but the rebuild is not that X.
     let table = the_one_table(&dir);
-    let t = Table::parse(&std::fs::read(&table).unwrap()).unwrap();
+    let t = Table::parse(&std::fs::read(&table).unwrap(), &idx_of(&table)).unwrap();
     let mut recs = t.records().to_vec();
     let liar = recs[0].x;
     recs[0].contents = recs[1].contents.clone();
@@ -557,7 +566,7 @@ fn served_split_objects_read_and_mirror_exactly_and_bad_tables_are_refused() {
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     std::fs::set_permissions(&table, perms).unwrap();
-    std::fs::write(&table, Table::encode(t.pack(), &recs)).unwrap();
+    std::fs::write(&table, Table::encode(t.pack(), &recs, &idx_of(&table))).unwrap();
     let out = silo(&[
         &"cat",
         &url,

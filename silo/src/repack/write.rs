@@ -303,7 +303,12 @@ pub(crate) fn install_all(
             use std::io::Write;
             let mut f = storage.stage(".split")?;
             let path = f.path().to_owned();
-            let bytes = trees_split::table::Table::encode(&w.checksum, &records);
+            // The new idx names the parts of a version 3 table.
+            let ids = trees_pack::index::File::open(w.idx.path()).map_err(|e| Error::ReadBack {
+                path: w.idx.path().to_owned(),
+                problems: vec![trees_pack::error_chain(&e)],
+            })?;
+            let bytes = trees_split::table::Table::encode(&w.checksum, &records, &ids);
             f.write_all(&bytes).map_err(io_at(&path))?;
             bytes_written += bytes.len() as u64;
             Some(f)

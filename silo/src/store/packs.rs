@@ -52,6 +52,9 @@ pub enum TableError {
     /// Its bytes are not a table this build reads.
     #[error(transparent)]
     Format(#[from] table::Error),
+    /// The idx beside it, which names its parts, cannot be opened.
+    #[error("cannot open the idx beside it")]
+    Index(#[source] trees_pack::index::file::Error),
     /// It was written for another pack.
     #[error("it belongs to pack {table}, but the pack beside it is {pack}")]
     OtherPack {
@@ -62,8 +65,17 @@ pub enum TableError {
     },
 }
 
-/// The record table beside the pack of `idx`, if it has one.
+/// The record table beside the pack of `idx`, if it has one (the idx is
+/// opened to name the parts a version 3 table gives by place).
 pub fn read_table(idx: &Path) -> Result<Option<Table>, ReadError> {
+    read_table_with(idx, None)
+}
+
+/// [`read_table`], with the idx already open if the caller has it.
+fn read_table_with(
+    idx: &Path,
+    open: Option<&trees_pack::index::File>,
+) -> Result<Option<Table>, ReadError> {
     let path = idx.with_extension(table::EXTENSION);
     let err = |source| ReadError::Table {
         path: path.clone(),
@@ -74,13 +86,21 @@ pub fn read_table(idx: &Path) -> Result<Option<Table>, ReadError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(err(TableError::Io(e))),
     };
-    Table::parse(&bytes).map(Some).map_err(|e| err(e.into()))
+    let parse =
+        |ids: &trees_pack::index::File| Table::parse(&bytes, ids).map_err(|e| err(e.into()));
+    match open {
+        Some(ids) => parse(ids).map(Some),
+        None => {
+            let ids = trees_pack::index::File::open(idx).map_err(|e| err(TableError::Index(e)))?;
+            parse(&ids).map(Some)
+        }
+    }
 }
 
 /// [`read_table`], checked against the pack it belongs to.
 pub fn table_of(bundle: &Bundle) -> Result<Option<Table>, ReadError> {
     let idx = bundle.index.path();
-    let Some(t) = read_table(idx)? else {
+    let Some(t) = read_table_with(idx, Some(&bundle.index))? else {
         return Ok(None);
     };
     let pack = bundle.index.pack_checksum();
