@@ -21,6 +21,9 @@
 #       repacked the same way. Target: (a) / (b) <= 1.1
 #   (c) git: hash-object -w of the zips, pack-objects --window=250
 #       --depth=50. Target for wheels: (a) / (c) <= 0.5
+#   (c') git's pack of the members alone (every unpacked file a blob, the
+#       same options): the floor of any store of one member per object in
+#       git's pack format, against (b)
 #   (d) every zip read back with `silo cat` and compared (cmp): any
 #       difference fails the run
 # Then one member of a 3,000-member job:
@@ -108,6 +111,18 @@ git_of() {
   rm -f "$t"
 }
 
+# members_of DIR TREE: git's pack (--window=250 --depth=50) of every
+# file under TREE (the unpacked zips' members, each a blob): what any store
+# of one member per object pays in git's pack format, before a recipe or a
+# table. Prints "bytes" (pack + idx).
+members_of() {
+  local g=$1
+  git init -q --bare "$g"
+  find "$2" -mindepth 2 -type f | git --git-dir="$g" hash-object -w --stdin-paths | sort -u > "$g.ids"
+  git --git-dir="$g" pack-objects -q --window=250 --depth=50 "$g/objects/pack/p" < "$g.ids" > /dev/null
+  du -sb --apparent-size "$g/objects/pack" | cut -f1
+}
+
 # retar DIR ZIP...: each zip unpacked and re-tarred into DIR; prints the tars.
 retar() {
   local d=$1 z n
@@ -133,13 +148,15 @@ family() {
   mapfile -t tars < <(retar "$w/t" "$@")
   read -r b_bytes b_s b_rss <<< "$(silo_of "$w/tars.silo" "${tars[@]}")"
   read -r c_bytes c_s c_rss <<< "$(git_of "$w/git" "$@")"
+  m_bytes=$(members_of "$w/members.git" "$w/t")
   while read -r id f; do
     "$silo" cat "$w/zips.silo" "$id" | cmp - "$f" || { echo "zip.sh: $f differs when read back" >&2; exit 1; }
   done < "$w/zips.silo.ids"
   ab=$(python3 -c "print(f'{$a_bytes / $b_bytes:.2f}')")
   ac=$(python3 -c "print(f'{$a_bytes / $c_bytes:.2f}')")
+  mb=$(python3 -c "print(f'{$m_bytes / $b_bytes:.2f}')")
   split=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['split']; print(s['by_format'].get('zip', 0))" "$w/zips.silo.json")
-  echo "| $label | $n ($split split) | $dl | $a_bytes | $b_bytes | **$ab** | $c_bytes | **$ac** | $a_s s, $((a_rss / 1024)) MB | $b_s s | $c_s s |" >> "$rows"
+  echo "| $label | $n ($split split) | $dl | $a_bytes | $b_bytes | **$ab** | $m_bytes ($mb) | $c_bytes | **$ac** | $a_s s, $((a_rss / 1024)) MB | $b_s s | $c_s s |" >> "$rows"
   echo "zip.sh: $label: silo $a_bytes, re-tarred $b_bytes ($ab x), git $c_bytes ($ac x)" >&2
 }
 
@@ -189,8 +206,8 @@ run() {
     echo
     echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, silo $(git -C "$root" rev-parse --short HEAD), \`benches/zip.sh\`."
     echo
-    echo "| family | zips | downloaded bytes | silo of the zips | silo of the same files re-tarred | ratio (target <= 1.1) | git pack of the zips | silo / git (target <= 0.5) | repack (zips) | repack (tars) | git |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| family | zips | downloaded bytes | silo of the zips | silo of the same files re-tarred | ratio (target <= 1.1) | git pack of the members alone (/ re-tarred) | git pack of the zips | silo / git (target <= 0.5) | repack (zips) | repack (tars) | git |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     cat "$rows"
     echo
     echo "One member (\`$member\`, $(unzip -p "$work/big.wwz" "$member" | wc -c) bytes) of a 3,000-member job ($(wc -c < "$work/big.wwz") bytes):"
