@@ -67,7 +67,40 @@ fn container_seeds(t: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
             ar.push(b'\n');
         }
     }
-    vec![("xz", xz), ("zst", zst), ("deb", ar)]
+    vec![
+        ("xz", xz),
+        ("zst", zst),
+        ("deb", ar),
+        ("zip", stored_zip(t)),
+    ]
+}
+
+/// A zip of one stored member `t` and its directory, whose framing a
+/// recipe keeps derived (tag 6 pieces).
+fn stored_zip(t: &[u8]) -> Vec<u8> {
+    let len = (t.len() as u32).to_le_bytes();
+    let fields = [
+        &[0x21, 0x43, 0x65, 0x57, 0xef, 0xbe, 0xad, 0xde][..],
+        &len,
+        &len,
+    ]
+    .concat();
+    let mut x = [
+        &b"PK\x03\x04\x0a\0\0\0\0\0"[..],
+        &fields,
+        &[5, 0, 0, 0],
+        b"a.txt",
+        t,
+    ]
+    .concat();
+    let dir_at = (x.len() as u32).to_le_bytes();
+    x.extend([&b"PK\x01\x02\x1e\x03\x0a\0\0\0\0\0"[..], &fields].concat());
+    x.extend_from_slice(&[5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa4, 0x81, 0, 0, 0, 0]);
+    x.extend_from_slice(b"a.txt");
+    x.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0\x33\0\0\0");
+    x.extend_from_slice(&dir_at);
+    x.extend_from_slice(&[0, 0]);
+    x
 }
 
 fn main() {
