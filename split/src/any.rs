@@ -47,7 +47,7 @@ pub enum RebuildError {
 impl AnyRecipe {
     /// Decodes either layout.
     pub fn decode(bytes: &[u8]) -> Result<AnyRecipe, FormatError> {
-        if bytes.starts_with(&pieces::MAGIC) {
+        if bytes.starts_with(&pieces::MAGIC) || bytes.starts_with(&pieces::columns::MAGIC) {
             pieces::Recipe::decode(bytes).map(AnyRecipe::Pieces)
         } else {
             recipe::Recipe::decode(bytes).map(AnyRecipe::Gzip)

@@ -33,6 +33,9 @@
 //!                        local header and offset ([`derive`])
 //! ```
 //!
+//! A zip's recipe is written with the same bytes laid out by column
+//! ("TRCQ", [`columns`]) where that gives them back exactly.
+//!
 //! The pieces' plain lengths add up to the contents' lengths. Nothing in
 //! a recipe is trusted: [`Recipe::decode`] bounds every count and length,
 //! a rebuild checks each piece's output length, and the caller checks the
@@ -41,6 +44,7 @@
 use crate::recipe::FormatError;
 use crate::varint::{Reader, put, put_bytes};
 
+pub(crate) mod columns;
 mod derive;
 mod rebuild;
 pub use rebuild::{RebuildError, rebuild};
@@ -155,19 +159,25 @@ impl Recipe {
         self.pieces.iter().map(Piece::out_len).sum()
     }
 
-    /// The recipe's bytes: a zip's framing with its derivable fields
-    /// zeroed (tag 6) wherever that decodes to the same recipe.
+    /// The recipe's bytes. A zip's: its framing with the derivable fields
+    /// zeroed (tag 6), laid out by column ([`columns`]), as far as each
+    /// decodes to the same recipe.
     pub fn encode(&self) -> Vec<u8> {
-        if self.format == FORMAT_ZIP {
-            let derived = derive::derivable(&self.pieces);
-            if derived.iter().any(Option::is_some) {
-                let out = self.encode_with(&derived);
-                if Recipe::decode(&out).as_ref() == Ok(self) {
-                    return out;
-                }
+        if self.format != FORMAT_ZIP {
+            return self.encode_with(&[]);
+        }
+        let derived = derive::derivable(&self.pieces);
+        let mut plain = self.encode_with(&[]);
+        if derived.iter().any(Option::is_some) {
+            let out = self.encode_with(&derived);
+            if Recipe::decode(&out).as_ref() == Ok(self) {
+                plain = out;
             }
         }
-        self.encode_with(&[])
+        match columns::split(&plain) {
+            Some(c) if columns::join(&c).as_ref() == Ok(&plain) => c,
+            _ => plain,
+        }
     }
 
     /// The recipe's bytes, piece `i` written as `derived[i]` (tag 6) where
@@ -234,6 +244,9 @@ impl Recipe {
     /// Decodes a recipe; hostile bytes give an error, never a panic or an
     /// allocation larger than the input.
     pub fn decode(bytes: &[u8]) -> Result<Recipe, FormatError> {
+        if bytes.get(..4) == Some(&columns::MAGIC[..]) {
+            return Recipe::decode(&columns::join(bytes)?);
+        }
         if bytes.get(..4) != Some(&MAGIC[..]) {
             return Err(FormatError::Magic);
         }

@@ -367,6 +367,26 @@ mod tests {
         Table::encode(&id(0xee), &recs, NONE)
     }
 
+    /// A record of `contents` in format `format`, and one of one content.
+    fn two_records(contents: Vec<ObjectId>, format: u8) -> [Record; 2] {
+        [
+            Record {
+                x: id(9),
+                contents,
+                recipe: id(2),
+                size: 77,
+                format,
+            },
+            Record {
+                x: id(3),
+                contents: vec![id(4)],
+                recipe: id(5),
+                size: 5,
+                format: 2,
+            },
+        ]
+    }
+
     #[test]
     fn round_trip_sorted_and_found() {
         let t = Table::parse(&sample(), NONE).unwrap();
@@ -379,22 +399,7 @@ mod tests {
 
     #[test]
     fn records_with_further_contents_make_version_2() {
-        let recs = [
-            Record {
-                x: id(9),
-                contents: vec![id(1), id(7), id(8)],
-                recipe: id(2),
-                size: 77,
-                format: 4,
-            },
-            Record {
-                x: id(3),
-                contents: vec![id(4)],
-                recipe: id(5),
-                size: 5,
-                format: 2,
-            },
-        ];
+        let recs = two_records(vec![id(1), id(7), id(8)], 4);
         let b = Table::encode(&id(0xee), &recs, NONE);
         assert_eq!(b[7], 2);
         let t = Table::parse(&b, NONE).unwrap();
@@ -413,22 +418,7 @@ mod tests {
     fn parts_in_the_idx_make_version_3_named_by_place() {
         let mut ids: Vec<ObjectId> = (1..=8).map(id).collect();
         ids.sort_unstable();
-        let recs = [
-            Record {
-                x: id(9),
-                contents: vec![id(1), id(7), id(8), id(7)],
-                recipe: id(2),
-                size: 77,
-                format: 6,
-            },
-            Record {
-                x: id(3),
-                contents: vec![id(4)],
-                recipe: id(5),
-                size: 5,
-                format: 2,
-            },
-        ];
+        let recs = two_records(vec![id(1), id(7), id(8), id(7)], 6);
         let b = Table::encode(&id(0xee), &recs, &ids[..]);
         assert_eq!(b[7], 3);
         assert_eq!(b.len(), 32 + 2 * 40 + 3 * 4 + 20);

@@ -257,10 +257,11 @@ mod tests {
         );
         assert_eq!(dir[12..28], [0; 16]);
         assert_eq!(dir[46..51], [0; 5], "the name is the local header's");
-        let bytes = r.encode();
+        let bytes = r.encode_with(&d);
         // "TRCP", format, 1 content of 9 bytes, 3 pieces: the first is tag 6.
         assert_eq!(bytes[4..9], [FORMAT_ZIP, 1, 9, 3, 6], "{bytes:?}");
-        assert_eq!(Recipe::decode(&bytes), Ok(r));
+        assert_eq!(Recipe::decode(&bytes).as_ref(), Ok(&r));
+        assert_eq!(Recipe::decode(&r.encode()), Ok(r));
     }
 
     #[test]
