@@ -204,19 +204,34 @@ fn xz_zstd_and_deb_files_split_and_read_back_through_every_reader() {
 
 #[test]
 fn the_committed_container_fixture_reads_back_exactly() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/split-fixture-containers");
-    let (_tmp, dir) = new_silo();
+    let (_tmp, dir) = committed_fixture("split-fixture-containers", 2, &[2, 3, 4], 7);
+    silo_ok(&[&"verify", &dir]);
+}
+
+/// A silo of the committed fixture `testdata/NAME/pack`, checked: its one
+/// record table of version `version`, its records of `formats`, and each
+/// of the `files` files its `expected.txt` names read back by `silo cat`
+/// with that size and SHA-256. The temporary directory and the silo's.
+pub fn committed_fixture(
+    name: &str,
+    version: u8,
+    formats: &[u8],
+    files: usize,
+) -> (trees_oracle::TempDir, PathBuf) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name);
+    let (tmp, dir) = new_silo();
     for e in std::fs::read_dir(fixture.join("pack")).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dir.join("pack").join(p.file_name().unwrap())).unwrap();
     }
     let table = super::split::the_one_table(&dir);
-    assert_eq!(std::fs::read(&table).unwrap()[7], 2, "table version 2");
-    let mut formats: Vec<u8> = records(&dir).iter().map(|r| r.format).collect();
-    formats.sort();
-    formats.dedup();
-    assert_eq!(formats, [2, 3, 4], "formats xz, zstd and ar");
+    assert_eq!(std::fs::read(&table).unwrap()[7], version, "table version");
+    let mut found: Vec<u8> = records(&dir).iter().map(|r| r.format).collect();
+    found.sort();
+    found.dedup();
+    assert_eq!(found, formats, "record formats");
     let expected = std::fs::read_to_string(fixture.join("expected.txt")).unwrap();
     let mut n = 0;
     for line in expected.lines().filter(|l| !l.starts_with('#')) {
@@ -243,8 +258,8 @@ fn the_committed_container_fixture_reads_back_exactly() {
         );
         n += 1;
     }
-    assert_eq!(n, 7, "the fixture names 7 files");
-    silo_ok(&[&"verify", &dir]);
+    assert_eq!(n, files, "the fixture names {files} files");
+    (tmp, dir)
 }
 
 #[test]

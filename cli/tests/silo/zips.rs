@@ -368,3 +368,17 @@ fn max_depth_bounds_the_chains_of_zip_recipes_too() {
         );
     }
 }
+
+#[test]
+fn the_committed_zip_fixture_reads_back_exactly() {
+    let (_tmp, dir) = super::packages::committed_fixture("split-fixture-zips", 3, &[6], 4);
+    // Every recipe is laid out by column.
+    for r in records(&dir) {
+        let recipe = silo_ok(&[&"cat", &dir, &r.recipe.to_string()]);
+        assert_eq!(recipe[..4], *b"TRCQ", "the recipe of {}", r.x);
+    }
+    // The members of one, listed from its recipe.
+    let ls = String::from_utf8(silo_ok(&[&"ls", &dir, &"3bc5f7bb26e6"])).unwrap();
+    assert!(ls.contains("logs/task-03.txt"), "{ls}");
+    silo_ok(&[&"verify", &dir]);
+}
