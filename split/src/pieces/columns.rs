@@ -31,34 +31,26 @@
 //! the stream it reads and that every stream is used up, so its output is
 //! no longer than its input, and hostile bytes give an error.
 
+use super::derive::{CENTRAL_MAGIC, ENTRY, LOCAL, LOCAL_MAGIC, le16, local_header};
 use crate::recipe::FormatError;
 use crate::varint::{Reader, put};
 
 /// The first bytes of a recipe laid out by column.
 pub const MAGIC: [u8; 4] = *b"TRCQ";
 
-const LOCAL: usize = 30;
-const ENTRY: usize = 46;
-
-fn le16(b: &[u8], at: usize) -> usize {
-    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
-}
-
 /// Where the bytes of one literal go: `(to_fix, range)` in order.
 fn routes(p: &[u8]) -> Vec<(bool, std::ops::Range<usize>)> {
-    let mut out = Vec::new();
-    if p.len() >= LOCAL && p[..4] == *b"PK\x03\x04" {
-        let n = le16(p, 26);
-        if LOCAL + n + le16(p, 28) == p.len() {
-            out.push((false, 0..10));
-            out.push((true, 10..18));
-            out.push((false, 18..LOCAL + n));
-            out.push((true, LOCAL + n..p.len()));
-            return out;
-        }
+    if let Some(n) = local_header(p) {
+        return vec![
+            (false, 0..10),
+            (true, 10..18),
+            (false, 18..LOCAL + n),
+            (true, LOCAL + n..p.len()),
+        ];
     }
+    let mut out = Vec::new();
     let mut at = 0;
-    while p.len() - at >= ENTRY && p[at..at + 4] == *b"PK\x01\x02" {
+    while p.len() - at >= ENTRY && p[at..at + 4] == CENTRAL_MAGIC {
         let (n, e, c) = (le16(p, at + 28), le16(p, at + 30), le16(p, at + 32));
         let end = at + ENTRY + n + e + c;
         if end > p.len() {
@@ -163,7 +155,7 @@ fn literal(
 ) -> Result<(), &'static str> {
     let start = out.len();
     let peek = |s: &Stream<'_>, at: usize| s.bytes.get(at..at + 2).map(|b| le16(b, 0));
-    if len >= LOCAL && lit.bytes.starts_with(b"PK\x03\x04") {
+    if len >= LOCAL && lit.bytes.starts_with(&LOCAL_MAGIC) {
         // In `lit`, the header's bytes 18..30 follow its bytes 0..10.
         if let (Some(n), Some(e)) = (peek(lit, 18), peek(lit, 20))
             && LOCAL + n + e == len
@@ -175,7 +167,7 @@ fn literal(
             return Ok(());
         }
     }
-    while len - (out.len() - start) >= ENTRY && lit.bytes.starts_with(b"PK\x01\x02") {
+    while len - (out.len() - start) >= ENTRY && lit.bytes.starts_with(&CENTRAL_MAGIC) {
         let head = lit.bytes.get(..ENTRY).ok_or(lit.what)?;
         let (n, e, c) = (le16(head, 28), le16(head, 30), le16(head, 32));
         if out.len() - start + ENTRY + n + e + c > len {

@@ -32,15 +32,19 @@
 
 use super::Piece;
 
-/// A local file header's signature.
-const LOCAL_MAGIC: [u8; 4] = *b"PK\x03\x04";
+/// A local file header's signature: [`crate::zip::LOCAL_MAGIC`], not
+/// imported, as `zip` uses `pieces` (the two would be a module cycle).
+pub(super) const LOCAL_MAGIC: [u8; 4] = *b"PK\x03\x04";
 /// A central directory entry's signature.
-const CENTRAL_MAGIC: [u8; 4] = *b"PK\x01\x02";
+pub(super) const CENTRAL_MAGIC: [u8; 4] = *b"PK\x01\x02";
 
-const LOCAL: usize = 30;
-const ENTRY: usize = 46;
+/// A local header's fixed bytes, before its name and extra field.
+pub(super) const LOCAL: usize = 30;
+/// A directory entry's fixed bytes, before its name, extra and comment.
+pub(super) const ENTRY: usize = 46;
 
-fn le16(b: &[u8], at: usize) -> usize {
+/// The little-endian 16-bit field of `b` at `at`.
+pub(super) fn le16(b: &[u8], at: usize) -> usize {
     usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
 }
 
@@ -62,7 +66,7 @@ struct Local {
 }
 
 /// The name's length if `b` is exactly one local header.
-fn local_header(b: &[u8]) -> Option<usize> {
+pub(super) fn local_header(b: &[u8]) -> Option<usize> {
     if b.len() < LOCAL || b[..4] != LOCAL_MAGIC {
         return None;
     }
